@@ -1,0 +1,283 @@
+"""Bad input, dtypes, memory and reproducibility of hierfact.nmf (the chapter nbs/03_nmf.ipynb checks the math)."""
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from hierfact.nmf import NMF, NMFResult, initialize, nmf
+
+warnings.filterwarnings("ignore", message="Sparse invariant checks")
+
+SOLVERS = [("hals", "frobenius"), ("mu", "frobenius"), ("mu", "kl")]
+
+
+@pytest.fixture
+def X():
+    rng = np.random.default_rng(0)
+    return rng.random((30, 20)) @ rng.random((20, 25)) * (rng.random((30, 25)) < 0.7)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad, msg", [(-1.0, "negative"), (np.nan, "NaN"), (np.inf, "inf")])
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch"])
+def test_bad_entries(X, bad, msg, kind):
+    Xb = X.copy(); Xb[3, 4] = bad
+    Xb = {"numpy": Xb, "scipy": sp.csr_matrix(Xb), "torch": torch.as_tensor(Xb)}[kind]
+    with pytest.raises(ValueError, match=msg):
+        nmf(Xb, 3)
+
+
+@pytest.mark.parametrize("rank, exc", [(0, ValueError), (-2, ValueError), (2.5, TypeError), (3.0, TypeError),
+                                       ("3", TypeError), (None, TypeError), (True, TypeError)])
+def test_bad_rank(X, rank, exc):
+    with pytest.raises(exc, match="rank"):
+        nmf(X, rank)
+
+
+@pytest.mark.parametrize("init", ["nndsvd", "nndsvda"])
+def test_svd_init_rank_too_large(init):
+    X = np.random.default_rng(1).random((6, 4))
+    with pytest.raises(ValueError, match="rank"):
+        nmf(X, 5, init=init)
+    with pytest.raises(ValueError, match="rank"):
+        initialize(X, 5, init=init)
+
+
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+def test_random_init_rank_larger_than_dims(solver, loss):
+    X = np.random.default_rng(1).random((6, 4))
+    res = nmf(X, 9, init="random", solver=solver, beta_loss=loss, random_state=0, n_iter_max=50)
+    assert res.A.shape == (6, 9) and res.S.shape == (9, 4)
+    assert torch.isfinite(res.A).all() and torch.isfinite(res.S).all()
+    assert res.errors[-1] <= res.errors[0]
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0)])
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch"])
+def test_empty_modes(shape, kind):
+    Xe = {"numpy": np.zeros(shape), "scipy": sp.csr_matrix(shape), "torch": torch.zeros(shape)}[kind]
+    with pytest.raises(ValueError, match="length >= 1"):
+        nmf(Xe, 1, init="random")
+
+
+def test_wrong_ndim_and_all_zero():
+    with pytest.raises(ValueError, match="modes"):
+        nmf(np.ones((3, 4, 5)), 2)
+    with pytest.raises(ValueError, match="all zero"):
+        nmf(np.zeros((4, 5)), 2)
+    with pytest.raises(ValueError, match="all zero"):
+        nmf(sp.csr_matrix((4, 5)), 2, init="random")
+
+
+@pytest.mark.parametrize("kw, exc, msg", [
+    (dict(beta_loss="itakura-saito"), ValueError, "beta_loss"),
+    (dict(solver="cd"), ValueError, "solver"),
+    (dict(solver="hals", beta_loss="kl"), ValueError, "solver"),
+    (dict(init="svd"), ValueError, "init"),
+    (dict(n_iter_max=-1), ValueError, "n_iter_max"),
+    (dict(n_iter_max=2.5), ValueError, "n_iter_max"),
+    (dict(tol=-1e-3), ValueError, "tol"),
+    (dict(tol=float("nan")), ValueError, "tol"),
+    (dict(random_state="seed"), TypeError, "random_state"),
+    (dict(dtype="int32"), TypeError, "dtype"),
+    (dict(init="custom"), ValueError, "custom"),
+    (dict(A=np.ones((30, 3))), ValueError, "init='custom'"),
+    (dict(update_A=False), ValueError, "A"),
+    (dict(update_S=False), ValueError, "S"),
+    (dict(init="custom", A=np.ones((30, 4)), S=np.ones((3, 25))), ValueError, "shape"),
+    (dict(init="custom", A=-np.ones((30, 3)), S=np.ones((3, 25))), ValueError, "negative"),
+    (dict(init="custom", A=np.ones((30, 3)), S=sp.csr_matrix(np.ones((3, 25)))), TypeError, "sparse"),
+])
+def test_bad_options(X, kw, exc, msg):
+    with pytest.raises(exc, match=msg):
+        nmf(X, 3, **kw)
+
+
+# ---------------------------------------------------------------- zero rows and columns, extreme scales
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_zero_rows_and_columns(X, solver, loss, sparse):
+    Xz = X.copy(); Xz[[0, 5, 7]] = 0; Xz[:, [2, 3]] = 0
+    res = nmf(sp.csr_matrix(Xz) if sparse else Xz, 4, solver=solver, beta_loss=loss, random_state=0, n_iter_max=100)
+    assert torch.isfinite(res.A).all() and torch.isfinite(res.S).all()
+    assert np.isfinite(res.errors).all()
+    assert float(res.A[[0, 5, 7]].abs().max()) == 0          # zero rows -> zero loadings
+    assert float(res.S[:, [2, 3]].abs().max()) == 0          # zero columns -> zero codes
+
+
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+def test_zero_rows_left_out_exactly(X, solver, loss):
+    "The fit with all-zero rows equals the fit of the matrix without them (same start)."
+    Xz = X.copy(); Xz[[0, 5, 7]] = 0
+    keep = np.setdiff1d(np.arange(30), [0, 5, 7])
+    A0, S0 = initialize(X, 4, init="random", random_state=1)
+    full = nmf(Xz, 4, solver=solver, beta_loss=loss, init="custom", A=A0, S=S0, n_iter_max=60, tol=0)
+    part = nmf(Xz[keep], 4, solver=solver, beta_loss=loss, init="custom", A=A0[keep], S=S0, n_iter_max=60, tol=0)
+    assert torch.allclose(full.A[keep], part.A, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(full.S, part.S, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+def test_tiny_entries_finite(solver, loss):
+    rng = np.random.default_rng(2)
+    X = rng.random((20, 15)) @ rng.random((15, 12))
+    for Xt in (X * 1e-300, np.where(rng.random(X.shape) < 0.3, 1e-300, X)):
+        res = nmf(Xt, 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=100)
+        assert torch.isfinite(res.A).all() and torch.isfinite(res.S).all() and np.isfinite(res.errors).all()
+        assert res.errors[-1] <= res.errors[0]
+    # the scale of the data does not change the fit: 1e-300 * X is fitted like X
+    r1 = nmf(X, 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=50, tol=0)
+    r2 = nmf(X * 2.0 ** -1000, 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=50, tol=0)
+    assert torch.allclose(r1.A * 2.0 ** -500, r2.A, rtol=1e-8, atol=0)
+    if loss == "frobenius":
+        assert np.allclose(r1.errors, r2.errors, rtol=1e-8)
+
+
+def test_kl_sparse_tiny_entries():
+    rng = np.random.default_rng(3)
+    X = sp.random(50, 40, density=0.2, random_state=3, format="csr")
+    X.data[::3] = 1e-300
+    res = nmf(X, 4, solver="mu", beta_loss="kl", random_state=0, n_iter_max=100)
+    assert torch.isfinite(res.A).all() and torch.isfinite(res.S).all() and np.isfinite(res.errors).all()
+
+
+# ---------------------------------------------------------------- dtypes, inputs not modified
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch", "torch_coo", "torch_csr"])
+def test_dtypes(X, solver, loss, kind):
+    conv = {"numpy": lambda a: a, "scipy": sp.csr_matrix, "torch": torch.as_tensor,
+            "torch_coo": lambda a: torch.as_tensor(a).to_sparse(), "torch_csr": lambda a: torch.as_tensor(a).to_sparse_csr()}[kind]
+    r32 = nmf(conv(X.astype(np.float32)), 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=20)
+    assert r32.A.dtype == torch.float32 and r32.S.dtype == torch.float32
+    rint = nmf(conv((X * 10).astype(np.int64)), 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=20)
+    assert rint.A.dtype == torch.float64
+    r = nmf(conv(X), 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=20, dtype="float32")
+    assert r.A.dtype == torch.float32
+
+
+def test_fixed_factor_of_other_dtype(X):
+    A32 = np.random.default_rng(0).random((30, 3)).astype(np.float32)
+    with pytest.raises(TypeError, match="dtype"):
+        nmf(X, 3, A=A32, update_A=False)                          # X float64, A float32
+    with pytest.raises(TypeError, match="dtype"):
+        nmf(X.astype(np.float32), 3, init="custom", A=A32, S=np.ones((3, 25)))   # S float64
+    res = nmf(X, 3, A=A32, update_A=False, dtype="float64")       # dtype= casts, as documented
+    assert res.A.dtype == torch.float64 and np.allclose(res.A.numpy(), A32)
+    res = nmf(X.astype(np.float32), 3, A=A32, update_A=False)
+    assert torch.equal(res.A, torch.as_tensor(A32))               # a fixed factor is returned unchanged
+
+
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_inputs_not_modified(X, solver, loss, kind):
+    A0, S0 = (t.numpy() for t in initialize(X, 3, random_state=0))
+    if kind == "torch": A0, S0, Xin = torch.as_tensor(A0), torch.as_tensor(S0), torch.as_tensor(X)
+    else: Xin = X
+    copies = [a.copy() if kind == "numpy" else a.clone() for a in (A0, S0, Xin)]
+    nmf(Xin, 3, init="custom", A=A0, S=S0, solver=solver, beta_loss=loss, n_iter_max=20)
+    nmf(Xin, 3, A=A0, update_A=False, solver=solver, beta_loss=loss, n_iter_max=20)
+    nmf(Xin, 3, S=S0, update_S=False, solver=solver, beta_loss=loss, n_iter_max=20)
+    for a, c in zip((A0, S0, Xin), copies):
+        assert (np.array_equal(a, c) if kind == "numpy" else torch.equal(a, c))
+
+
+def test_sparse_input_not_modified(X):
+    Xs = sp.csr_matrix(X); data = Xs.data.copy()
+    nmf(Xs, 3, solver="mu", beta_loss="kl", n_iter_max=10)
+    assert np.array_equal(Xs.data, data)
+
+
+# ---------------------------------------------------------------- fixed factors
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+def test_fixed_factors(X, solver, loss):
+    A0, S0 = initialize(X, 3, random_state=0)
+    r = nmf(X, 3, A=A0, update_A=False, solver=solver, beta_loss=loss, n_iter_max=30)
+    assert torch.equal(r.A, A0) and r.errors[-1] < r.errors[0]
+    r = nmf(X, 3, S=S0, update_S=False, solver=solver, beta_loss=loss, n_iter_max=30)
+    assert torch.equal(r.S, S0) and r.errors[-1] < r.errors[0]
+    r = nmf(X, 3, A=A0, S=S0, update_A=False, update_S=False, solver=solver, beta_loss=loss)
+    assert r.n_iter == 0 and r.converged and torch.equal(r.A, A0)
+
+
+# ---------------------------------------------------------------- reproducibility
+@pytest.mark.parametrize("init", ["nndsvda", "random"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_random_state_reproducible_and_independent_of_global_rng(init, sparse):
+    rng = np.random.default_rng(5)
+    X = rng.random((400, 300)) * (rng.random((400, 300)) < 0.1)  # large enough for the randomized SVD to matter
+    X = sp.csr_matrix(X) if sparse else X
+    torch.manual_seed(1); np.random.seed(1)
+    r1 = nmf(X, 5, init=init, random_state=42, n_iter_max=30)
+    torch.manual_seed(2); np.random.seed(2); torch.rand(10)
+    r2 = nmf(X, 5, init=init, random_state=42, n_iter_max=30)
+    assert torch.equal(r1.A, r2.A) and torch.equal(r1.S, r2.S) and r1.errors == r2.errors
+    r3 = nmf(X, 5, init=init, random_state=np.random.default_rng(42), n_iter_max=30)
+    r4 = nmf(X, 5, init=init, random_state=torch.Generator().manual_seed(7), n_iter_max=30)
+    assert np.isfinite(r3.errors[-1]) and np.isfinite(r4.errors[-1])
+    r5 = nmf(X, 5, init=init, random_state=43, n_iter_max=30)
+    assert not torch.equal(r1.A, r5.A)
+
+
+# ---------------------------------------------------------------- results, estimator, progress
+def test_result_and_unpacking(X):
+    res = nmf(X, 3, random_state=0)
+    assert isinstance(res, NMFResult)
+    A, S = res
+    assert A is res.A and S is res.S
+    assert len(res.errors) == res.n_iter + 1 and isinstance(res.converged, bool)
+    assert "NMFResult" in repr(res)
+
+
+def test_estimator(X):
+    from sklearn.base import clone
+    est = NMF(4, random_state=0, solver="mu", beta_loss="kl", n_iter_max=200)
+    W = est.fit_transform(X)
+    assert W.shape == (30, 4) and est.components_.shape == (4, 25) and isinstance(W, np.ndarray)
+    Y = W @ est.components_
+    assert np.isclose(est.reconstruction_err_, np.sqrt(2 * (np.where(X > 0, X * np.log(np.where(X > 0, X, 1) / Y), 0) - X + Y).sum()), rtol=1e-6)
+    assert est.transform(sp.csr_matrix(X)).shape == (30, 4)
+    assert np.allclose(est.inverse_transform(W), Y)
+    assert list(est.get_feature_names_out()) == [f"nmf{i}" for i in range(4)]
+    assert clone(est).get_params() == est.get_params()
+    with pytest.raises(ValueError, match="features"):
+        est.transform(X[:, :5])
+    est2 = NMF(3, random_state=0).fit(X.astype(np.float32))
+    assert est2.components_.dtype == np.float32
+    assert est2.transform(X).dtype == np.float64                  # transform in the dtype of its input
+
+
+def test_progress_and_verbose(X, capsys):
+    res = nmf(X, 3, progress=True, verbose=True, n_iter_max=20, tol=0)
+    assert res.n_iter == 20
+    assert "iteration 10" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- sparse stays sparse (memory)
+_BIG = textwrap.dedent("""
+    import resource, time, warnings, numpy as np, scipy.sparse as sp
+    warnings.filterwarnings("ignore")
+    from hierfact.nmf import nmf
+    n1, n2, nnz = 100_000, 50_000, 1_000_000
+    rng = np.random.default_rng(0)
+    X = sp.coo_matrix((rng.random(nnz), (rng.integers(0, n1, nnz), rng.integers(0, n2, nnz))), shape=(n1, n2)).tocsr()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for solver in ("hals", "mu"):
+        t = time.perf_counter()
+        res = nmf(X, 10, solver=solver, n_iter_max=5, random_state=0)
+        assert res.A.shape == (n1, 10) and res.S.shape == (10, n2) and res.errors[-1] < res.errors[0]
+        print(solver, round(time.perf_counter() - t, 2), "s")
+    print("GROWTH_MB", (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+""")
+
+
+def test_large_sparse_not_densified():
+    "100,000 x 50,000 with 1e6 nonzeros (a dense copy: 40 GB) fits at rank 10 in bounded memory."
+    out = subprocess.run([sys.executable, "-c", _BIG], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    growth = float(out.stdout.split("GROWTH_MB")[1])
+    assert growth < 1500, out.stdout
