@@ -67,14 +67,20 @@ def test_dense_npy_and_sparse_npz(tmp_path, capsys):
     assert main(["topics", str(tmp_path / "m.npz"), "--ranks", "4", "2", "--quiet"]) == 0
 
 
-def test_errors_are_clear(tmp_path):
-    r = run("topics", str(tmp_path / "missing.npy"))
-    assert r.returncode == 2 and "does not exist" in r.stderr
+def test_errors_are_clear(tmp_path, capsys):
+    assert main(["topics", str(tmp_path / "missing.npy")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     np.save(tmp_path / "neg.npy", -np.ones((3, 4, 5)))
-    r = run("topics", str(tmp_path / "neg.npy"), "--ranks", "2", "1", "--quiet")
-    assert r.returncode == 2 and "negative" in r.stderr
+    assert main(["topics", str(tmp_path / "neg.npy"), "--ranks", "2", "1", "--quiet"]) == 2
+    assert "negative" in capsys.readouterr().err
     np.save(tmp_path / "ok.npy", np.ones((3, 4, 5)))
-    r = run("topics", str(tmp_path / "ok.npy"), "--ranks", "2", "4", "--quiet")
-    assert r.returncode == 2 and "decrease" in r.stderr
-    r = run("topics", "--model", "bogus")
-    assert r.returncode == 2 and "invalid choice" in r.stderr
+    assert main(["topics", str(tmp_path / "ok.npy"), "--ranks", "2", "4", "--quiet"]) == 2
+    assert "decrease" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e: main(["topics", "--model", "bogus"])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_console_script_runs(tmp_path):
+    "The installed entry point exits with status 2 and a one-line message on bad input."
+    r = run("topics", str(tmp_path / "missing.npy"))
+    assert r.returncode == 2 and r.stderr.startswith("hierfact: error:") and "does not exist" in r.stderr
