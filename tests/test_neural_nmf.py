@@ -1,0 +1,292 @@
+"""Tests of hierfact.nnls_grad and hierfact.neural_nmf beyond the chapters: bad input, defined behaviour on zero
+columns and zero data, "NaN never leaves a forward or backward pass", dtypes, the estimator, and CUDA (skipped
+without a GPU)."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from hierfact.nnls import nnls
+from hierfact.nnls_grad import nnls_layer, nnls_vjp
+from hierfact.neural_nmf import (NeuralNMF, NeuralNMFEstimator, classification_loss, energy_loss, label_accuracy,
+                                 layer_errors, neural_nmf, pinv_classifier, reconstruction_loss, train_neural_nmf)
+
+
+def finite(*ts):
+    return all(bool(torch.isfinite(t).all()) for t in ts if t is not None)
+
+
+@pytest.fixture
+def data():
+    g = torch.Generator().manual_seed(0)
+    W = torch.rand(40, 5, generator=g, dtype=torch.float64)
+    X = W @ torch.rand(5, 30, generator=g, dtype=torch.float64) + 0.05 * torch.rand(40, 30, generator=g, dtype=torch.float64)
+    y = np.arange(30) % 3
+    return X, y
+
+
+# ---------------------------------------------------------------- bad input
+def test_bad_labels_mask_lam(data):
+    X, y = data
+    m = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)
+    with pytest.raises(ValueError, match="out of range"):
+        train_neural_nmf(m, X, y + 1, n_epochs=1)
+    with pytest.raises(ValueError, match="out of range"):
+        train_neural_nmf(m, X, np.r_[y[:-1], -2], np.ones(30, bool), n_epochs=1)   # -2 marked as known
+    with pytest.raises(ValueError, match=r"known: expected a bool mask of shape \(30,\)"):
+        train_neural_nmf(m, X, y, np.ones(29, bool), n_epochs=1)
+    with pytest.raises(ValueError, match=r"known: expected a bool mask of shape \(30,\)"):
+        train_neural_nmf(m, X, y, np.ones((30, 1), bool), n_epochs=1)
+    with pytest.raises(ValueError, match="known: expected a bool mask"):
+        train_neural_nmf(m, X, y, np.full(30, 2), n_epochs=1)
+    with pytest.raises(ValueError, match="no label is known"):
+        train_neural_nmf(m, X, np.full(30, -1), n_epochs=1)
+    with pytest.raises(ValueError, match="y: expected a 1-D array of 30"):
+        train_neural_nmf(m, X, y[:10], n_epochs=1)
+    with pytest.raises(TypeError, match="integer class labels"):
+        train_neural_nmf(m, X, y + 0.5, n_epochs=1)
+    with pytest.raises(ValueError, match="lam"):
+        train_neural_nmf(m, X, y, lam=-0.1, n_epochs=1)
+    with pytest.raises(ValueError, match="lam"):
+        neural_nmf(X, [4, 3], y, lam=-1.0, n_epochs=1)
+    with pytest.raises(ValueError, match="lam"):
+        train_neural_nmf(m, X, y, lam=float("nan"), n_epochs=1)
+    with pytest.raises(ValueError, match="no labels"):
+        train_neural_nmf(NeuralNMF([4, 3], 40), X, lam=1.0, n_epochs=1)
+    with pytest.raises(ValueError, match="no classification layer"):
+        train_neural_nmf(NeuralNMF([4, 3], 40), X, y, n_epochs=1)
+    with pytest.raises(ValueError, match="known: given without labels"):
+        train_neural_nmf(NeuralNMF([4, 3], 40), X, None, np.ones(30, bool), n_epochs=1)
+    with pytest.raises(ValueError, match="n_classes"):
+        neural_nmf(X, [4, 3], y, n_classes=0, n_epochs=1)
+
+
+def test_bad_ranks_and_options(data):
+    X, y = data
+    for ranks in ([3, 4], [4, 4], [4, 3, 3]):
+        with pytest.raises(ValueError, match="strictly decrease"):
+            NeuralNMF(ranks, 40)
+        with pytest.raises(ValueError, match="strictly decrease"):
+            neural_nmf(X, ranks, n_epochs=1)
+    with pytest.raises(TypeError, match="ranks"):
+        NeuralNMF([4.5, 2], 40)
+    with pytest.raises(ValueError, match="n_features: required"):
+        NeuralNMF([4, 3])
+    with pytest.raises(ValueError, match=r"A\[1\]: expected shape \(4, 3\)"):
+        NeuralNMF([4, 3], A=[torch.rand(40, 4, dtype=torch.float64), torch.rand(5, 3, dtype=torch.float64)])
+    with pytest.raises(ValueError, match="A: expected a list of 2"):
+        NeuralNMF([4, 3], A=[torch.rand(40, 4, dtype=torch.float64)])
+    with pytest.raises(ValueError, match="negative"):
+        NeuralNMF([4, 3], A=[-torch.rand(40, 4, dtype=torch.float64), torch.rand(4, 3, dtype=torch.float64)])
+    with pytest.raises(ValueError, match="B: expected shape"):
+        NeuralNMF([4, 3], 40, n_classes=3, B=torch.zeros(2, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="dtype"):
+        NeuralNMF([4, 3], 40, dtype=torch.int64)
+    m = NeuralNMF([4, 3], 40, random_state=0)
+    for kw, msg in ((dict(loss="kl"), "loss"), (dict(reduction="max"), "reduction"), (dict(optimizer="sgd"), "optimizer"),
+                    (dict(optimizer="gd"), "lr: required"), (dict(lr=-1.0), "lr"), (dict(n_epochs=-1), "n_epochs"),
+                    (dict(class_iters=1.5), "class_iters"), (dict(classification="hinge"), "classification"),
+                    (dict(lr_decay=0.0), "lr_decay")):
+        with pytest.raises(ValueError, match=msg):
+            train_neural_nmf(m, X, **kw)
+    with pytest.raises(ValueError, match="n_features=40"):
+        train_neural_nmf(m, X[:-1], n_epochs=1)
+    with pytest.raises(ValueError, match="negative"):
+        train_neural_nmf(m, -X, n_epochs=1)
+    with pytest.raises(ValueError, match="NaN"):
+        train_neural_nmf(m, X.masked_fill(X > 1.2, float("nan")), n_epochs=1)
+    with pytest.raises(TypeError, match="model"):
+        train_neural_nmf("net", X)
+    with pytest.raises(ValueError, match="init"):
+        neural_nmf(X, [4, 3], init="nndsvd")
+
+
+def test_bad_layer_input():
+    X = torch.rand(10, 4, dtype=torch.float64)
+    A = torch.rand(10, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="A: has 9 rows but X has 10"):
+        nnls_layer(X, A[:-1])
+    with pytest.raises(TypeError, match="float32"):
+        nnls_layer(X.float(), A)
+    with pytest.raises(ValueError, match="inf"):
+        nnls_layer(X, A.masked_fill(A > 0.8, float("inf")))
+    with pytest.raises(TypeError, match="sparse"):
+        nnls_layer(X, sp.csr_matrix(A.numpy()))
+    with pytest.raises(ValueError, match="ridge"):
+        nnls_layer(X, A, ridge=float("nan"))
+    with pytest.raises(ValueError, match="max_iter"):
+        nnls_layer(X, A, max_iter=-1)
+    Ag = A.clone().requires_grad_()
+    with pytest.raises(ValueError, match="grad_S"):
+        torch.autograd.grad(nnls_layer(X, Ag), Ag, torch.full((3, 4), float("nan"), dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- defined behaviour, never NaN
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_zero_column_and_zero_data(dtype):
+    g = torch.Generator().manual_seed(1)
+    A = torch.rand(25, 4, generator=g, dtype=dtype); A[:, 1] = 0
+    X = torch.rand(25, 6, generator=g, dtype=dtype); X[:, 3] = 0
+    Ag, Xg = A.clone().requires_grad_(), X.clone().requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no warning for these
+        S = nnls_layer(Xg, Ag)
+        (S ** 2).sum().backward()
+    assert S.dtype == dtype and Ag.grad.dtype == dtype
+    assert bool((S[1] == 0).all()) and bool((S[:, 3] == 0).all())
+    assert bool((Ag.grad[:, 1] == 0).all()) and bool((Xg.grad[:, 3] == 0).all())
+    assert finite(S, Ag.grad, Xg.grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_never_nan(dtype):
+    g = torch.Generator().manual_seed(2)
+    U, _ = torch.linalg.qr(torch.randn(30, 5, generator=g, dtype=torch.float64))
+    V, _ = torch.linalg.qr(torch.randn(5, 5, generator=g, dtype=torch.float64))
+    cases = {
+        "ill-conditioned": (U * torch.logspace(0, -8, 5, dtype=torch.float64)) @ V.T,      # cond 1e8
+        "duplicate columns": torch.rand(30, 5, generator=g, dtype=torch.float64)[:, [0, 1, 1, 2, 2]],
+        "all zero": torch.zeros(30, 5, dtype=torch.float64),
+        "tiny scale": 1e-30 * torch.rand(30, 5, generator=g, dtype=torch.float64),
+        "huge scale": 1e15 * torch.rand(30, 5, generator=g, dtype=torch.float64),
+    }
+    X = torch.rand(30, 12, generator=g, dtype=torch.float64)
+    for name, A in cases.items():
+        if dtype == torch.float32 and name in ("tiny scale", "huge scale"):
+            A = A * (1e-15 if name == "huge scale" else 1e25)      # keep float32 in range
+        Ag, Xg = A.to(dtype).clone().requires_grad_(), X.to(dtype).clone().requires_grad_()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            S = nnls_layer(Xg, Ag)
+            (S * torch.arange(60, dtype=dtype).reshape(5, 12)).sum().backward()
+        assert finite(S, Ag.grad, Xg.grad), name
+    with warnings.catch_warnings(record=True) as w:      # the ill-conditioned case warns
+        warnings.simplefilter("always")
+        Ag = cases["ill-conditioned"].to(dtype).clone().requires_grad_()
+        nnls_layer(X.to(dtype), Ag).sum().backward()
+    assert any("rank-deficient" in str(x.message) for x in w)
+
+
+def test_all_zero_data_trains(data):
+    X, _ = data
+    X = X.clone(); X[:, :5] = 0                           # empty documents
+    m = neural_nmf(X, [4, 2], n_epochs=5, random_state=0)
+    S = m(X)
+    assert all(bool((s[:, :5] == 0).all()) for s in S) and finite(*S)
+    assert np.isfinite(m.history_["loss"]).all()
+
+
+def test_divergence_raises_and_restores(data):
+    X, y = data
+    for lr in (1e300, 1e160):                            # A^T A overflows in the next forward pass
+        m = NeuralNMF([4, 3], 40, random_state=0)
+        with pytest.raises(FloatingPointError, match="lower lr"):
+            train_neural_nmf(m, X, n_epochs=20, optimizer="gd", lr=lr, project=False)
+        assert all(finite(a) for a in m.A)
+        S = m(X)                                          # the restored model still works
+        assert finite(*S)
+    m = NeuralNMF([4, 3], 40, random_state=0)              # huge but representable: trains on, finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = train_neural_nmf(m, X, n_epochs=5, optimizer="gd", lr=1e80, project=False)
+    assert np.isfinite(h["loss"]).all() and all(finite(a) for a in m.A)
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        nnls_layer(X, torch.full((40, 3), 1e200, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- training paths and dtypes
+@pytest.mark.parametrize("optimizer,class_iters", [("adam", 0), ("adam", 5), ("gd", 0), ("gd", 5)])
+def test_supervised_paths(data, optimizer, class_iters):
+    X, y = data
+    known = np.arange(30) % 4 != 0
+    m = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)
+    lr = 1e-3 if optimizer == "gd" else None
+    h = train_neural_nmf(m, sp.csc_matrix(X.numpy()), y, known, lam=0.5, n_epochs=15, optimizer=optimizer, lr=lr,
+                         class_iters=class_iters)
+    assert len(h["loss"]) == 15 and np.isfinite(h["loss"]).all()
+    assert h["classification"][-1] < h["classification"][0]
+    assert all(bool((a >= 0).all()) for a in m.A)
+    if class_iters: assert len(h["classification_steps"]) == 15 * class_iters
+
+
+def test_float32_stays_float32(data):
+    X, y = data
+    m = neural_nmf(X.float(), [4, 3], y, lam=0.1, n_epochs=5, random_state=0)
+    assert m.dtype == torch.float32 and all(a.dtype == torch.float32 for a in m.A) and m.B.dtype == torch.float32
+    assert np.isfinite(m.history_["loss"]).all()
+
+
+def test_reconstruction_loss_and_random_init(data):
+    X, _ = data
+    m = neural_nmf(X, [5, 2], init="random", loss="reconstruction", n_epochs=30, random_state=1)
+    h = m.history_["reconstruction"]
+    assert h[-1] < h[0]
+    errs = layer_errors(m, X)
+    assert len(errs) == 2 and all(0 < e < 1 for e in errs)
+
+
+def test_pinv_accuracy():
+    g = torch.Generator().manual_seed(3)
+    y = np.arange(40) % 4
+    S = torch.nn.functional.one_hot(torch.as_tensor(y), 4).T.double() + 0.01 * torch.rand(4, 40, generator=g, dtype=torch.float64)
+    known = np.arange(40) < 30
+    assert label_accuracy(S, y, known) == 1.0
+    assert pinv_classifier(S, y, known).shape == (4, 4)
+    with pytest.raises(ValueError, match="every label is known"):
+        label_accuracy(S, y, np.ones(40, bool))
+    with pytest.raises(ValueError, match=r"shape \(40,\)"):
+        label_accuracy(S, y, np.ones(39, bool))
+
+
+def test_losses_validate():
+    X = torch.rand(5, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="one S per A"):
+        energy_loss(X, [torch.rand(5, 2, dtype=torch.float64)], [])
+    with pytest.raises(ValueError, match="reduction"):
+        reconstruction_loss(X, [torch.rand(5, 2, dtype=torch.float64)], torch.rand(2, 4, dtype=torch.float64), reduction="avg")
+    with pytest.raises(ValueError, match="kind"):
+        classification_loss(torch.rand(3, 4), torch.zeros(4, dtype=torch.long), kind="hinge")
+
+
+# ---------------------------------------------------------------- the estimator
+def test_estimator(data):
+    X, y = data
+    Xs = X.T.numpy()                                      # samples x features
+    est = NeuralNMFEstimator((4, 2), n_epochs=10, random_state=0)
+    with pytest.raises(NotFittedError):
+        est.transform(Xs)
+    assert clone(est).get_params()["ranks"] == (4, 2)
+    W = est.fit_transform(Xs)
+    assert W.shape == (30, 2) and est.components_.shape == (2, 40) and est.inverse_transform(W).shape == (30, 40)
+    with pytest.raises(ValueError, match="fitted without labels"):
+        est.predict(Xs)
+    with pytest.raises(ValueError, match="features"):
+        est.transform(Xs[:, :-1])
+    y_semi = np.where(np.arange(30) % 4 == 0, -1, y)
+    est2 = NeuralNMFEstimator((4, 3), lam=0.5, n_epochs=10, random_state=0).fit(sp.csr_matrix(Xs), y_semi)
+    assert est2.predict(Xs).shape == (30,) and list(est2.classes_) == [0, 1, 2]
+    with pytest.raises(ValueError, match="out of range"):
+        NeuralNMFEstimator((4, 3), n_classes=2, n_epochs=1).fit(Xs, y)
+
+
+# ---------------------------------------------------------------- CUDA (skipped without a GPU)
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(data):
+    X, y = data
+    A = torch.rand(40, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    W = torch.randn(5, 30, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    out = []
+    for dev in ("cpu", "cuda"):
+        for Xin in (X, X.to_sparse()):
+            Ag, Xg = A.to(dev).clone().requires_grad_(), Xin.to(dev)
+            S = nnls_layer(Xg, Ag); (S * W.to(dev)).sum().backward()
+            out.append((S.detach().cpu(), Ag.grad.cpu()))
+    for S, gA in out[1:]:
+        torch.testing.assert_close(S, out[0][0], rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(gA, out[0][1], rtol=1e-7, atol=1e-10)
+    m = neural_nmf(X.cuda(), [4, 3], y, lam=0.1, n_epochs=5, random_state=0)
+    assert m.device.type == "cuda" and np.isfinite(m.history_["loss"]).all()
