@@ -167,6 +167,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="only the 40^3 case")
+    ap.add_argument("--large", action="store_true", help="only the 200^3 case and the GFLOP/s table")
     ap.add_argument("--threads", type=int, default=None, help="threads for every library (default: their own default)")
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
@@ -174,7 +175,8 @@ def main():
           f"numpy {np.__version__}, tensorly {getattr(tensorly, '__version__', 'missing')}, "
           f"tensortools {'present' if tensortools else 'missing'}, cpus {os.cpu_count()}, "
           f"load average at start {os.getloadavg()[0]:.2f}")
-    bench_case("(i) synthetic 7-4-2 tensor + 0.4|N(0,1)| noise", synthetic_742(), 7, a.iters, a.reps)
+    if not a.large:
+        bench_case("(i) synthetic 7-4-2 tensor + 0.4|N(0,1)| noise", synthetic_742(), 7, a.iters, a.reps)
     if not a.quick:
         bench_case("(ii) exact rank-10 tensor + 1% noise", exact_200(), 10, a.iters, a.reps)
         gflops(a.reps)

@@ -84,3 +84,18 @@ def test_console_script_runs(tmp_path):
     "The installed entry point exits with status 2 and a one-line message on bad input."
     r = run("topics", str(tmp_path / "missing.npy"))
     assert r.returncode == 2 and r.stderr.startswith("hierfact: error:") and "does not exist" in r.stderr
+
+
+def test_bad_options_fail_before_fitting(tmp_path, capsys):
+    np.save(tmp_path / "ok.npy", np.ones((3, 4, 5)))
+    (tmp_path / "afile").write_text("x")
+    for args, msg in [(["--device", "foo"], "--device"), (["--device", "cuda:0"], "--device"), (["--top-words", "0"], "--top-words"),
+                      (["--out", str(tmp_path / "afile")], "--out"), (["--min-df", "0"], "--min-df")]:
+        assert main(["topics", str(tmp_path / "ok.npy"), "--ranks", "2", "1", "--quiet", *args]) == 2
+        assert msg in capsys.readouterr().err
+    np.save(tmp_path / "vec.npy", np.ones(5))
+    assert main(["topics", str(tmp_path / "vec.npy"), "--quiet"]) == 2
+    assert "at least 2 modes" in capsys.readouterr().err
+    np.savez(tmp_path / "two.npz", a=np.ones((3, 4)), b=np.ones((3, 4)))
+    assert main(["topics", str(tmp_path / "two.npz"), "--quiet"]) == 2
+    assert "exactly one array" in capsys.readouterr().err

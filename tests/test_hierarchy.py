@@ -147,3 +147,7 @@ def test_topic_tree_shares():
     assert e[(0, 0)]["share_of_parent"] == pytest.approx(1 / 2.5)
     assert e[(2, 1)]["main"] and e[(2, 1)]["share_of_parent"] == pytest.approx(2 / 2.5)
     with pytest.raises(ValueError, match="topics"): topic_tree([G], [T0], None)
+
+
+def test_multihntf_huge_first_rank_is_a_clear_error(T):
+    with pytest.raises(ValueError, match=r"ranks\[0\].*GiB"): multihntf(T, [1000, 2])
