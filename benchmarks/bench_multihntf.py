@@ -7,9 +7,19 @@ Side by side, in one run:
   reference     the published reference code (jvendrow/MultiHNTF, src/multi_ntf.py), only if MULTIHNTF_SRC names a
                 folder holding it (it is not part of this project), with tensorly's non_negative_parafac as its first layer
 
-Usage: python benchmarks/bench_multihntf.py [--trials 10]
+Usage: python benchmarks/bench_multihntf.py [--trials 10] [--quick] [--threads 1]
+(--quick: 3 trials; --threads N, default 1: every library's thread count, set before they load)
 """
-import argparse, os, sys, time
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C
+
+if __name__ == "__main__":
+    C.set_threads_from_argv(1)
+
+import argparse, os, time
 import numpy as np
 import torch
 import tensorly as tl
@@ -58,7 +68,11 @@ def trial_reference(X, seed, mod):
 
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument("--trials", type=int, default=10); a = ap.parse_args()
+    ap = argparse.ArgumentParser(); ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="3 trials"); ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    if a.quick: a.trials = min(a.trials, 3)
+    C.apply_torch_threads(a.threads)
     d = synthetic_742(); X = d.X; Xc = torch.as_tensor(d.X_clean)
     rows = []
     runners = [("ours (hierfact)", lambda s: trial_ours(X, s)), ("unfoldings (paper's formulation)", lambda s: trial_unfoldings(X, s))]
@@ -74,10 +88,11 @@ def main():
             errs.append([rel_error(Xc, (None, [torch.as_tensor(f) for f in L])) for L in layers])
         rows.append((name, np.median(times), np.min(times), np.mean(errs, 0)))
     base = rows[0][1]
-    print(f"Multi-HNTF 7-4-2 on the synthetic 40^3 tensor, {a.trials} trials, torch threads {torch.get_num_threads()}")
-    print(f"{'method':34s} {'s/trial (median)':>17s} {'min':>7s} {'vs ours':>8s}   clean rel. error r7 / r4 / r2")
-    for name, med, mn, e in rows:
-        print(f"{name:34s} {med:17.3f} {mn:7.3f} {med / base:7.1f}x   {e[0]:.4f} / {e[1]:.4f} / {e[2]:.4f}")
+    C.header(f"Multi-HNTF 7-4-2 on the synthetic 40^3 tensor, {a.trials} trials")
+    C.table(["method", "s/trial (median)", "min", "time / ours", "clean rel. error r7 / r4 / r2 (mean)"],
+            [[name, f"{med:.3f}", f"{mn:.3f}", f"{med / base:.1f}x", f"{e[0]:.4f} / {e[1]:.4f} / {e[2]:.4f}"]
+             for name, med, mn, e in rows])
+    print(f"load average at the end {C.load_avg():.2f}")
 
 
 if __name__ == "__main__":

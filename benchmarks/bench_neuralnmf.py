@@ -1,9 +1,10 @@
 """Neural NMF: hierfact.neural_nmf against the published reference package (PyPI `neuralnmf` 1.0.0), side by side.
 
 Run it in the benchmark venv (the reference is never a project dependency):
-    /work/benchvenv/bin/python benchmarks/bench_neuralnmf.py               # everything (the supervised reference epoch: minutes)
-    /work/benchvenv/bin/python benchmarks/bench_neuralnmf.py --no-supervised
+    /work/benchvenv/bin/python benchmarks/bench_neuralnmf.py               # everything (the supervised reference epoch: 1-2 min)
+    /work/benchvenv/bin/python benchmarks/bench_neuralnmf.py --quick       # no supervised epoch, 1 timing pair, 2 epochs
     /work/benchvenv/bin/python benchmarks/bench_neuralnmf.py --large        # also ours on a 10x larger random corpus
+    (--threads N, default 1: every library's thread count, set before they load)
 
 Setup (peers.md, section 2): the 20 Newsgroups subsample, X = words x docs (37,693 x 200, tf-idf), layers 10 -> 6,
 float64, CPU. The reference gets X dense (it calls .numpy() per column); ours gets it sparse (and, in a second row,
@@ -22,6 +23,15 @@ ours (the median of 10 warm epochs), repeated --reps times, so both sides of a r
 table gives the medians and the range of the per-pair ratios. The supervised reference epoch is run once (minutes).
 The machine is shared and noisy: the load average is printed.
 """
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C
+
+if __name__ == "__main__":
+    C.set_threads_from_argv(1)
+
 import argparse
 import os
 import statistics
@@ -70,11 +80,17 @@ def main():
     ap.add_argument('--no-supervised', action='store_true', help='skip the supervised comparison (its reference epoch takes minutes)')
     ap.add_argument('--large', action='store_true', help='also time ours on a 10x larger random corpus')
     ap.add_argument('--device', default='cpu', help='device for ours (the reference runs on the CPU)')
+    ap.add_argument('--data', default=os.environ.get("HIERFACT_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")),
+                    help='folder holding newsgroups10_subsample.mat')
+    ap.add_argument('--quick', action='store_true', help='no supervised epoch, one timing pair, 2 reference epochs')
+    ap.add_argument('--threads', type=int, default=1, help='threads of every library (default 1)')
     args = ap.parse_args()
+    if args.quick: args.no_supervised, args.reps, args.ref_epochs = True, 1, 2
+    C.apply_torch_threads(args.threads)
     dev = torch.device(args.device)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, neuralnmf {ref.__version__}, "
-          f"device for ours: {dev}, load average at start {load():.1f}")
-    ng = load_newsgroups('/work/shared/data')
+    C.header("Neural NMF: hierfact against the reference package neuralnmf",
+             f", neuralnmf {ref.__version__}, device for ours: {dev}")
+    ng = load_newsgroups(args.data)
     Xs = as_tensor(ng.X, 'X')                          # sparse COO, float64
     Xd = Xs.to_dense()
     m, n = Xd.shape
@@ -144,16 +160,21 @@ def main():
         timing.append(("supervised epoch (energy + 1e-6 CE, 30 B steps), ours sparse X", [(t_ref_s, float(np.median(ts[1:])))]))
 
     # ---------------- report
-    print(f"\nloss agreement (same initial A, same steps); load average now {load():.1f}")
-    print(f"{'run':45s} {'epochs':>6s} {'first loss (ref)':>17s} {'max rel. diff':>14s}")
+    print(f"### Loss agreement (same initial A, same steps); load average now {load():.1f}\n")
+    rows = []
     for name, a, b in agree:
         k = min(len(a), len(b))
-        print(f"{name:45s} {k:6d} {a[0]:17.10e} {max(rel(b[i], a[i]) for i in range(k)):14.1e}")
-    print(f"\n{'seconds (medians of interleaved pairs)':66s} {'pairs':>5s} {'reference':>10s} {'ours':>8s} {'ratio (min-max)':>18s}")
+        rows.append([name, k, f"{a[0]:.10e}", f"{max(rel(b[i], a[i]) for i in range(k)):.1e}"])
+    C.table(["run", "epochs / steps", "first loss (reference)", "max rel. diff"], rows)
+    print("### Time (seconds, medians of interleaved pairs)\n")
+    rows = []
     for name, pr in timing:
         r = [a / b for a, b in pr]
-        print(f"{name:66s} {len(pr):5d} {statistics.median(a for a, _ in pr):10.3f} {statistics.median(b for _, b in pr):8.4f} "
-              f"{statistics.median(r):6.0f}x ({min(r):.0f}-{max(r):.0f})")
+        rows.append([name, len(pr), f"{statistics.median(a for a, _ in pr):.3f}", f"{statistics.median(b for _, b in pr):.4f}",
+                     f"{statistics.median(r):.0f}x ({min(r):.0f}-{max(r):.0f})",
+                     "met" if statistics.median(r) >= 100 else "NOT met",
+                     " ".join(f"{a:.2f}/{b:.4f}" for a, b in pr)])
+    C.table(["what", "pairs", "reference s", "ours s", "ratio (min-max)", "target >= 100x", "pairs (ref/ours s)"], rows)
 
     if args.large:
         g = torch.Generator().manual_seed(0)
@@ -163,7 +184,8 @@ def main():
         Xbig = torch.sparse_coo_tensor(idx, torch.rand(nnz, generator=g, dtype=torch.float64), (m, n_big)).coalesce()
         model = NeuralNMF([10, 6], m, random_state=0, device=dev)
         ts = epoch_times(lambda cb: train_neural_nmf(model, Xbig.to(dev), n_epochs=10, callback=cb))
-        print(f"\nours on a random corpus {m} x {n_big} (nnz {Xbig._nnz()}), Adam, energy: {np.median(ts[1:]):.4f} s per epoch")
+        print(f"ours on a random corpus {m} x {n_big} (nnz {Xbig._nnz()}), Adam, energy: {np.median(ts[1:]):.4f} s per epoch\n")
+    print(f"load average at the end {load():.1f} (the machine is shared: compare the ratios of interleaved pairs)")
 
 
 if __name__ == '__main__':

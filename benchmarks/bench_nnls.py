@@ -2,6 +2,7 @@
 
     python benchmarks/bench_nnls.py            # full run (scipy on all 100,000 columns of the large case: ~10 s a run)
     python benchmarks/bench_nnls.py --quick    # scipy timed on 10,000 of the large case's columns, extrapolated
+    (--threads N, default 1: every library's thread count, set before they load)
 
 Cases:
   20news  the 20 Newsgroups subsample (37,693 words x 200 docs, sparse tf-idf) against A = U(0,1) 37,693 x 10
@@ -14,7 +15,17 @@ Times are medians of repeated warm runs; the machine is noisy, so compare the ra
 Rows marked "torch threads as set" run with hierfact.nnls._CPU_THREADS = None (the solver does not switch
 torch to one thread; the default does, see the chapter).
 """
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C
+
+if __name__ == "__main__":
+    C.set_threads_from_argv(1)
+
 import argparse
+import os
 import statistics
 import time
 
@@ -26,7 +37,7 @@ import torch
 import hierfact.nnls as hn
 from hierfact.nnls import nnls, kkt_residual
 
-DATA = '/work/shared/data/newsgroups10_subsample.mat'
+DATA = str(Path(os.environ.get('HIERFACT_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data')) / 'newsgroups10_subsample.mat')
 
 
 def median_time(fn, reps):
@@ -46,8 +57,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--quick', action='store_true', help='time scipy on 10,000 columns of the large case and extrapolate')
     ap.add_argument('--reps', type=int, default=21, help='repetitions for our solver (scipy: fewer)')
+    ap.add_argument('--threads', type=int, default=1, help='threads of every library (default 1)')
     args = ap.parse_args()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, scipy {scipy.__version__}")
+    C.apply_torch_threads(args.threads)
+    C.header("NNLS: hierfact.nnls against scipy.optimize.nnls per column", f", scipy {scipy.__version__}")
     rows = []
 
     # ---- 20 Newsgroups, r = 10

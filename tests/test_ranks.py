@@ -1,0 +1,252 @@
+"Choosing the ranks (hierfact.ranks): the knee, stability, CORCONDIA, held-out error, the diagnostics object, its figure and bad input."
+import json
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from hierfact.ranks import (knee_point, factor_similarity, corcondia, masked_ncpd, rank_diagnostics, layer_diagnostics,
+                            plot_rank_diagnostics, RankDiagnostics)
+from hierfact.multihntf import multihntf, balance_factors
+from hierfact.tensor import cp_to_tensor
+
+
+def exact_cp(shape=(8, 9, 10), rank=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    F = [torch.rand(n, rank, generator=g, dtype=torch.float64) + 0.05 for n in shape]
+    return cp_to_tensor((None, F)), F
+
+
+@pytest.fixture(scope="module")
+def noisy3():
+    "An exact rank-3 nonnegative tensor with 5% multiplicative noise, and its diagnostics over ranks 1..5."
+    X, F = exact_cp((10, 12, 14), 3, seed=1)
+    g = torch.Generator().manual_seed(2)
+    Xn = X * (1 + 0.05 * torch.randn(X.shape, generator=g, dtype=torch.float64)).clamp(min=0)
+    res = rank_diagnostics(Xn, range(1, 6), n_restarts=3, n_iter_max=200, random_state=0)
+    return Xn, res
+
+
+# ---- knee
+
+def test_knee_on_synthetic_curves():
+    x = np.arange(1, 13)
+    assert knee_point(x, np.where(x <= 5, 20 - 3 * x, 5.5 - 0.1 * x)) == 5           # corner at 5
+    assert knee_point(x, np.exp(-x / 2) + 0.01 * (12 - x)) in (3, 4, 5)
+    assert knee_point(x, 2 - 0.1 * x) is None                                        # straight line
+    assert knee_point(x, np.where(x <= 7, 0.5 * x, 3.5 + 0.05 * (x - 7)), direction="increasing") == 7
+    assert knee_point([1, 2, 3], [1.0, 1.0, 1.0]) is None
+
+
+def test_knee_bad_input():
+    for args, msg in [(([1, 2], [3, 1]), "at least 3"), (([1, 2, 2], [3, 2, 1]), "strictly increasing"),
+                      (([1, 2, 3], [3, 2]), "different lengths"), (([1, 2, np.inf], [3, 2, 1]), "finite")]:
+        with pytest.raises(ValueError, match=msg): knee_point(*args)
+    with pytest.raises(ValueError, match="direction"): knee_point([1, 2, 3], [3, 2, 1], direction="down")
+
+
+# ---- CORCONDIA
+
+def test_corcondia_exact_cp_is_100_and_matches_kronecker():
+    X, F = exact_cp()
+    assert corcondia(X, (torch.ones(3, dtype=torch.float64), F)) == pytest.approx(100.0, abs=1e-8)
+    assert corcondia(X.numpy(), [f.numpy() for f in F]) == pytest.approx(100.0, abs=1e-8)
+    # any model (here: a perturbed one): the mode-product core equals the Kronecker least-squares core
+    g = torch.Generator().manual_seed(5)
+    G = [f * (1 + 0.3 * torch.rand(f.shape, generator=g, dtype=torch.float64)) for f in F]
+    Fb = [f.numpy() for f in balance_factors(G)]
+    K = np.kron(np.kron(Fb[0], Fb[1]), Fb[2])
+    core = np.linalg.lstsq(K, X.numpy().ravel(), rcond=None)[0].reshape(3, 3, 3)
+    T = np.zeros((3, 3, 3)); T[np.arange(3), np.arange(3), np.arange(3)] = 1
+    direct = 100 * (1 - ((core - T) ** 2).sum() / 3)
+    assert corcondia(X, G) == pytest.approx(direct, rel=1e-9, abs=1e-9)
+    assert direct < 100
+
+
+def test_corcondia_scale_between_modes_does_not_matter_and_sparse_matches():
+    X, F = exact_cp(rank=2, seed=3)
+    G = [F[0] * torch.tensor([10.0, 0.1], dtype=torch.float64), F[1] / torch.tensor([10.0, 0.1], dtype=torch.float64), F[2]]
+    noisy = X + 0.01
+    assert corcondia(noisy, G) == pytest.approx(corcondia(noisy, F), rel=1e-10)
+    assert corcondia(noisy.to_sparse(), F) == pytest.approx(corcondia(noisy, F), rel=1e-10)
+
+
+def test_corcondia_bad_input():
+    X, F = exact_cp()
+    with pytest.raises(ValueError, match="needs one per mode"): corcondia(X, F[:2])
+    with pytest.raises(ValueError, match="factor 1 has 3 rows"): corcondia(X, [F[0], F[1][:3], F[2]])
+    with pytest.raises(ValueError, match="different numbers of columns"): corcondia(X, [F[0], F[1][:, :2], F[2]])
+    with pytest.raises(TypeError, match="cp"): corcondia(X, "model")
+
+
+# ---- stability
+
+def test_factor_similarity():
+    X, F = exact_cp()
+    perm = [2, 0, 1]
+    assert factor_similarity(F, [f[:, perm] * 3 for f in F]) == pytest.approx(1.0, abs=1e-12)
+    g = torch.Generator().manual_seed(9)
+    other = [torch.rand(f.shape, generator=g, dtype=torch.float64) for f in F]
+    assert factor_similarity(F, other) < 0.9
+    with pytest.raises(ValueError, match="differ in shape"): factor_similarity(F, [f[:, :2] for f in F])
+
+
+def test_stability_near_one_at_true_rank_on_exact_data():
+    X, _ = exact_cp((10, 11, 12), 3, seed=4)
+    res = rank_diagnostics(X, [3], n_restarts=4, heldout_fraction=None, n_iter_max=1000, tol=1e-10, random_state=0)
+    assert res.stability[0] > 0.99 and res.error[0] < 1e-3
+    assert res.corcondia[0] == pytest.approx(100, abs=1)
+
+
+# ---- held-out error
+
+def test_masked_ncpd_completes_exact_tensor_and_is_monotone():
+    X, _ = exact_cp((8, 9, 10), 2, seed=6)
+    g = torch.Generator().manual_seed(0)
+    obs = torch.rand(X.shape, generator=g) >= 0.2
+    cp, errs = masked_ncpd(X, obs, 2, n_iter_max=2000, tol=1e-12, return_errors=True)
+    Xh = cp_to_tensor(cp)
+    held = torch.linalg.vector_norm((X - Xh)[~obs]) / torch.linalg.vector_norm(X[~obs])
+    assert float(held) < 1e-2
+    assert all(b <= a * (1 + 1e-10) + 1e-12 for a, b in zip(errs, errs[1:]))   # up to rounding
+    assert cp.factors[0].dtype == torch.float64
+    cp32 = masked_ncpd(X.float(), obs, 2, n_iter_max=5)
+    assert cp32.factors[0].dtype == torch.float32
+
+
+def test_heldout_lower_at_true_rank_than_rank_one(noisy3):
+    _, res = noisy3
+    h = dict(zip(res.ranks.tolist(), res.heldout_error))
+    assert h[3] < 0.5 * h[1]
+    assert res.suggested["heldout_plateau"] == 3
+    assert res.suggested["error_knee"] == 3 and res.suggested["stability"] >= 3
+
+
+def test_masked_ncpd_bad_input():
+    X, _ = exact_cp()
+    obs = torch.ones(X.shape, dtype=torch.bool)
+    with pytest.raises(ValueError, match="observed: has shape"): masked_ncpd(X, obs[:2], 2)
+    with pytest.raises(TypeError, match="boolean"): masked_ncpd(X, obs.int(), 2)
+    with pytest.raises(ValueError, match="no entry is observed"): masked_ncpd(X, ~obs, 2)
+    with pytest.raises(ValueError, match="n_iter_max"): masked_ncpd(X, obs, 2, n_iter_max=-1)
+    with pytest.raises(ValueError, match="rank"): masked_ncpd(X, obs, 0)
+
+
+# ---- the diagnostics object
+
+def test_result_is_tidy_and_json_ready(noisy3):
+    _, res = noisy3
+    assert isinstance(res, RankDiagnostics) and res.kind == "ncpd"
+    n = len(res.ranks)
+    assert res.errors.shape == (n, 3) and res.error.shape == (n,) and res.seconds.shape == (n,)
+    for a in (res.stability, res.corcondia, res.heldout_error): assert a.shape == (n,) and np.isfinite(a).all()
+    assert np.all(np.diff(res.error) < 0)
+    assert len(res.models) == n and res.models[2].factors[0].shape == (10, 3)
+    d = json.loads(json.dumps(res.to_dict()))
+    assert d["ranks"] == [1, 2, 3, 4, 5] and d["knee"] == 3 and d["settings"]["n_restarts"] == 3
+    assert set(d["suggested"]) == {"error_knee", "heldout_min", "heldout_plateau", "stability", "corcondia"}
+    table = res.table()
+    assert table.splitlines()[0].split() == ["rank", "error", "worst", "held-out", "stability", "CORCONDIA", "seconds"]
+    assert len(table.splitlines()) == n + 2 and "error knee 3" in table
+
+
+def test_optional_diagnostics_are_none_not_nan():
+    X, _ = exact_cp()
+    res = rank_diagnostics(X, [1, 2], n_restarts=1, heldout_fraction=None, core_consistency=False, n_iter_max=20)
+    assert res.stability is None and res.heldout_error is None and res.corcondia is None
+    assert res.knee is None and res.suggested == {"error_knee": None}
+    d = res.to_dict()
+    assert d["stability"] is None and d["heldout_error"] is None
+    assert len(plot_rank_diagnostics(res).axes) == 1
+    plt.close("all")
+
+
+def test_sparse_input_and_float32():
+    X, _ = exact_cp((6, 7, 8), 2, seed=7)
+    res = rank_diagnostics(X.to_sparse(), [1, 2, 3], n_restarts=2, n_iter_max=50, random_state=0)
+    dense = rank_diagnostics(X, [1, 2, 3], n_restarts=2, n_iter_max=50, random_state=0)
+    np.testing.assert_allclose(res.error, dense.error, rtol=1e-6)
+    np.testing.assert_allclose(res.heldout_error, dense.heldout_error, rtol=1e-6)
+    r32 = rank_diagnostics(X.float(), [2], n_restarts=2, n_iter_max=30)
+    assert r32.models[0].factors[0].dtype == torch.float32
+
+
+def test_rank_diagnostics_bad_input():
+    X, _ = exact_cp()
+    for kw, err, msg in [(dict(ranks=[]), ValueError, "empty"), (dict(ranks=[0, 2]), ValueError, "ranks: must be >= 1"),
+                         (dict(ranks=[-1]), ValueError, ">= 1"), (dict(ranks=[2, 2]), ValueError, "repeated"),
+                         (dict(ranks=[2.5]), TypeError, "ranks"), (dict(ranks=None), TypeError, "ranks"),
+                         (dict(heldout_fraction=0), ValueError, "heldout_fraction"), (dict(heldout_fraction=1.0), ValueError, "heldout_fraction"),
+                         (dict(heldout_fraction=-0.1), ValueError, "heldout_fraction"), (dict(n_restarts=0), ValueError, "n_restarts"),
+                         (dict(solver="als"), ValueError, "solver"), (dict(n_iter_max=0), ValueError, "n_iter_max"),
+                         (dict(stability_threshold=2), ValueError, "stability_threshold"),
+                         (dict(corcondia_threshold=120), ValueError, "corcondia_threshold"),
+                         (dict(heldout_rtol=-1), ValueError, "heldout_rtol")]:
+        with pytest.raises(err, match=msg): rank_diagnostics(X, **{"ranks": [1, 2], **kw})
+    with pytest.raises(ValueError, match="negative"): rank_diagnostics(-X, [1])
+    with pytest.raises(ValueError, match="all zero"): rank_diagnostics(torch.zeros(3, 4, 5), [1])
+    with pytest.raises(ValueError, match="at least 2 modes"): rank_diagnostics(torch.ones(5), [1])
+    with pytest.raises(ValueError, match="NaN"): rank_diagnostics(torch.full((3, 4), float("nan")), [1])
+
+
+# ---- later layers
+
+def test_layer_diagnostics_on_a_known_grouping():
+    "Four leaf blocks on two background blocks (a 4 -> 2 hierarchy): the grouping at rank 2 is found by every restart."
+    X = torch.zeros(16, 16, 16, dtype=torch.float64)
+    X[:8, :8, :8] = 0.5; X[8:, 8:, 8:] = 0.5
+    for a in range(4): X[4 * a:4 * a + 4, 4 * a:4 * a + 4, 4 * a:4 * a + 4] = 2.0
+    X = X + 0.05 * torch.rand(X.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    m = multihntf(X, [4], solver="hals", init="svd", random_state=0)
+    res = layer_diagnostics(X, m, n_restarts=4, random_state=0)
+    assert res.kind == "layer" and res.ranks.tolist() == [1, 2, 3] and res.heldout_error is None
+    assert res.stability[1] > 0.99 and res.partition_agreement[1] == 1.0 and res.stability[2] < 0.9
+    assert res.suggested["stability"] == 2 and res.suggested["error_knee"] == 2
+    from hierfact.multihntf import partition_of
+    assert {len(p) for p in partition_of(res.models[1])} == {2}                   # two groups of two leaves
+    assert res.settings["given"] == [4] and res.models[1].shape == (4, 2)
+    res_cp = layer_diagnostics(X, m.cp(0), [2], n_restarts=2, random_state=0)      # a CP model works too
+    assert res_cp.settings["given"] == [4]
+    fig = plot_rank_diagnostics(res)
+    assert [a.get_xlabel() for a in fig.axes] == ["rank of the next layer"] * 3
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][:2] == ["grouping W (cosine)", "partition (ARI)"]
+    plt.close(fig)
+
+
+def test_layer_diagnostics_bad_input():
+    X, F = exact_cp()
+    with pytest.raises(ValueError, match="ranks"): layer_diagnostics(X, F, [3])               # not below r = 3
+    with pytest.raises(ValueError, match="ranks"): layer_diagnostics(X, F, [])
+    with pytest.raises(ValueError, match="negative"): layer_diagnostics(X, [-f for f in F])
+    with pytest.raises(ValueError, match="rank >= 2"): layer_diagnostics(X, [f[:, :1] for f in F])
+    with pytest.raises(ValueError, match="n_restarts"): layer_diagnostics(X, F, n_restarts=0)
+    with pytest.raises(ValueError, match="needs one per mode"): layer_diagnostics(X, F[:2])
+
+
+# ---- the figure
+
+def test_figure_content(noisy3):
+    _, res = noisy3
+    fig = plot_rank_diagnostics(res, title="rank 3")
+    axes = fig.axes
+    assert [a.get_title() for a in axes] == ["fit error", "held-out error", "stability", "core consistency"]
+    assert all(a.get_xlabel() == "rank" for a in axes)
+    assert [a.get_ylabel() for a in axes] == ["relative error", "relative error (held-out)", "mean similarity between restarts",
+                                              "CORCONDIA (%)"]
+    assert fig._suptitle.get_text() == "rank 3"
+    e = axes[0]
+    assert len(e.lines) == 3                                                      # restarts, best, knee
+    np.testing.assert_allclose(e.lines[1].get_ydata(), res.error)
+    assert len(e.lines[0].get_xdata()) == res.errors.size
+    assert e.lines[2].get_xdata()[0] == 3 and "knee: 3" in [t.get_text() for t in e.get_legend().get_texts()]
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), res.heldout_error)
+    np.testing.assert_allclose(axes[2].lines[0].get_ydata(), res.stability)
+    assert axes[2].lines[-1].get_ydata()[0] == 0.9                                # threshold line
+    clipped = np.maximum(res.corcondia, -100)
+    np.testing.assert_allclose(axes[3].lines[0].get_ydata(), clipped)
+    assert len(axes[3].lines) == (3 if (res.corcondia < -100).any() else 2)
+    plt.close(fig)
+    with pytest.raises(TypeError, match="RankDiagnostics"): plot_rank_diagnostics({"ranks": [1]})
