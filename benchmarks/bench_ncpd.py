@@ -84,12 +84,14 @@ def methods(X, r):
     init32 = (None, [f.float() for f in F0])
     out = {}
 
-    def ours(solver, Xin, init):
-        def run(k): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=k, tol=0)
-        def traj(K): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=K, tol=0, return_errors=True)[1]
+    def ours(solver, Xin, init, **kw):
+        def run(k): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=k, tol=0, **kw)
+        def traj(K): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=K, tol=0, return_errors=True, **kw)[1]
         return run, traj
 
     out["hierfact ncpd HALS"] = ours('hals', Xt, init64)
+    out["hierfact ncpd HALS, 3 sweeps (n_inner=3)"] = ours('hals', Xt, init64, n_inner=3)
+    out["hierfact ncpd HALS float32, n_inner=3"] = ours('hals', Xt.float(), init32, n_inner=3)
     out["hierfact ncpd HALS float32"] = ours('hals', Xt.float(), init32)
     out["hierfact ncpd MU"] = ours('mu', Xt, init64)
     Fn = [f.numpy().copy() for f in F0]

@@ -23,9 +23,9 @@ from .hnmf import hnmf, HNMFModel, topic_tree, format_tree
 from .multihntf import multihntf, MultiHNTFModel
 
 # %% auto #0
-__all__ = ['MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'Dataset', 'health_tweets_dataset', 'csv_dataset', 'load_dataset',
-           'Hierarchy', 'fit_hierarchy', 'report', 'save_outputs', 'load_model', 'parse_rank_spec', 'build_parser',
-           'rank_choice', 'save_rank_outputs', 'main']
+__all__ = ['MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'csv_dataset',
+           'load_dataset', 'Hierarchy', 'fit_hierarchy', 'report', 'save_outputs', 'load_model', 'parse_rank_spec',
+           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -262,8 +262,10 @@ def report(h: Hierarchy, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> st
 
 def save_outputs(h: Hierarchy, ds: Dataset, out) -> list:
     """Write model.npz, topic_tree.json and PNG figures (a heatmap per non-feature mode with at most 200 labels, the
-    topic tree) into the folder `out` (created if needed); returns the written paths. Raises OSError if `out` cannot be written."""
-    from hierfact.plots import plot_topic_tree, plot_mode_heatmaps
+    topic tree, and for a time mode -- one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends,
+    `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends are sums of their sub-topics', else by
+    layer) into the folder `out` (created if needed); returns the written paths. Raises OSError if `out` cannot be written."""
+    from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
     import matplotlib
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +283,16 @@ def save_outputs(h: Hierarchy, ds: Dataset, out) -> list:
     if t is not None:
         ax = plot_topic_tree(t, title=f"{h.model} topic tree ({' -> '.join(map(str, h.ranks))})")
         p = out / "topic_tree.png"; ax.figure.savefig(p, dpi=110, bbox_inches="tight"); plt.close(ax.figure); written.append(p)
+    for i, name in enumerate(ds.mode_names):
+        if i == ds.feature_mode or name not in TIME_MODES: continue
+        by = "supertopic" if h.model == "multihntf" and len(h.ranks) > 1 else "layer"
+        fig = plot_trends([w[i] for w in h.mode_weights], [str(v) for v in ds.labels[i]],
+                          groupings=h.groupings if by == "supertopic" else None,
+                          topic_labels=tree_labels(t) if t is not None else None, by=by)
+        p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     return written
+
+TIME_MODES = ("month", "week", "day", "year", "date", "time")
 
 def _save_model(h: Hierarchy, path) -> None:
     """model.npz: MultiHNTFModel.save / HNMFModel.save for 'multihntf' / 'hnmf'; the same HNMF arrays (A_l, S_l) for

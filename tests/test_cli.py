@@ -44,6 +44,7 @@ def test_csv_grouped_tensor_main_job(corpus, tmp_path, capsys):
     words = {w for t in tree["tree"]["layers"][0]["topics"] for w, _ in t["top"][:3]}
     assert "http" not in words and "someone" not in words           # URLs and handles removed
     assert (tmp_path / "source_factors.png").stat().st_size > 1000 and (tmp_path / "topic_tree.png").stat().st_size > 1000
+    assert (tmp_path / "month_trends.png").stat().st_size > 1000 and not (tmp_path / "source_trends.png").exists()
     m = load_model(tmp_path / "model.npz")
     assert len(m.W) == 1 and m.W[0].shape == (3, 2)
 
