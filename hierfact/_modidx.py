@@ -67,6 +67,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'hierfact.cli._add_run_args': ('topics.html#_add_run_args', 'hierfact/cli.py'),
                               'hierfact.cli._check_args': ('topics.html#_check_args', 'hierfact/cli.py'),
                               'hierfact.cli._neural_ncpd_weights': ('topics.html#_neural_ncpd_weights', 'hierfact/cli.py'),
+                              'hierfact.cli._read_array_file': ('topics.html#_read_array_file', 'hierfact/cli.py'),
                               'hierfact.cli._read_vocab': ('topics.html#_read_vocab', 'hierfact/cli.py'),
                               'hierfact.cli._save_model': ('topics.html#_save_model', 'hierfact/cli.py'),
                               'hierfact.cli._unfolding_weights': ('topics.html#_unfolding_weights', 'hierfact/cli.py'),

@@ -81,25 +81,39 @@ def csv_dataset(path, text_column: str = "text", group_by=(), min_df: int = 5) -
                    f"{path}: {' x '.join(f'{n} {g}' for n, g in zip(shape, group_by))} x {len(vocab)} words")
 
 # %% ../nbs/09_topics.ipynb #60312cf6
+def _read_array_file(p, suf):
+    "The array in a .mtx (sparse CSR), .npz (one dense array, or a scipy.sparse matrix) or .npy file (no pickles)."
+    if suf == ".mtx":
+        import scipy.io
+        return sp.csr_matrix(scipy.io.mmread(str(p)))
+    if suf == ".npy": return np.load(p, allow_pickle=False)
+    z = np.load(p, allow_pickle=False)
+    if isinstance(z, np.ndarray): return z                              # an .npy saved under an .npz name
+    with z:
+        is_sparse = "format" in z.files and "indptr" in z.files or "row" in z.files
+        if not is_sparse and len(z.files) != 1:
+            raise ValueError(f"DATA: {p} holds {len(z.files)} arrays ({', '.join(z.files)}); pass an .npz with exactly one array")
+        if not is_sparse: return z[z.files[0]]
+    return sp.load_npz(p).tocsr()
+
 def load_dataset(data=None, *, vocab=None, text_column: str = "text", group_by=(), min_df=None) -> Dataset:
     "The CLI's data: None (health tweets), .npy/.npz dense tensor, .npz/.mtx sparse matrix (docs x words), or .csv."
     if data is None: return health_tweets_dataset(min_df=20 if min_df is None else min_df)
     p = Path(data)
     if not p.exists(): raise FileNotFoundError(f"DATA: {data} does not exist")
+    if p.is_dir(): raise ValueError(f"DATA: {p} is a folder; pass a .npy, .npz, .mtx or .csv file")
     suf = p.suffix.lower()
     if suf == ".csv": return csv_dataset(p, text_column, group_by, 5 if min_df is None else min_df)
-    if suf == ".mtx":
-        import scipy.io
-        X = sp.csr_matrix(scipy.io.mmread(str(p)))
-    elif suf == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            is_sparse = "format" in z.files and "indptr" in z.files or "row" in z.files
-            if not is_sparse and len(z.files) != 1:
-                raise ValueError(f"DATA: {p} holds {len(z.files)} arrays ({', '.join(z.files)}); pass an .npz with exactly one array")
-            X = None if is_sparse else z[z.files[0]]
-        if X is None: X = sp.load_npz(p).tocsr()
-    elif suf == ".npy": X = np.load(p, allow_pickle=False)
-    else: raise ValueError(f"DATA: unsupported file type {suf!r}; accepted are .npy, .npz, .mtx and .csv")
+    if suf not in (".mtx", ".npz", ".npy"):
+        raise ValueError(f"DATA: unsupported file type {suf!r}; accepted are .npy, .npz, .mtx and .csv")
+    try: X = _read_array_file(p, suf)
+    except ValueError as e:
+        if str(e).startswith("DATA:"): raise
+        raise ValueError(f"DATA: could not read {p} as a {suf} array file ({e}); expected a numeric array saved with "
+                         "numpy.save / numpy.savez / scipy.sparse.save_npz / scipy.io.mmwrite") from e
+    except (OSError, EOFError) as e:
+        raise ValueError(f"DATA: could not read {p}: the file is empty, truncated or not a {suf} file ({type(e).__name__}: "
+                         f"{e})") from e
     if sp.issparse(X):
         return Dataset(X, ["document", "word"], [list(range(X.shape[0])), _read_vocab(vocab, X.shape[1])], 1, f"{p}: sparse {X.shape[0]} x {X.shape[1]}")
     X = np.asarray(X)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hierfact.cli import main, load_model
+from hierfact.cli import main, load_model, load_dataset
 
 
 def run(*args):
@@ -231,3 +231,21 @@ def test_parse_rank_spec():
     assert parse_rank_spec(["8", "2,4", "5-6"]) == [2, 4, 5, 6, 8]
     assert parse_rank_spec("3") == [3]
     with pytest.raises(ValueError, match="no rank"): parse_rank_spec([","])
+
+
+@pytest.mark.parametrize("content", [b"", b"\x93NUMPY\x01\x00v\x00{'descr'", b"not an array at all"])
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_unreadable_data_files_name_data(tmp_path, content, suffix):
+    p = tmp_path / f"bad{suffix}"
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match="DATA: could not read"):
+        load_dataset(str(p))
+
+
+def test_object_array_and_folder_are_refused(tmp_path):
+    p = tmp_path / "obj.npy"
+    np.save(p, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="DATA: could not read"):
+        load_dataset(str(p))
+    with pytest.raises(ValueError, match="DATA: .* is a folder"):
+        load_dataset(str(tmp_path))
