@@ -97,7 +97,17 @@ def _read_array_file(p, suf):
     return sp.load_npz(p).tocsr()
 
 def load_dataset(data=None, *, vocab=None, text_column: str = "text", group_by=(), min_df=None) -> Dataset:
-    "The CLI's data: None (health tweets), .npy/.npz dense tensor, .npz/.mtx sparse matrix (docs x words), or .csv."
+    """The CLI's DATA as a `Dataset` (a tensor with named, labelled modes; the last, 'word', is the feature mode).
+
+    data : None (the health-news tweets, account x month x word, `hierfact.data.load_health_tweets`), a .npy / .npz
+        dense array with >= 2 modes (any numeric dtype; the last mode is the words), a .npz (scipy.sparse.save_npz) or
+        .mtx sparse matrix (documents x words, kept sparse), or a .csv of texts (`csv_dataset`: tf-idf of
+        `text_column`, grouped into a tensor by the `group_by` columns).
+    vocab : optional text file with one word per line for the last mode (default: the column numbers).
+    min_df : words in fewer documents are dropped (default 20 for the tweets, 5 for a CSV).
+    Raises FileNotFoundError (no such DATA) and ValueError naming DATA for a folder, an unsupported suffix, an empty,
+    truncated, pickled or object-array file, an .npz holding several arrays, or fewer than 2 modes (values themselves are
+    checked by the models: negative, NaN, inf, all zero)."""
     if data is None: return health_tweets_dataset(min_df=20 if min_df is None else min_df)
     p = Path(data)
     if not p.exists(): raise FileNotFoundError(f"DATA: {data} does not exist")
