@@ -117,7 +117,9 @@ def _worker(outdir):
     out["gather"] = hd.gather_split(torch.arange(3 * (proc + 1) * 2.0).reshape(3, -1), 1)
     with open(Path(outdir) / f"proc{proc}.pkl", "wb") as f: pickle.dump(out, f)
     # last (it ends the process group): the command line's ncpd path inside this group
-    np.save(Path(outdir) / "tensor.npy", d["tensor"])
+    # one writer, then a barrier: a process rewriting the file while another has it memory-mapped dies of SIGBUS
+    if proc == 0: np.save(Path(outdir) / "tensor.npy", d["tensor"])
+    torch.distributed.barrier()
     hd.main(["ncpd", "--data", str(Path(outdir) / "tensor.npy"), "--mode", "2", "--rank", "3", "--n-iter-max", "20",
              "--out", str(Path(outdir) / "cli_ncpd.npz"), "--quiet"])
 
