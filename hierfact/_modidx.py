@@ -371,6 +371,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'hierfact.nmf._mu_kl_S': ('nmf.html#_mu_kl_s', 'hierfact/nmf.py'),
                               'hierfact.nmf._nmf': ('nmf.html#_nmf', 'hierfact/nmf.py'),
                               'hierfact.nmf._nndsvd': ('nmf.html#_nndsvd', 'hierfact/nmf.py'),
+                              'hierfact.nmf._nndsvd_factors': ('nmf.html#_nndsvd_factors', 'hierfact/nmf.py'),
                               'hierfact.nmf._orth': ('nmf.html#_orth', 'hierfact/nmf.py'),
                               'hierfact.nmf._prepare': ('nmf.html#_prepare', 'hierfact/nmf.py'),
                               'hierfact.nmf._random_init': ('nmf.html#_random_init', 'hierfact/nmf.py'),

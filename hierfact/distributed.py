@@ -25,7 +25,7 @@ from tensorly.cp_tensor import CPTensor
 
 from .tensor import as_tensor, check_rank, get_generator, rand, sq_norm, to_cptensor
 from .nmf import (NMFResult, _Data, _HALS_DELTA, _check_options, _given_factor, _hals_update,
-                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _orth, _scale_power, _tiny)
+                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _scale_power, _tiny)
 from .ncpd import (_check_args, _check_fixed_modes, _hals_update as _cp_hals_update,
                            _mu_update as _cp_mu_update, _split as _tree_cut, _sweep_mttkrps)
 from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES, _OPTIMIZERS as _NN_OPTIMIZERS,
@@ -280,25 +280,9 @@ def _dist_nndsvd(D, comm, rank, gen, n2, off, xmax, fill_mean=None):
     n1, nl = D.shape
     k = min(rank, n1, n2)
     U, s, Vh = _dist_top_svd(D, comm, k, gen, n2, off)
-    x, y = U, Vh.T
-    xp, xn, yp, yn = x.clamp(min=0), (-x).clamp(min=0), y.clamp(min=0), (-y).clamp(min=0)
-    nxp, nxn = torch.linalg.vector_norm(xp, dim=0), torch.linalg.vector_norm(xn, dim=0)
-    ny = comm.sum(torch.cat([(yp * yp).sum(0), (yn * yn).sum(0)]))[0].sqrt()     # norms of the split columns
-    nyp, nyn = ny[:k], ny[k:]
-    mp, mneg = nxp * nyp, nxn * nyn
-    pos = mp > mneg
-    safe = lambda t: torch.where(t > 0, t, torch.ones_like(t))
-    u = torch.where(pos, xp / safe(nxp), xn / safe(nxn))
-    v = torch.where(pos, yp / safe(nyp), yn / safe(nyn))
-    lam = torch.sqrt(s * torch.where(pos, mp, mneg))
-    A = torch.zeros(n1, rank, dtype=D.dtype, device=D.device); S = torch.zeros(rank, nl, dtype=D.dtype, device=D.device)
-    A[:, :k] = u * lam; S[:k] = (v * lam).T
-    A[:, 0] = torch.sqrt(s[0]) * x[:, 0].abs(); S[0] = torch.sqrt(s[0]) * y[:, 0].abs()
-    thr = 1e-6 * math.sqrt(xmax)
-    A[A < thr] = 0; S[S < thr] = 0
-    if fill_mean is not None:
-        A[A == 0] = fill_mean; S[S == 0] = fill_mean
-    return A, S
+    y = Vh.T
+    ny = comm.sum(torch.cat([(y.clamp(min=0) ** 2).sum(0), ((-y).clamp(min=0) ** 2).sum(0)]))[0].sqrt()   # global norms
+    return _nndsvd_factors(U, y, s, ny[:k], ny[k:], rank, 1e-6 * math.sqrt(xmax), fill_mean)
 
 # %% ../nbs/19_distributed.ipynb #ac6ad907
 def _dist_hals_update(F, P, G, max_inner, comm, delta=_HALS_DELTA):

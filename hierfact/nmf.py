@@ -142,20 +142,26 @@ def _nndsvd(D, rank, gen, fill_mean=None):
     n1, n2 = D.shape
     k = min(rank, n1, n2)          # fewer triplets exist when rows were dropped; the rest stay zero
     U, s, Vh = _top_svd(D, k, gen)
-    x, y = U, Vh.T
+    y = Vh.T
+    nyp, nyn = torch.linalg.vector_norm(y.clamp(min=0), dim=0), torch.linalg.vector_norm((-y).clamp(min=0), dim=0)
+    return _nndsvd_factors(U, y, s, nyp, nyn, rank, 1e-6 * math.sqrt(D.xmax()), fill_mean)
+
+def _nndsvd_factors(x, y, s, nyp, nyn, rank, thr, fill_mean=None):
+    """NNDSVD from k leading singular triplets (x: n1 x k, y: n2 x k, s: k) and the norms of y's positive and negative
+    parts (nyp, nyn: k; passed in so that column-split y, as in `hierfact.distributed`, can bring global norms).
+    Returns A (n1 x rank), S (rank x n2); entries below `thr` set to 0, then to `fill_mean` (NNDSVDa) if given."""
+    n1, n2, k = x.shape[0], y.shape[0], x.shape[1]
     xp, xn, yp, yn = x.clamp(min=0), (-x).clamp(min=0), y.clamp(min=0), (-y).clamp(min=0)
     nxp, nxn = torch.linalg.vector_norm(xp, dim=0), torch.linalg.vector_norm(xn, dim=0)
-    nyp, nyn = torch.linalg.vector_norm(yp, dim=0), torch.linalg.vector_norm(yn, dim=0)
     mp, mneg = nxp * nyp, nxn * nyn
     pos = mp > mneg
     safe = lambda t: torch.where(t > 0, t, torch.ones_like(t))
     u = torch.where(pos, xp / safe(nxp), xn / safe(nxn))
     v = torch.where(pos, yp / safe(nyp), yn / safe(nyn))
     lam = torch.sqrt(s * torch.where(pos, mp, mneg))
-    A = torch.zeros(n1, rank, dtype=D.dtype, device=D.device); S = torch.zeros(rank, n2, dtype=D.dtype, device=D.device)
+    A = x.new_zeros(n1, rank); S = x.new_zeros(rank, n2)
     A[:, :k] = u * lam; S[:k] = (v * lam).T
     A[:, 0] = torch.sqrt(s[0]) * x[:, 0].abs(); S[0] = torch.sqrt(s[0]) * y[:, 0].abs()
-    thr = 1e-6 * math.sqrt(D.xmax())
     A[A < thr] = 0; S[S < thr] = 0
     if fill_mean is not None:
         A[A == 0] = fill_mean; S[S == 0] = fill_mean
