@@ -7,7 +7,7 @@ Tables printed (markdown):
      first layer (NCPD by MU, 100 iterations);
   2. a sweep of the weight of the coarsest layer (synthetic, --sweep-seeds seeds);
   3. health-news tweets tensor (8-4-2), 10 seeds: relative error against the data per layer;
-  4. 20 Newsgroups subsample (if found: $HIERFACT_DATA, default ../shared/data when it exists): supervised Multi-HNTF 10 -> 6 vs Neural Multi-HNTF
+  4. 20 Newsgroups subsample (shipped with hierfact, or $HIERFACT_DATA): supervised Multi-HNTF 10 -> 6 vs Neural Multi-HNTF
      started from it, second-layer loss ||X - X_hat|| and the talk's accuracy on the unlabelled 25%;
   5. seconds per epoch.
 
@@ -20,8 +20,6 @@ import sys
 if __name__ == "__main__":
     n = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[v] = n
-    _shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
-    if not os.environ.get("HIERFACT_DATA") and os.path.isdir(_shared): os.environ["HIERFACT_DATA"] = _shared
 
 import argparse
 import platform

@@ -80,8 +80,8 @@ def main():
     ap.add_argument('--no-supervised', action='store_true', help='skip the supervised comparison (its reference epoch takes minutes)')
     ap.add_argument('--large', action='store_true', help='also time ours on a 10x larger random corpus')
     ap.add_argument('--device', default='cpu', help='device for ours (the reference runs on the CPU)')
-    ap.add_argument('--data', default=os.environ.get("HIERFACT_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")),
-                    help='folder holding newsgroups10_subsample.mat')
+    ap.add_argument('--data', default=None,
+                    help='folder holding newsgroups10_subsample.mat (default: $HIERFACT_DATA, else the copy shipped with hierfact)')
     ap.add_argument('--quick', action='store_true', help='no supervised epoch, one timing pair, 2 reference epochs')
     ap.add_argument('--threads', type=int, default=1, help='threads of every library (default 1)')
     args = ap.parse_args()

@@ -61,8 +61,10 @@ except ImportError:
     TorchNMF = None
 
 
-def load_20news(data_dir):
-    X = scipy.io.loadmat(Path(data_dir) / "newsgroups10_subsample.mat")["X_subsampled"]
+def load_20news(data_dir=None):
+    "The 20 Newsgroups subsample: from `data_dir` if given, else $HIERFACT_DATA, else the copy shipped with hierfact."
+    from hierfact.data import find_data_file
+    X = scipy.io.loadmat(find_data_file("newsgroups10_subsample.mat", data_dir))["X_subsampled"]
     return sp.csr_matrix(X, dtype=np.float64)
 
 
@@ -221,8 +223,8 @@ def bench_case(title, X, r, N, reps, init):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("HIERFACT_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--data", default=default)
+    ap.add_argument("--data", default=None, help="folder or file holding newsgroups10_subsample.mat "
+                    "(default: $HIERFACT_DATA, else the copy shipped with hierfact)")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--iters", type=int, default=None, help="N for both cases (default 200 / 100; --quick 50 / 30)")
     ap.add_argument("--quick", action="store_true", help="fewer iterations and a small dense case")

@@ -36,8 +36,9 @@ import torch
 
 import hierfact.nnls as hn
 from hierfact.nnls import nnls, kkt_residual
+from hierfact.data import find_data_file
 
-DATA = str(Path(os.environ.get('HIERFACT_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data')) / 'newsgroups10_subsample.mat')
+DATA = str(find_data_file('newsgroups10_subsample.mat'))   # $HIERFACT_DATA, else the copy shipped with hierfact
 
 
 def median_time(fn, reps):

@@ -376,7 +376,7 @@ def parse_rank_spec(tokens, name: str = "--ranks") -> list:
 def _add_data_args(p) -> None:
     "The DATA argument and the options that read it (shared by `topics` and `ranks`)."
     p.add_argument("data", nargs="?", default=None, help="a .npy/.npz dense tensor, a .npz/.mtx sparse docs x words matrix, or a .csv "
-                   "(default: the health-news tweets tensor, found via HIERFACT_DATA, the cache, or downloaded)")
+                   "(default: the health-news tweets tensor shipped with hierfact, or healthtweets.zip in $HIERFACT_DATA)")
     p.add_argument("--vocab", default=None, help="file with one word per line (for .npy/.npz/.mtx data)")
     p.add_argument("--text-column", default="text", help="CSV: the column holding the text")
     p.add_argument("--group-by", nargs="*", default=[], help="CSV: columns whose values become tensor modes")
