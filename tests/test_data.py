@@ -259,6 +259,7 @@ def test_wheel_and_sdist_hold_the_data_files(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(out), str(tmp_path / "built.txt")], cwd=src,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+    assert "is absent from the `packages` configuration" not in r.stdout + r.stderr   # data_files is configured
     wheel, sdist = (out / n for n in (tmp_path / "built.txt").read_text().split())
     want = {f"hierfact/data_files/{n}" for n in (*SHIPPED, "README.md", "healthtweets.LICENSE.md",
                                                    "newsgroups10_subsample.LICENSE.md")}
