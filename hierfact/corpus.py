@@ -232,7 +232,8 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     source : a pandas DataFrame or a path to a .csv, .tsv, .parquet, .jsonl/.ndjson file (see `read_documents`).
     text : the text column (missing texts count as empty documents).
     groups : a column name or a list of them; one tensor mode each, values in natural order.
-    time : a date column (parsed with pandas.to_datetime, offsets converted to UTC); freq : 'day', 'week',
+    time : a date column (parsed with pandas.to_datetime, offsets converted to UTC; an ambiguous 02/07/2017 is read
+        month first: parse such a column yourself, dayfirst=True, and pass the DataFrame); freq : 'day', 'week',
         'month' (the default when time is given), 'quarter' or 'year'. The time mode holds every period from the
         first to the last present one, labelled in ISO 8601 ('2017-02-07', '2017-W05', '2017-02', '2017-Q1', '2017').
     since, until : keep documents dated in [since, until] (inclusive; an until at midnight includes that whole day).
