@@ -15,7 +15,7 @@ jupytext --quiet --update-metadata '{"jupytext": {"cell_metadata_filter": "tags,
 (cd "$root" && nbdev-export)
 cd "$root/nbs"
 start=$(date +%s)
-if ! jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 "$name.ipynb" > /tmp/nb_$name.log 2>&1; then
+if ! jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.record_timing=False "$name.ipynb" > /tmp/nb_$name.log 2>&1; then
   tail -40 /tmp/nb_$name.log; echo "FAILED: $name"; exit 1
 fi
 echo "ok: nbs/$name.ipynb executed and exported in $(( $(date +%s) - start )) s"
