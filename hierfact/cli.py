@@ -531,9 +531,9 @@ def _add_data_args(p) -> None:
 
 DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl")
 
-def _looks_like_data(value: str) -> bool:
-    "Whether a command-line value names a data file rather than a column or a number."
-    return Path(value).suffix.lower() in DATA_SUFFIXES or Path(value).is_file()
+def _looks_like_data(value: str, exists: bool = True) -> bool:
+    "Whether a command-line value names a data file (a data suffix, or with `exists` an existing file), not a column or a number."
+    return Path(value).suffix.lower() in DATA_SUFFIXES or exists and Path(value).is_file()
 
 def _rank_int(value: str) -> int:
     "argparse type of --ranks / --given: an int, with a clear message for a DATA file the option swallowed."
@@ -551,7 +551,7 @@ def _check_group_by(args) -> None:
     if args.data is None and cols and _looks_like_data(cols[-1]): args.data = cols.pop()
     for c in cols:
         if not c: raise ValueError(f"--group-by: an empty column name in {args.group_by}; write --group-by party year or party,year")
-        if _looks_like_data(c):
+        if _looks_like_data(c, exists=False):                       # a column may share its name with a file here
             others = ",".join(x for x in cols if x != c) or "party,year"
             raise ValueError(f"--group-by: {c!r} looks like a data file, not a column" +
                              (f" (DATA is already {args.data})" if args.data is not None else "") +

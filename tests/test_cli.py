@@ -265,7 +265,7 @@ def tiny(tmp_path):
     return p
 
 
-def test_group_by_never_swallows_data(tiny, capsys):
+def test_group_by_never_swallows_data(tiny, monkeypatch, capsys):
     "Seen on main: the CSV became a third --group-by column and the built-in tweets were fitted instead (exit 0)."
     t = str(tiny)
     for args in (["--group-by", "party", "year", t, "--ranks", "2", "1"], ["--group-by", "party,year", t, "--ranks", "2", "1"],
@@ -284,6 +284,11 @@ def test_group_by_never_swallows_data(tiny, capsys):
                       (["--group-by", "text"], "--group-by: 'text' is the text column")]:
         assert main(["topics", str(tiny), *args, "--quiet"]) == 2
         assert msg in capsys.readouterr().err
+    # a column that shares its name with a file in the working folder is still a column once DATA is given
+    with monkeypatch.context() as m:
+        m.chdir(tiny.parent); Path("year").write_text("not data")
+        assert main(["topics", "tiny.csv", "--group-by", "party", "year", "--ranks", "2", "1", "--quiet"]) == 0
+        assert capsys.readouterr().out.startswith("tiny.csv: 2 party x 3 year")
     # --ranks swallowing DATA is an argparse error that says so
     with pytest.raises(SystemExit) as e: main(["topics", "--ranks", "2", str(tiny)])
     assert e.value.code == 2 and f"'{tiny}' looks like the DATA file" in capsys.readouterr().err
