@@ -23,9 +23,10 @@ from .hnmf import hnmf, HNMFModel, topic_tree, format_tree
 from .multihntf import multihntf, MultiHNTFModel
 
 # %% auto #0
-__all__ = ['MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'csv_dataset',
-           'load_dataset', 'Hierarchy', 'fit_hierarchy', 'report', 'save_outputs', 'load_model', 'parse_rank_spec',
-           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+__all__ = ['MAX_TENSOR_BYTES', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'DATA_SUFFIXES', 'Dataset',
+           'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'Hierarchy', 'max_first_rank', 'check_data_ranks',
+           'fit_hierarchy', 'report', 'save_outputs', 'load_model', 'parse_rank_spec', 'build_parser', 'rank_choice',
+           'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -36,13 +37,15 @@ class Dataset:
     labels: list
     feature_mode: int
     description: str = ""
+    vocab_origin: str = ""          # where the words came from, for messages ("--min-df 5 on the 240 documents of x.csv")
 
 def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
     "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
     from hierfact.data import load_health_tweets
     d = load_health_tweets(path, min_df=min_df)
     return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
-                   f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words")
+                   f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets")
 
 def _read_vocab(path, n: int) -> list:
     if path is None: return [f"w{i}" for i in range(n)]
@@ -51,34 +54,98 @@ def _read_vocab(path, n: int) -> list:
     return words
 
 # %% ../nbs/09_topics.ipynb #04b34d1e
-def csv_dataset(path, text_column: str = "text", group_by=(), min_df: int = 5) -> Dataset:
-    """A CSV corpus: documents x words (no `group_by`) or a tensor group_1 x ... x group_g x words whose cells hold the
-    mean word counts of their documents. Words: scikit-learn's CountVectorizer, English stop words, URLs and @-handles removed."""
+MAX_TENSOR_BYTES = 4 * 2**30          # largest dense tensor a CSV grouping may build (see `_tensor_memory_limit`)
+
+def _tensor_memory_limit() -> int:
+    "Bytes a grouped CSV tensor may take: `MAX_TENSOR_BYTES`, or half the available memory (Linux MemAvailable) if less."
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(l.split()[1]) * 1024 for l in f if l.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError): return MAX_TENSOR_BYTES
+    return min(MAX_TENSOR_BYTES, avail // 2)
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB": return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+def _grouping_too_big(path, group_by, shape, n_words: int, n_docs: int, nbytes: float, what: str) -> str:
+    "The message for a --group-by tensor that does not fit: the tensor's shape and each column's number of distinct values."
+    dims = " x ".join([*group_by, "word"]) + " = " + " x ".join(f"{n:,}" for n in [*shape, n_words])
+    cols = ", ".join(f"{g!r} has {n:,}" + (" (one per document: an identifier, not a grouping)" if n == n_docs and n_docs > 1
+                                           else " (nearly one per document)" if n > n_docs / 2 and n > 1 else "")
+                     for g, n in sorted(zip(group_by, shape), key=lambda t: -t[1]))
+    return (f"--group-by: the tensor of {path} would be {dims} entries, {_fmt_bytes(nbytes)} as float64, {what}; "
+            f"of its {n_docs:,} documents, column {cols} distinct values. Group by columns with few values (party, "
+            "month, ...), raise --min-df for fewer words, or leave --group-by out (documents x words, kept sparse)")
+
+def _read_csv_rows(path) -> list:
+    "The rows of a UTF-8 CSV (a byte-order mark is skipped) as dicts; ValueError naming DATA for another encoding or a broken file."
     import csv
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return list(csv.DictReader(f, restval=""))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"DATA: {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start} is not "
+                         "UTF-8; spreadsheet programs often write latin-1 or cp1252); re-save it as UTF-8 (e.g. 'CSV UTF-8' "
+                         "in the Save As dialog, or iconv -f cp1252 -t utf-8)") from None
+    except csv.Error as e:
+        raise ValueError(f"DATA: {path} is not a readable CSV file ({e})") from None
+
+def csv_dataset(path, text_column: str = "text", group_by=(), min_df: int | None = None) -> Dataset:
+    """A CSV corpus (UTF-8, with or without a byte-order mark): documents x words (no `group_by`, kept sparse) or a dense
+    tensor group_1 x ... x group_g x words whose cells hold the mean word counts of their documents. Words: scikit-learn's
+    CountVectorizer, English stop words, URLs and @-handles removed, words in fewer than `min_df` documents dropped
+    (None: 5, or half the documents, at least 1, for fewer than 10).
+    Raises ValueError naming DATA (not UTF-8, no rows, a missing column, no words), --min-df (more than the number of
+    documents, or no word left) or --group-by (a dense tensor above `_tensor_memory_limit()`), and MemoryError naming
+    the --group-by columns if building the tensor still runs out of memory."""
     from sklearn.feature_extraction.text import CountVectorizer
     from hierfact.data import tweet_preprocessor
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = _read_csv_rows(path)
     if not rows: raise ValueError(f"DATA: {path} has no rows")
     for col in [text_column, *group_by]:
         if col not in rows[0]: raise ValueError(f"DATA: column {col!r} not in {path} (columns: {list(rows[0])})")
     texts = [r[text_column] or "" for r in rows]
-    vec = CountVectorizer(stop_words="english", min_df=min(min_df, max(1, len(texts) // 2)), preprocessor=tweet_preprocessor)
-    C = vec.fit_transform(texts).tocsr().astype(np.float64)
+    n_docs = len(texts)
+    if min_df is None: min_df, how = min(5, max(1, n_docs // 2)), "the default --min-df"
+    else: how = "--min-df"
+    if min_df > n_docs:
+        raise ValueError(f"--min-df: {min_df} is more than the {n_docs} documents of {path}; a word must appear in at "
+                         f"least --min-df documents, so at most {n_docs}")
+    vec = CountVectorizer(stop_words="english", min_df=min_df, preprocessor=tweet_preprocessor)
+    try: C = vec.fit_transform(texts).tocsr().astype(np.float64)
+    except ValueError as e:
+        if min_df > 1:
+            raise ValueError(f"--min-df: no word appears in {min_df} or more of the {n_docs} documents of {path} "
+                             "(English stop words, URLs and @-handles removed); lower --min-df") from None
+        raise ValueError(f"DATA: column {text_column!r} of {path} has no words left after removing English stop words, "
+                         f"URLs and @-handles ({e})") from None
     vocab = list(vec.get_feature_names_out())
+    origin = f"{how} {min_df} on the {n_docs} documents of {path}"
     if not group_by:
-        return Dataset(C, ["document", "word"], [list(range(C.shape[0])), vocab], 1, f"{path}: {C.shape[0]} documents x {len(vocab)} words")
+        return Dataset(C, ["document", "word"], [list(range(C.shape[0])), vocab], 1,
+                       f"{path}: {C.shape[0]} documents x {len(vocab)} words", origin)
     keys = [sorted({r[g] for r in rows}) for g in group_by]
-    codes = [np.array([k.index(r[g]) for r in rows]) for k, g in zip(keys, group_by)]
     shape = tuple(len(k) for k in keys)
+    nbytes = float(np.prod(shape, dtype=np.float64)) * len(vocab) * 8
+    limit = _tensor_memory_limit()
+    if nbytes > limit:
+        raise ValueError(_grouping_too_big(path, group_by, shape, len(vocab), n_docs, nbytes,
+                                           f"above the limit of {_fmt_bytes(limit)}"))
+    index = [{v: i for i, v in enumerate(k)} for k in keys]
+    codes = [np.array([ix[r[g]] for r in rows]) for ix, g in zip(index, group_by)]
     cell = np.ravel_multi_index(codes, shape)
     n_cells = int(np.prod(shape))
-    ind = sp.csr_matrix((np.ones(len(rows)), (cell, np.arange(len(rows)))), shape=(n_cells, len(rows)))
+    ind = sp.csr_matrix((np.ones(n_docs), (cell, np.arange(n_docs))), shape=(n_cells, n_docs))
     counts = np.asarray(ind.sum(1)).ravel()
     M = sp.diags(1 / np.maximum(counts, 1)) @ ind @ C                        # mean counts per cell
-    X = M.toarray().reshape(*shape, len(vocab))
+    try: X = M.toarray().reshape(*shape, len(vocab))
+    except MemoryError:
+        raise MemoryError(_grouping_too_big(path, group_by, shape, len(vocab), n_docs, nbytes,
+                                            "more than this machine could allocate")) from None
     return Dataset(X, [*group_by, "word"], [*keys, vocab], len(shape),
-                   f"{path}: {' x '.join(f'{n} {g}' for n, g in zip(shape, group_by))} x {len(vocab)} words")
+                   f"{path}: {' x '.join(f'{n} {g}' for n, g in zip(shape, group_by))} x {len(vocab)} words", origin)
 
 # %% ../nbs/09_topics.ipynb #60312cf6
 def _read_array_file(p, suf):
@@ -96,26 +163,47 @@ def _read_array_file(p, suf):
         if not is_sparse: return z[z.files[0]]
     return sp.load_npz(p).tocsr()
 
-def load_dataset(data=None, *, vocab=None, text_column: str = "text", group_by=(), min_df=None) -> Dataset:
+def _check_data_options(data, vocab=None, text_column=None, group_by=(), min_df=None) -> None:
+    """Refuse an option that does not apply to DATA: --text-column and --group-by read a .csv; --vocab names the words
+    of an array file (.npy/.npz/.mtx); --min-df counts words in texts (a .csv or the built-in tweets)."""
+    suf = None if data is None else Path(data).suffix.lower()
+    what = ("no DATA was given, so the built-in health-news tweets (account x month x word) are used" if data is None
+            else f"DATA is {data}, a {suf} file")
+    if suf != ".csv":
+        if group_by: raise ValueError(f"--group-by: applies only to a .csv DATA (its columns become modes); {what}")
+        if text_column is not None: raise ValueError(f"--text-column: applies only to a .csv DATA; {what}")
+    if vocab is not None and suf not in (".npy", ".npz", ".mtx"):
+        raise ValueError(f"--vocab: applies only to a .npy, .npz or .mtx DATA (a .csv's and the tweets' words come from "
+                         f"their texts); {what}")
+    if min_df is not None and suf not in (None, ".csv"):
+        raise ValueError(f"--min-df: applies only to texts (a .csv DATA or the built-in tweets), where it drops rare "
+                         f"words; {what}, whose words are counted already")
+
+def load_dataset(data=None, *, vocab=None, text_column: str | None = None, group_by=(), min_df=None) -> Dataset:
     """The CLI's DATA as a `Dataset` (a tensor with named, labelled modes; the last, 'word', is the feature mode).
 
     data : None (the health-news tweets, account x month x word, `hierfact.data.load_health_tweets`), a .npy / .npz
         dense array with >= 2 modes (any numeric dtype; the last mode is the words), a .npz (scipy.sparse.save_npz) or
-        .mtx sparse matrix (documents x words, kept sparse), or a .csv of texts (`csv_dataset`: tf-idf of
-        `text_column`, grouped into a tensor by the `group_by` columns).
-    vocab : optional text file with one word per line for the last mode (default: the column numbers).
-    min_df : words in fewer documents are dropped (default 20 for the tweets, 5 for a CSV).
+        .mtx sparse matrix (documents x words, kept sparse), or a .csv of texts (`csv_dataset`: word counts of
+        `text_column`, default 'text', averaged into a tensor over the `group_by` columns).
+    vocab : optional text file with one word per line for the last mode of an array file (default: the column numbers).
+    min_df : words in fewer documents are dropped (default 20 for the tweets, 5 for a CSV; see `csv_dataset`).
     Raises FileNotFoundError (no such DATA) and ValueError naming DATA for a folder, an unsupported suffix, an empty,
     truncated, pickled or object-array file, an .npz holding several arrays, or fewer than 2 modes (values themselves are
-    checked by the models: negative, NaN, inf, all zero)."""
-    if data is None: return health_tweets_dataset(min_df=20 if min_df is None else min_df)
+    checked by the models: negative, NaN, inf, all zero); ValueError naming the option for an option that does not
+    apply to DATA (--group-by, --text-column: .csv only; --vocab: array files only; --min-df: texts only), and the
+    errors of `csv_dataset`."""
+    if data is None:
+        _check_data_options(data, vocab, text_column, group_by, min_df)
+        return health_tweets_dataset(min_df=20 if min_df is None else min_df)
     p = Path(data)
     if not p.exists(): raise FileNotFoundError(f"DATA: {data} does not exist")
     if p.is_dir(): raise ValueError(f"DATA: {p} is a folder; pass a .npy, .npz, .mtx or .csv file")
     suf = p.suffix.lower()
-    if suf == ".csv": return csv_dataset(p, text_column, group_by, 5 if min_df is None else min_df)
-    if suf not in (".mtx", ".npz", ".npy"):
+    if suf not in (".mtx", ".npz", ".npy", ".csv"):
         raise ValueError(f"DATA: unsupported file type {suf!r}; accepted are .npy, .npz, .mtx and .csv")
+    _check_data_options(data, vocab, text_column, group_by, min_df)
+    if suf == ".csv": return csv_dataset(p, text_column or "text", list(group_by), min_df)
     try: X = _read_array_file(p, suf)
     except ValueError as e:
         if str(e).startswith("DATA:"): raise
@@ -156,6 +244,51 @@ class Hierarchy:
         return t
 
 # %% ../nbs/09_topics.ipynb #b518865e
+def max_first_rank(ds: Dataset, model: str = "multihntf") -> tuple:
+    "The largest first rank `model` can fit to `ds` (see the list above) and the reason, as (bound, str)."
+    shape = tuple(int(s) for s in ds.X.shape)
+    dims = f"{' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}"
+    n_words = shape[ds.feature_mode]
+    if model in ("hnmf", "neural-nmf"):
+        cells = int(np.prod(shape)) // n_words
+        return min(n_words, cells), (f"--model {model} factors the tensor's ({dims}) {n_words} x {cells} word unfolding, "
+                                     "and an NMF is exact at rank min(rows, columns)")
+    bound = int(np.prod(shape)) // max(shape)
+    return bound, (f"the nonnegative CP rank of the tensor ({dims}) is at most {bound}, the product of all its modes but "
+                   "the largest, so larger ranks only repeat components")
+
+def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "--ranks") -> list:
+    """Refuse ranks that `ds` cannot carry (strictly decreasing ranks, checked against the shape as explained above)
+    before any fit. Returns a list of warnings (str) for first ranks above the size of a non-word mode.
+    Raises ValueError naming `name` (and --min-df when the vocabulary it left is too small) with the shape and the bound."""
+    ranks = check_ranks(ranks, name)
+    shape = tuple(int(s) for s in ds.X.shape)
+    fm, r0 = ds.feature_mode, ranks[0]
+    first = "the first rank" if len(ranks) > 1 else "the rank"
+    words = ds.labels[fm]
+    if r0 > len(words):
+        shown = ", ".join(map(str, words[:10])) + (", ..." if len(words) > 10 else "")
+        if ds.vocab_origin:
+            raise ValueError(f"{name}: {first} {r0} exceeds the {len(words)} word{'s' * (len(words) != 1)} left by "
+                             f"{ds.vocab_origin} (vocabulary: {shown}); a model with more topics than words repeats "
+                             f"topics: lower --min-df, or the ranks (at most {len(words)})")
+        raise ValueError(f"{name}: {first} {r0} exceeds the number of words, {len(words)} (the last mode of "
+                         f"{' x '.join(map(str, shape))}); at most {len(words)}")
+    bound, why = max_first_rank(ds, model)
+    if r0 > bound: raise ValueError(f"{name}: {first} {r0} is more than the data can carry: {why}; at most {bound}")
+    if model == "neural-ncpd" and len(ranks) > 1 and ranks[1] > min(shape):
+        raise ValueError(f"{name}: the second rank {ranks[1]} exceeds the smallest mode of the tensor "
+                         f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}): --model neural-ncpd gives each "
+                         f"mode's factor its own rank-{ranks[1]} NMF; at most {min(shape)}")
+    warnings = []
+    if model not in ("hnmf", "neural-nmf"):
+        for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
+            if i != fm and r0 > n:
+                warnings.append(f"{name}: {first} {r0} is above the {n} values of {mode}; the topics' {mode} "
+                                f"profiles are then linearly dependent and some topics may differ only in their words")
+    return warnings
+
+# %% ../nbs/09_topics.ipynb #8062784d
 MODELS = ("multihntf", "hnmf", "ncpd", "neural-nmf", "neural-ncpd")
 NEURAL_MODELS = ("neural-nmf", "neural-ncpd")
 DEFAULT_EPOCHS = 100
@@ -212,7 +345,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str =
     'neural-ncpd': Neural NCPD (Vendrow, Haddock & Needell 2021) of the tensor (at least two ranks), initialised from
     Standard HNCPD on the rank-ranks[0] NCPD. n_epochs : training epochs of the neural models (default 100); must be
     None for the others. Returns a Hierarchy whose mode_weights[l][i] are float numpy arrays (I_i x ranks[l]).
-    Raises ValueError/TypeError for bad data, ranks, n_epochs or an unknown model."""
+    Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
+    an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
     ranks = check_ranks(ranks, "--ranks")
     if model not in MODELS: raise ValueError(f"--model: unknown model {model!r}; accepted are {', '.join(MODELS)}")
     if n_epochs is not None and model not in NEURAL_MODELS:
@@ -222,8 +356,17 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str =
         raise ValueError(f"--epochs: expected an integer >= 0, got {n_epochs!r}")
     if model == "neural-ncpd" and len(ranks) < 2:
         raise ValueError(f"--ranks: --model neural-ncpd needs at least two ranks (r0 and r1, e.g. 8 4), got {ranks}")
+    check_data_ranks(ds, ranks, model)
     X = as_tensor(ds.X, "DATA", device=device)
-    fm = ds.feature_mode
+    h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs)
+    bad = [l for l, e in enumerate(h.errors) if not np.isfinite(e)]
+    if bad:
+        raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors[bad[0]]} error at layer "
+                                 f"{bad[0]}; try --solver {'mu' if solver == 'hals' else 'hals'}, smaller ranks or another --random-state")
+    return h
+
+def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) -> Hierarchy:
+    "`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`."
     if model == "multihntf":
         m = multihntf(X, ranks, solver=solver, random_state=random_state, progress=progress)
         W = [[to_numpy(f) for f in m.factors(l)] for l in range(len(ranks))]
@@ -235,7 +378,6 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str =
     if model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         Xw = _word_unfolding(X, fm)
-        if ranks[0] > Xw.shape[0]: raise ValueError(f"--ranks: r0 = {ranks[0]} exceeds the number of words ({Xw.shape[0]})")
         m = neural_nmf(Xw, ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs, random_state=random_state,
                        progress=progress, hnmf_options=dict(solver=solver))
         with torch.no_grad(): S = [s.detach() for s in m(Xw)]
@@ -363,6 +505,8 @@ def parse_rank_spec(tokens, name: str = "--ranks") -> list:
             part = part.strip()
             if not part: continue
             m = re.fullmatch(r"(-?\d+)(?:-(\d+)(?::(\d+))?)?", part)
+            if not m and _looks_like_data(part):
+                raise ValueError(f"{name}: {part!r} looks like the DATA file; put DATA before the options")
             if not m: raise ValueError(f"{name}: cannot read {part!r}; write ranks as 7, 2-12, 2-12:2 or 2,4,8")
             a = int(m[1]); b = int(m[2]) if m[2] else a; step = int(m[3]) if m[3] else 1
             if a < 1: raise ValueError(f"{name}: ranks must be >= 1, got {a}")
@@ -377,10 +521,58 @@ def _add_data_args(p) -> None:
     "The DATA argument and the options that read it (shared by `topics` and `ranks`)."
     p.add_argument("data", nargs="?", default=None, help="a .npy/.npz dense tensor, a .npz/.mtx sparse docs x words matrix, or a .csv "
                    "(default: the health-news tweets tensor shipped with hierfact, or healthtweets.zip in $HIERFACT_DATA)")
-    p.add_argument("--vocab", default=None, help="file with one word per line (for .npy/.npz/.mtx data)")
-    p.add_argument("--text-column", default="text", help="CSV: the column holding the text")
-    p.add_argument("--group-by", nargs="*", default=[], help="CSV: columns whose values become tensor modes")
-    p.add_argument("--min-df", type=int, default=None, help="minimum document frequency of a word")
+    p.add_argument("--vocab", default=None, help="file with one word per line (for .npy/.npz/.mtx data only)")
+    p.add_argument("--text-column", default=None, help="CSV only: the column holding the text (default: text)")
+    p.add_argument("--group-by", nargs="+", action="extend", default=None, metavar="COLUMN",
+                   help="CSV only: one or more columns whose values become tensor modes (space- or comma-separated, or the "
+                        "option repeated); a last value that is a data file (my.csv) is taken as DATA, never as a column")
+    p.add_argument("--min-df", type=int, default=None,
+                   help="texts only (CSV, tweets): drop words in fewer documents (default: 20 for the tweets, 5 for a CSV)")
+
+DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl")
+
+def _looks_like_data(value: str, exists: bool = True) -> bool:
+    "Whether a command-line value names a data file (a data suffix, or with `exists` an existing file), not a column or a number."
+    return Path(value).suffix.lower() in DATA_SUFFIXES or exists and Path(value).is_file()
+
+def _rank_int(value: str) -> int:
+    "argparse type of --ranks / --given: an int, with a clear message for a DATA file the option swallowed."
+    try: return int(value)
+    except ValueError:
+        if _looks_like_data(value):
+            raise argparse.ArgumentTypeError(f"{value!r} looks like the DATA file; put DATA before the options "
+                                             f"(hierfact topics {value} --ranks 8 4 2)") from None
+        raise argparse.ArgumentTypeError(f"expected an integer rank, got {value!r}") from None
+
+def _check_group_by(args) -> None:
+    """Normalise --group-by into a list of column names (comma lists split) and make sure it never swallows DATA: with no
+    DATA before it, a last value that looks like a data file becomes DATA; any other data-file-like value is refused."""
+    cols = [c.strip() for v in (args.group_by or []) for c in v.split(",")]
+    if args.data is None and cols and _looks_like_data(cols[-1]): args.data = cols.pop()
+    for c in cols:
+        if not c: raise ValueError(f"--group-by: an empty column name in {args.group_by}; write --group-by party year or party,year")
+        if _looks_like_data(c, exists=False):                       # a column may share its name with a file here
+            others = ",".join(x for x in cols if x != c) or "party,year"
+            raise ValueError(f"--group-by: {c!r} looks like a data file, not a column" +
+                             (f" (DATA is already {args.data})" if args.data is not None else "") +
+                             f"; put DATA before the options, or use --group-by {others}")
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup: raise ValueError(f"--group-by: column {dup[0]!r} is given twice; each column makes one mode")
+    if args.text_column is not None and args.text_column in cols or args.text_column is None and "text" in cols:
+        raise ValueError(f"--group-by: {args.text_column or 'text'!r} is the text column (--text-column); group by other columns")
+    args.group_by = cols
+
+def _check_out(out) -> None:
+    "Refuse an --out that cannot become a folder, without creating it (it is created when the results are written)."
+    out = Path(out)
+    if out.exists():
+        if not out.is_dir(): raise ValueError(f"--out: {out} exists and is not a folder")
+        if not os.access(out, os.W_OK): raise ValueError(f"--out: the folder {out} is not writable")
+        return
+    parent = out.absolute().parent
+    while not parent.exists(): parent = parent.parent
+    if not parent.is_dir(): raise ValueError(f"--out: cannot create the folder {out}: {parent} is a file")
+    if not os.access(parent, os.W_OK): raise ValueError(f"--out: cannot create the folder {out}: {parent} is not writable")
 
 def _add_run_args(p) -> None:
     "Options of the computation itself (shared by `topics` and `ranks`)."
@@ -396,7 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("topics", help="learn a topic hierarchy and show it",
                        description="Learn a topic hierarchy (default: Multi-HNTF 8-4-2 on the health-news tweets tensor) and show it.")
     _add_data_args(t)
-    t.add_argument("--ranks", type=int, nargs="+", default=[8, 4, 2], help="strictly decreasing ranks (default 8 4 2)")
+    t.add_argument("--ranks", type=_rank_int, nargs="+", default=[8, 4, 2],
+                   help="strictly decreasing ranks (default 8 4 2); the first one at most what the data can carry")
     t.add_argument("--model", choices=list(MODELS), default="multihntf")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs of --model neural-nmf / neural-ncpd (default {DEFAULT_EPOCHS})")
@@ -409,7 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(r)
     r.add_argument("--ranks", nargs="+", default=None,
                    help="candidate ranks: 2-12 (default), 2-12:2, 2,4,8 or several tokens; with --given: default 1 to the last given rank - 1")
-    r.add_argument("--given", type=int, nargs="+", default=None,
+    r.add_argument("--given", type=_rank_int, nargs="+", default=None,
                    help="ranks already chosen (r0 [r1 ...], strictly decreasing): scan the next Multi-HNTF layer's rank")
     r.add_argument("--restarts", type=int, default=5, help="fits per rank (first from the SVD start, the others random; >= 2 for stability)")
     r.add_argument("--heldout-fraction", type=float, default=0.1, help="fraction of entries held out, in (0, 1) (default 0.1)")
@@ -421,12 +614,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 def _check_args(args) -> None:
-    "Validate the options that can be checked before any data is read (so a bad --out does not waste a fit)."
+    """Validate the options that can be checked before any data is read (so a bad --out does not waste a fit; --out is
+    only checked here, and created when the results are written). Normalises args.group_by (and may set args.data)."""
     try: dev = torch.device(args.device)
     except RuntimeError: raise ValueError(f"--device: {args.device!r} is not a torch device; accepted are cpu and cuda") from None
     if dev.type == "cuda" and not torch.cuda.is_available(): raise ValueError("--device: cuda asked for, but torch sees no CUDA device")
     if dev.type not in ("cpu", "cuda"): raise ValueError(f"--device: {args.device!r}; accepted are cpu and cuda")
     if args.min_df is not None and args.min_df < 1: raise ValueError(f"--min-df: must be >= 1, got {args.min_df}")
+    _check_group_by(args)
     if args.command == "topics":
         if args.top_words < 1: raise ValueError(f"--top-words: must be >= 1, got {args.top_words}")
         if args.epochs is not None:
@@ -447,17 +642,22 @@ def _check_args(args) -> None:
         if args.restarts < 1: raise ValueError(f"--restarts: must be >= 1, got {args.restarts}")
         if not 0 < args.heldout_fraction < 1: raise ValueError(f"--heldout-fraction: must lie strictly between 0 and 1, got {args.heldout_fraction}")
         if args.n_iter_max is not None and args.n_iter_max < 1: raise ValueError(f"--n-iter-max: must be >= 1, got {args.n_iter_max}")
-    if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir(): raise ValueError(f"--out: {out} exists and is not a folder")
-        try: out.mkdir(parents=True, exist_ok=True)
-        except OSError as e: raise ValueError(f"--out: cannot create the folder {out} ({e.strerror})") from None
+    if args.out is not None: _check_out(args.out)
 
 # %% ../nbs/09_topics.ipynb #1ff5d504
 def rank_choice(ds: Dataset, args):
     """Run the diagnostics `hierfact ranks` asks for (parsed `args`, see `build_parser`) on the data set `ds`; returns
     the `hierfact.ranks.RankDiagnostics`. Raises ValueError/TypeError for bad data or options (named as on the command line)."""
     from hierfact.ranks import rank_diagnostics, layer_diagnostics, _MAX_DENSE_HELDOUT
+    if args.given is not None:
+        for w in check_data_ranks(ds, args.given, "multihntf", "--given"): _warn(w)
+    else:
+        bound = min(max_first_rank(ds, "ncpd")[0], ds.X.shape[ds.feature_mode])
+        if args.ranks is None and args.rank_list[-1] > bound:             # the default 2-12 stops at the bound
+            args.rank_list = [r for r in args.rank_list if r <= bound] or [1]
+            _warn(f"--ranks: the default candidates stop at {args.rank_list[-1]}, the largest rank the data can carry "
+                  f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, ds.X.shape))})")
+        else: check_data_ranks(ds, [args.rank_list[-1]], "ncpd", "--ranks")
     X = as_tensor(ds.X, "DATA", device=args.device)
     if args.given is None:
         held = None if args.no_heldout else args.heldout_fraction
@@ -483,28 +683,55 @@ def save_rank_outputs(res, ds: Dataset, out) -> list:
     js.write_text(json.dumps({"data": ds.description, **res.to_dict()}, indent=1))
     return [png, js]
 
+def _warn(msg: str) -> None:
+    print(f"hierfact: warning: {msg}", file=sys.stderr)
+
+def _is_oom(e: BaseException) -> bool:
+    "Whether `e` is running out of memory (MemoryError, torch's OutOfMemoryError, or the CPU allocator's RuntimeError)."
+    return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or (
+        isinstance(e, RuntimeError) and any(s in str(e) for s in ("can't allocate memory", "out of memory")))
+
+def _oom_message(e: BaseException, ds, args) -> str:
+    "What to print when a run ran out of memory: the data's shape and size, and the option that made it large."
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if ds is None: return f"out of memory while reading DATA: {first}"
+    shape = tuple(int(n) for n in ds.X.shape)
+    size = f"{' x '.join(ds.mode_names)} = {' x '.join(f'{n:,}' for n in shape)}"
+    hint = (f"; the --group-by columns {', '.join(args.group_by)} make modes of {', '.join(f'{n:,}' for n in shape[:-1])} "
+            "values: group by columns with fewer values" if args.group_by else "; try smaller ranks or smaller DATA")
+    return (f"out of memory while fitting the tensor {size} ({_fmt_bytes(float(np.prod(shape, dtype=np.float64)) * 8)} "
+            f"dense as float64) on {args.device}: {first}{hint}")
+
 def main(argv=None) -> int:
-    "Console entry point `hierfact` (subcommands `topics` and `ranks`); returns the exit status (0 ok, 2 bad input, 1 failed fit)."
+    """Console entry point `hierfact` (subcommands `topics` and `ranks`); returns the exit status (0 ok, 2 bad input,
+    1 failed fit, out of memory or unwritable --out). --out is created only when the results are written."""
     args = build_parser().parse_args(argv)
     t0 = time.perf_counter()
+    ds = None
     try:
         _check_args(args)
         ds = load_dataset(args.data, vocab=args.vocab, text_column=args.text_column, group_by=args.group_by, min_df=args.min_df)
         if args.command == "topics":
+            for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = fit_hierarchy(ds, args.ranks, args.model, solver=args.solver, random_state=args.random_state,
                               device=args.device, progress=not args.quiet, n_epochs=args.epochs)
         else: res = rank_choice(ds, args)
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"hierfact: error: {e}", file=sys.stderr); return 2
     except (RuntimeError, MemoryError, FloatingPointError) as e:
+        if _is_oom(e): print(f"hierfact: error: {_oom_message(e, ds, args)}", file=sys.stderr); return 1
         print(f"hierfact: error: the fit failed: {str(e).splitlines()[0]}", file=sys.stderr); return 1
-    if args.command == "topics":
-        print(report(h, ds, n_words=args.top_words))
-        paths = save_outputs(h, ds, args.out) if args.out else []
+    if args.command == "topics": print(report(h, ds, n_words=args.top_words))
     else:
         what = "r0 (NCPD)" if res.kind == "ncpd" else f"the next layer under {' -> '.join(map(str, args.given))} (Multi-HNTF)"
         print(f"{ds.description}\nchoosing {what}\n\n{res.table()}")
-        paths = save_rank_outputs(res, ds, args.out) if args.out else []
+    paths, out = [], None if args.out is None else Path(args.out)
+    if out is not None:
+        created = not out.exists()
+        try: paths = save_outputs(h, ds, out) if args.command == "topics" else save_rank_outputs(res, ds, out)
+        except OSError as e:
+            if created and out.is_dir() and not any(out.iterdir()): out.rmdir()
+            print(f"hierfact: error: --out: could not write the results into {out} ({e})", file=sys.stderr); return 1
     if paths: print("\nwrote " + ", ".join(str(p) for p in paths))
     print(f"\ndone in {time.perf_counter() - t0:.1f} s")
     return 0

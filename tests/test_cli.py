@@ -1,8 +1,10 @@
 "The command line: `hierfact topics` on the user's own data, its outputs and its errors."
+import contextlib
 import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,7 +166,7 @@ def test_neural_model_options_are_checked(small_tensor, capsys):
     for args, msg in [(["--model", "hnmf", "--epochs", "5"], "--epochs: only the neural models"),
                       (["--model", "neural-nmf", "--epochs", "-2"], "--epochs: must be >= 0"),
                       (["--model", "neural-ncpd", "--ranks", "3"], "--ranks: --model neural-ncpd needs at least two ranks"),
-                      (["--model", "neural-nmf", "--ranks", "30", "2"], "--ranks: r0 = 30 exceeds the number of words")]:
+                      (["--model", "neural-nmf", "--ranks", "30", "2"], "--ranks: the first rank 30 exceeds the number of words, 20")]:
         assert main(["topics", t, "--quiet", *args]) == 2, args
         assert msg in capsys.readouterr().err
     with pytest.raises(SystemExit) as e: main(["topics", t, "--epochs", "x"])
@@ -249,3 +251,220 @@ def test_object_array_and_folder_are_refused(tmp_path):
         load_dataset(str(p))
     with pytest.raises(ValueError, match="DATA: .* is a folder"):
         load_dataset(str(tmp_path))
+
+
+# ---- issue 11 §3: the command line never uses the wrong data, and says what is wrong
+
+@pytest.fixture()
+def tiny(tmp_path):
+    "Three documents: grouped by party and year, a 2 x 3 x 18 tensor (18 words after English stop words)."
+    p = tmp_path / "tiny.csv"
+    p.write_text("party,year,text\ndem,2019,health care insurance covid vaccine masks schools teachers\n"
+                 "rep,2020,taxes economy jobs border wall covid masks freedom\n"
+                 "dem,2021,climate change energy jobs vaccine infrastructure schools\n", encoding="utf-8")
+    return p
+
+
+def test_group_by_never_swallows_data(tiny, monkeypatch, capsys):
+    "Seen on main: the CSV became a third --group-by column and the built-in tweets were fitted instead (exit 0)."
+    t = str(tiny)
+    for args in (["--group-by", "party", "year", t, "--ranks", "2", "1"], ["--group-by", "party,year", t, "--ranks", "2", "1"],
+                 ["--group-by", "party", "--group-by", "year", t, "--ranks", "2", "1"],
+                 ["--ranks", "2", "1", "--group-by", "party", "year", "--", t], [t, "--group-by", "party", "year", "--ranks", "2", "1"]):
+        assert main(["topics", "--quiet", *args]) == 0, args
+        out = capsys.readouterr().out
+        assert out.startswith(f"{tiny}: 2 party x 3 year x 18 words"), (args, out[:200])
+    # a data file in the middle of the list, or a second data file, is refused and named
+    assert main(["topics", "--group-by", "party", str(tiny), "year", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"--group-by: '{tiny}' looks like a data file" in err and "--group-by party,year" in err
+    assert main(["topics", str(tiny), "--group-by", "party", "other.csv", "--quiet"]) == 2
+    assert "--group-by: 'other.csv' looks like a data file" in capsys.readouterr().err
+    for args, msg in [(["--group-by", "party", "party"], "--group-by: column 'party' is given twice"),
+                      (["--group-by", "text"], "--group-by: 'text' is the text column")]:
+        assert main(["topics", str(tiny), *args, "--quiet"]) == 2
+        assert msg in capsys.readouterr().err
+    # a column that shares its name with a file in the working folder is still a column once DATA is given
+    with monkeypatch.context() as m:
+        m.chdir(tiny.parent); Path("year").write_text("not data")
+        assert main(["topics", "tiny.csv", "--group-by", "party", "year", "--ranks", "2", "1", "--quiet"]) == 0
+        assert capsys.readouterr().out.startswith("tiny.csv: 2 party x 3 year")
+    # --ranks swallowing DATA is an argparse error that says so
+    with pytest.raises(SystemExit) as e: main(["topics", "--ranks", "2", str(tiny)])
+    assert e.value.code == 2 and f"'{tiny}' looks like the DATA file" in capsys.readouterr().err
+    assert main(["ranks", "--ranks", "2-3", str(tiny), "--quiet"]) == 2
+    assert f"--ranks: '{tiny}' looks like the DATA file" in capsys.readouterr().err
+
+
+def test_options_that_do_not_apply_to_data_are_errors(tiny, tmp_path, capsys):
+    "CSV-only options with the built-in tweets or an array file, --vocab with texts, --min-df with counts: refused before reading."
+    np.save(tmp_path / "t.npy", np.ones((3, 4, 5)))
+    t = str(tmp_path / "t.npy")
+    for cmd in ("topics", "ranks"):
+        for args, msg in [(["--group-by", "party", "year"], "--group-by: applies only to a .csv DATA"),
+                          (["--text-column", "body"], "--text-column: applies only to a .csv DATA"),
+                          (["--vocab", "words.txt"], "--vocab: applies only to a .npy, .npz or .mtx DATA"),
+                          ([t, "--group-by", "party"], "--group-by: applies only to a .csv DATA"),
+                          ([t, "--text-column", "body"], "--text-column: applies only to a .csv DATA"),
+                          ([t, "--min-df", "2"], "--min-df: applies only to texts"),
+                          ([str(tiny), "--vocab", "words.txt"], "--vocab: applies only to a .npy, .npz or .mtx DATA")]:
+            assert main([cmd, *args, "--quiet"]) == 2, (cmd, args)
+            err = capsys.readouterr().err
+            assert msg in err, (cmd, args, err)
+            assert ("built-in health-news tweets" in err) == (args[0].startswith("--")), err
+
+
+def test_ranks_the_data_cannot_carry_are_refused_with_the_shape(tiny, tmp_path, capsys):
+    "Seen on main: a 1-word 2 x 3 x 1 tensor at ranks 8 4 2 gave NaN (multihntf: 'cp factor 0: contains NaN'; ncpd: exit 0)."
+    np.save(tmp_path / "one.npy", np.random.default_rng(0).random((2, 3, 1)))
+    cases = [([str(tmp_path / "one.npy"), "--model", "multihntf"], "--ranks: the first rank 8 exceeds the number of words, 1"),
+             ([str(tmp_path / "one.npy"), "--model", "ncpd"], "--ranks: the first rank 8 exceeds the number of words, 1"),
+             ([str(tiny), "--group-by", "party", "year"], "at most 6"),                  # 2 x 3 x 18: 2 * 3 = 6
+             ([str(tiny), "--group-by", "party", "year", "--model", "ncpd"], "at most 6"),
+             ([str(tiny), "--group-by", "party", "year", "--model", "hnmf"], "at most 6"),   # the 18 x 6 unfolding
+             ([str(tiny), "--group-by", "party", "--model", "hnmf"], "at most 2")]          # 2 x 18: 18 x 2
+    for args, msg in cases:
+        assert main(["topics", *args, "--quiet"]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("hierfact: error: --ranks: the first rank 8") and msg in err, (args, err)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--quiet"]) == 2
+    assert "(party x year x word = 2 x 3 x 18)" in capsys.readouterr().err
+    # neural-ncpd: each mode's factor gets its own rank-r1 NMF, so r1 <= the smallest mode (2)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--model", "neural-ncpd", "--ranks", "5", "3", "--quiet"]) == 2
+    assert "--ranks: the second rank 3 exceeds the smallest mode" in capsys.readouterr().err
+    # at the bound it fits, finite, with a warning for more topics than parties
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "6", "3", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "warning: --ranks: the first rank 6 is above the 2 values of party" in cap.err and "nan" not in cap.out
+    # hierfact ranks: an explicit candidate above the bound is refused, the default 2-12 stops at the bound
+    assert main(["ranks", str(tiny), "--group-by", "party", "year", "--ranks", "2-7", "--quiet"]) == 2
+    assert "--ranks: the rank 7 is more than the data can carry" in capsys.readouterr().err
+    assert main(["ranks", str(tiny), "--group-by", "party", "year", "--restarts", "2", "--no-heldout", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    lines = cap.out.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.split()[:1] == ["rank"])
+    assert [int(l.split()[0]) for l in lines[head + 1:head + 6]] == [2, 3, 4, 5, 6] and "candidates stop at 6" in cap.err
+    assert main(["ranks", str(tiny), "--group-by", "party", "year", "--given", "8", "--quiet"]) == 2
+    assert "--given: the rank 8 is more than the data can carry" in capsys.readouterr().err
+
+
+def test_check_data_ranks_bounds():
+    "The bounds themselves: words, min(V, cells) for the NMF models, prod / max for the CP models."
+    from hierfact.cli import Dataset, check_data_ranks, max_first_rank
+    ds = Dataset(np.ones((4, 5, 30)), ["a", "b", "word"], [list(range(4)), list(range(5)), [f"w{i}" for i in range(30)]], 2)
+    assert max_first_rank(ds, "ncpd")[0] == 20 and max_first_rank(ds, "multihntf")[0] == 20
+    assert max_first_rank(ds, "hnmf")[0] == 20 and max_first_rank(ds, "neural-nmf")[0] == 20
+    ds2 = Dataset(np.ones((40, 50, 6)), ["a", "b", "word"], [list(range(40)), list(range(50)), list("abcdef")], 2)
+    assert max_first_rank(ds2, "ncpd")[0] == 240 and max_first_rank(ds2, "hnmf")[0] == 6
+    warned = check_data_ranks(ds, [20, 2], "ncpd")                    # above both 4 and 5: two warnings
+    assert len(warned) == 2 and "above the 4 values of a" in warned[0] and "above the 5 values of b" in warned[1]
+    assert check_data_ranks(ds, [4, 2], "ncpd") == [] and check_data_ranks(ds, [20, 2], "hnmf") == []
+    with pytest.raises(ValueError, match="--ranks: the first rank 21 .* at most 20"): check_data_ranks(ds, [21, 2], "ncpd")
+    with pytest.raises(ValueError, match="--ranks: the first rank 7 exceeds the number of words, 6"): check_data_ranks(ds2, [7, 2], "ncpd")
+
+
+def test_min_df_is_not_capped(tiny, capsys):
+    "Seen on main: --min-df above the number of documents was silently capped (to half the documents)."
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--min-df", "5", "--quiet"]) == 2
+    assert "--min-df: 5 is more than the 3 documents of" in capsys.readouterr().err
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--min-df", "3", "--quiet"]) == 2
+    assert "--min-df: no word appears in 3 or more of the 3 documents" in capsys.readouterr().err
+    # min-df 2 keeps the 5 words in two documents; fewer than 8 topics: refused naming --min-df, the documents and the words
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--min-df", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the first rank 8 exceeds the 5 words left by --min-df 2 on the 3 documents" in err
+    assert "(vocabulary: covid, jobs, masks, schools, vaccine)" in err and "lower --min-df" in err
+    ds = load_dataset(str(tiny), group_by=["party"], min_df=2)
+    assert ds.labels[-1] == ["covid", "jobs", "masks", "schools", "vaccine"] and ds.X.shape == (2, 5)
+    np.testing.assert_allclose(ds.X[1], [1, 1, 1, 0, 0])                       # rep: covid, jobs, masks
+    np.testing.assert_allclose(ds.X[0], [0.5, 0.5, 0.5, 1, 1])                 # dem: mean of two documents
+
+
+def test_csv_encoding(tmp_path, capsys):
+    "A UTF-8 file with a byte-order mark (spreadsheets) reads; latin-1 bytes are refused with the fix."
+    text = "party,text\ndem,caf\u00e9 health care\nrep,taxes caf\u00e9 economy\n"
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    ds = load_dataset(str(tmp_path / "bom.csv"), group_by=["party"], min_df=1)      # main: column 'party' not found
+    assert ds.labels[0] == ["dem", "rep"] and "caf\u00e9" in ds.labels[-1]
+    (tmp_path / "latin.csv").write_bytes(text.encode("latin-1"))
+    assert main(["topics", str(tmp_path / "latin.csv"), "--ranks", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"DATA: {tmp_path / 'latin.csv'} is not UTF-8 text (byte 0xe9" in err and "re-save it as UTF-8" in err
+
+
+@pytest.fixture()
+def ids(tmp_path):
+    "60 documents with an id column (one value per document) and a party column (2 values)."
+    p = tmp_path / "ids.csv"
+    rng = np.random.default_rng(0)
+    words = "game team score win doctor patient cancer study bank market stock price".split()
+    with open(p, "w", newline="") as f:
+        w = csv.writer(f); w.writerow(["id", "party", "text"])
+        for i in range(60): w.writerow([f"doc{i}", ["dem", "rep"][i % 2], " ".join(rng.choice(words, 6))])
+    return p
+
+
+def test_huge_grouping_is_refused_before_allocating(ids, monkeypatch, capsys):
+    "The dense tensor size is computed before allocation; the message names the column with one value per document."
+    import hierfact.cli as cli
+    monkeypatch.setattr(cli, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8 - 1)           # one byte short of id x party x word
+    assert main(["topics", str(ids), "--group-by", "id", "party", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--group-by: the tensor of" in err and "id x party x word = 60 x 2 x 12 entries, 11.2 KiB as float64" in err
+    assert "column 'id' has 60 (one per document: an identifier, not a grouping), 'party' has 2 distinct values" in err
+    monkeypatch.setattr(cli, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8)
+    assert load_dataset(str(ids), group_by=["id", "party"], min_df=1).X.shape == (60, 2, 12)
+
+
+def test_out_of_memory_names_the_option(ids, monkeypatch, capsys):
+    "MemoryError while building the tensor, or torch running out of memory in the fit: the shape and --group-by are named."
+    import torch
+    import hierfact.cli as cli
+    def no_memory(*a, **k): raise MemoryError()
+    with monkeypatch.context() as m:
+        m.setattr(sp.csr_matrix, "toarray", no_memory)
+        assert main(["topics", str(ids), "--group-by", "id", "party", "--ranks", "3", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hierfact: error: out of memory while reading DATA: --group-by: the tensor of")
+    assert "more than this machine could allocate" in err and "column 'id' has 60 (one per document" in err
+    for exc in (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
+                RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 99")):
+        def boom(*a, exc=exc, **k): raise exc
+        monkeypatch.setattr(cli, "multihntf", boom)
+        assert main(["topics", str(ids), "--group-by", "id", "party", "--ranks", "3", "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert "out of memory while fitting the tensor id x party x word = 60 x 2 x 12" in err
+        assert "the --group-by columns id, party make modes of 60, 2 values" in err
+
+
+def test_non_finite_fit_is_an_error(tiny, monkeypatch, capsys):
+    "A fit whose error comes out NaN is a failed fit (exit 1), never printed as a result."
+    import hierfact.cli as cli
+    real = cli._fit_model
+    def nan_fit(*a, **k):
+        h = real(*a, **k); h.errors[-1] = float("nan"); return h
+    monkeypatch.setattr(cli, "_fit_model", nan_fit)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 1
+    cap = capsys.readouterr()
+    assert "the fit failed: --model multihntf: the fit of ranks [3, 2] gave a nan error at layer 1" in cap.err and cap.out == ""
+
+
+def test_failed_run_leaves_no_out_folder(tiny, tmp_path, monkeypatch, capsys):
+    "Seen on main: --out was created before the data was read, so every failed run left an empty folder."
+    import hierfact.cli as cli
+    out = tmp_path / "results" / "run1"
+    for args in (["--group-by", "party", "year"],                     # ranks 8 > 6: refused after reading the data
+                 ["--group-by", "party", "year", "--ranks", "6", "5", "--model", "bogus"]):
+        with pytest.raises(SystemExit) if "bogus" in args else contextlib.nullcontext():
+            main(["topics", str(tiny), *args, "--out", str(out), "--quiet"])
+        assert not (tmp_path / "results").exists(), args
+    assert main(["ranks", str(tiny), "--group-by", "party", "year", "--ranks", "9", "--out", str(out), "--quiet"]) == 2
+    assert not (tmp_path / "results").exists()
+    def fail(h, ds, o):
+        Path(o).mkdir(parents=True); raise OSError(28, "No space left on device")
+    monkeypatch.setattr(cli, "save_outputs", fail)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--out", str(out), "--quiet"]) == 1
+    assert "--out: could not write the results into" in capsys.readouterr().err and not out.exists()
+    # an --out under a file is refused up front
+    assert main(["topics", str(tiny), "--out", str(tiny / "sub"), "--quiet"]) == 2
+    assert f"--out: cannot create the folder {tiny / 'sub'}: {tiny} is a file" in capsys.readouterr().err
