@@ -466,6 +466,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'hierfact.tensor.is_sparse': ('tensor.html#is_sparse', 'hierfact/tensor.py'),
                                  'hierfact.tensor.khatri_rao': ('tensor.html#khatri_rao', 'hierfact/tensor.py'),
                                  'hierfact.tensor.mttkrp': ('tensor.html#mttkrp', 'hierfact/tensor.py'),
+                                 'hierfact.tensor.pow2_normalize': ('tensor.html#pow2_normalize', 'hierfact/tensor.py'),
+                                 'hierfact.tensor.pow2_scale': ('tensor.html#pow2_scale', 'hierfact/tensor.py'),
                                  'hierfact.tensor.rand': ('tensor.html#rand', 'hierfact/tensor.py'),
                                  'hierfact.tensor.rel_error': ('tensor.html#rel_error', 'hierfact/tensor.py'),
                                  'hierfact.tensor.sq_norm': ('tensor.html#sq_norm', 'hierfact/tensor.py'),
