@@ -192,7 +192,8 @@ def pow2_scale(T: torch.Tensor, k: int) -> torch.Tensor:
     if k == 0: return T
     if T.layout == torch.sparse_coo:
         T = T.coalesce()
-        return torch.sparse_coo_tensor(T.indices(), pow2_scale(T.values(), k), T.shape, is_coalesced=True)
+        return torch.sparse_coo_tensor(T.indices(), pow2_scale(T.values(), k), T.shape, is_coalesced=True,
+                                       check_invariants=False)
     if T.layout == torch.sparse_csr:
         return torch.sparse_csr_tensor(T.crow_indices(), T.col_indices(), pow2_scale(T.values(), k), T.shape)
     if T.layout == torch.sparse_csc:
