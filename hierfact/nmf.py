@@ -42,7 +42,8 @@ class _Data:
         if X is not None and not X.is_sparse:
             self.sparse, self.X, self.shape = False, X, tuple(X.shape)
             self.dtype, self.device = X.dtype, X.device
-            self.nx2 = float(sq_norm(X.double()))
+            self.nx2 = sq_norm(X)                                  # in X's dtype (hierfact.distributed sums it)
+            self.nx2_64 = float(sq_norm(X.double()))               # float64, for the relative error
             return
         if X is not None:
             X = X.coalesce(); (rows, cols), vals, shape = X.indices(), X.values(), tuple(X.shape)
@@ -55,7 +56,8 @@ class _Data:
         self.crow, self.crowT = _crow(rows, n1), _crow(cols[self.perm], n2)
         self.colT = rows[self.perm]
         self.X, self.XT = self.csr(vals), self.csrT(vals)
-        self.nx2 = float((vals.double() ** 2).sum())
+        self.nx2 = (vals * vals).sum()
+        self.nx2_64 = float((vals.double() ** 2).sum())
         self._X64 = None
 
     def csr(self, v):
@@ -86,6 +88,11 @@ class _Data:
         return self.values().sum()
 
 # %% ../nbs/03_nmf.ipynb #bd341e8a
+def _scale_power(xmax):
+    "m with X / 4**m near 1, or 0 when max(X) is in [2**-20, 2**20] (the older rule, still used by hierfact.distributed)."
+    if 2.0 ** -20 <= xmax <= 2.0 ** 20: return 0
+    return int(round(math.log2(xmax) / 2))
+
 def _split(k):
     "Shares (ka, ks) of the data scale 2**k for A and S: ka + ks = k, as equal as possible."
     return k // 2, k - k // 2
@@ -324,16 +331,16 @@ def _frob_direct(D, A, S):
             out += float(torch.linalg.vector_norm(R, dtype=torch.float64) ** 2)
         return out
     e2 = blocks(A, S)
-    if D.dtype != torch.float64 and e2 <= torch.finfo(D.dtype).eps * D.nx2: e2 = blocks(A.double(), S.double())
+    if D.dtype != torch.float64 and e2 <= torch.finfo(D.dtype).eps * D.nx2_64: e2 = blocks(A.double(), S.double())
     return e2
 
 def _frob_rel(D, Q, H, S, G, A=None, check=False):
     """||X - AS||_F / ||X||_F from Q = A^T X, H = A^T A, S and G = S S^T (float64 sums). When A is given and the
     expanded form is below _CANCEL eps ||X||^2 (_CANCEL_CHECK if `check`), the residual is computed directly."""
-    e2 = D.nx2 - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
-    if A is not None and e2 <= (_CANCEL_CHECK if check else _CANCEL) * torch.finfo(D.dtype).eps * D.nx2:
+    e2 = D.nx2_64 - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
+    if A is not None and e2 <= (_CANCEL_CHECK if check else _CANCEL) * torch.finfo(D.dtype).eps * D.nx2_64:
         e2 = _frob_direct(D, A, S)
-    return math.sqrt(max(e2, 0.0) / D.nx2)
+    return math.sqrt(max(e2, 0.0) / D.nx2_64)
 
 # %% ../nbs/03_nmf.ipynb #c100f3f3
 @dataclass(repr=False)
