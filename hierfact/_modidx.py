@@ -378,7 +378,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'hierfact.nmf._orth': ('nmf.html#_orth', 'hierfact/nmf.py'),
                               'hierfact.nmf._prepare': ('nmf.html#_prepare', 'hierfact/nmf.py'),
                               'hierfact.nmf._random_init': ('nmf.html#_random_init', 'hierfact/nmf.py'),
-                              'hierfact.nmf._scale_power': ('nmf.html#_scale_power', 'hierfact/nmf.py'),
                               'hierfact.nmf._split': ('nmf.html#_split', 'hierfact/nmf.py'),
                               'hierfact.nmf._tiny': ('nmf.html#_tiny', 'hierfact/nmf.py'),
                               'hierfact.nmf._top_svd': ('nmf.html#_top_svd', 'hierfact/nmf.py'),

@@ -88,11 +88,6 @@ class _Data:
         return self.values().sum()
 
 # %% ../nbs/03_nmf.ipynb #bd341e8a
-def _scale_power(xmax):
-    "m with X / 4**m near 1, or 0 when max(X) is in [2**-20, 2**20] (the older rule, still used by hierfact.distributed)."
-    if 2.0 ** -20 <= xmax <= 2.0 ** 20: return 0
-    return int(round(math.log2(xmax) / 2))
-
 def _split(k):
     "Shares (ka, ks) of the data scale 2**k for A and S: ka + ks = k, as equal as possible."
     return k // 2, k - k // 2

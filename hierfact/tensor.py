@@ -61,11 +61,12 @@ def is_sparse(X) -> bool:
 
 # %% ../nbs/01_tensor.ipynb #4d7e5e95
 def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnegative: bool = True,
-              allow_sparse: bool = True, allow_empty: bool = False) -> torch.Tensor:
+              allow_sparse: bool = True, allow_empty: bool = False, detach: bool = True) -> torch.Tensor:
     """Validate `X` and return it as a torch tensor (dense, or sparse COO for sparse input).
 
     X : array-like (numpy array, scipy.sparse matrix or array of any format, torch tensor, nested lists) of any
-        shape; a torch tensor that requires grad is detached (the factorizations are not differentiated through);
+        shape; a torch tensor that requires grad is detached (the factorizations are not differentiated through)
+        unless `detach=False` (the differentiable layers of `hierfact.nnls_grad` keep the graph);
         `ndim` (int or tuple of ints) restricts the number of modes.
     dtype : None keeps float32/float64 and turns integers/booleans into float64; 'float32'/'float64' force one.
     device : None keeps a torch input's device (numpy and scipy inputs go to the CPU).
@@ -85,7 +86,7 @@ def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnega
         if X.is_complex(): raise TypeError(f"{name}: complex tensors are not accepted; pass real nonnegative data")
         if is_sparse(X) and not allow_sparse: raise TypeError(f"{name}: sparse input is not accepted here; pass a dense tensor")
         dt = _resolve_dtype(dtype, X.dtype)
-        T = X.detach()                                         # requires_grad input: the solvers never backpropagate
+        T = X.detach() if detach else X                        # requires_grad input: the solvers never backpropagate
         if X.layout in (torch.sparse_csr, torch.sparse_csc): T = T.to_sparse_coo()
         if T.is_sparse: T = T.coalesce()
         T = T.to(dtype=dt, device=device if device is not None else T.device)
