@@ -23,9 +23,9 @@ import torch
 import torch.distributed as dist
 from tensorly.cp_tensor import CPTensor
 
-from .tensor import as_tensor, check_rank, get_generator, rand, sq_norm, to_cptensor
+from .tensor import as_tensor, check_rank, get_generator, rand, sq_norm, to_cptensor, pow2_scale
 from .nmf import (NMFResult, _Data, _HALS_DELTA, _check_options, _given_factor, _hals_update,
-                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _scale_power, _tiny)
+                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _split, _tiny)
 from .ncpd import (_check_args, _check_fixed_modes, _hals_update as _cp_hals_update,
                            _mu_update as _cp_mu_update, _split as _tree_cut, _sweep_mttkrps)
 from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES, _OPTIMIZERS as _NN_OPTIMIZERS,
@@ -383,7 +383,8 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
 
 def _dist_prepare(X, comm):
     """Local `_Data` of X_p after the global steps of `hierfact.nmf._prepare`: rows that are zero on every process
-    dropped, exact scaling by 4**-m with m from the global max. Returns (data, row_mask or None, m, stats) with
+    dropped, exact scaling by 2**-k with k the binary exponent of the global max (as `pow2_normalize`, so the
+    scaled max is in [1/2, 1)). Returns (data, row_mask or None, k, stats) with
     stats = dict(nnz, nx2, total, xmax) of the whole (scaled) X."""
     n1 = X.shape[0]
     if X.is_sparse:
@@ -400,26 +401,26 @@ def _dist_prepare(X, comm):
     present, nnz = st[:n1] > 0, int(st[n1])
     if nnz == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
     mask = None if bool(present.all()) else present
-    m = _scale_power(xmax)
+    m = math.frexp(xmax)[1]                                     # the k of `pow2_normalize` for the whole X
     if X.is_sparse:
         if mask is not None: rows = (torch.cumsum(mask, 0) - 1)[rows]
-        if m: vals = vals * 4.0 ** -m
+        vals = pow2_scale(vals, -m)
         D = _Data(rows=rows, cols=cols, vals=vals, shape=(int(present.sum()), X.shape[1]))
     else:
         if mask is not None: X = X[mask]
-        if m: X = X * 4.0 ** -m
+        X = pow2_scale(X, -m)
         D = _Data(X)
     nx2, total = comm.sum(torch.stack([D.nx2, D.total()]))[0].unbind()
-    return D, mask, m, dict(nnz=nnz, nx2=float(nx2), total=float(total), xmax=xmax * 4.0 ** -m)
+    return D, mask, m, dict(nnz=nnz, nx2=float(nx2), total=float(total), xmax=math.ldexp(xmax, -m))
 
 def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, verbose, comm, n2, off):
     n1 = X.shape[0]
     D, mask, m, st = _dist_prepare(X, comm)
     nl, dt, dev = D.shape[1], D.dtype, D.device
-    sc = 2.0 ** -m
+    ka, ks = _split(m)                                          # as `hierfact.nmf`: X 2**-m = (A 2**-ka)(S 2**-ks)
     if init == "custom":
         A = comm.bcast(A)[0]                                    # the replicated factor: process 0's copy
-        if m: A, S = A * sc, S * sc
+        A, S = pow2_scale(A, -ka), pow2_scale(S, -ks)
         if mask is not None: A = A[mask]
     else:
         gen = comm.bcast_generator(get_generator(random_state))
@@ -431,9 +432,8 @@ def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, 
         else:
             A, S = _dist_nndsvd(D, comm, rank, gen, n2, off, st["xmax"], avg if init == "nndsvda" else None)
     A, S = A.contiguous(), S.contiguous()
-    floor = torch.finfo(dt).eps * st["xmax"]
+    floor = math.sqrt(_tiny(dt))                                 # as `hierfact.nmf` (max X in [1/2, 1))
     lift = torch.finfo(dt).eps ** 2 * math.sqrt(st["xmax"])
-    kl_scale = 4.0 ** m
     nx2 = st["nx2"]
     bundle_scalar = dt == torch.float64           # float32: the error's scalar goes in a float64 all_reduce of its own
 
@@ -456,7 +456,7 @@ def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, 
             part = torch.xlogy(D.X, D.X / y.clamp(min=floor)).sum() - D.X.sum() + y.sum()
         num, ssum, part = comm.sum(num, S.sum(1), part.reshape(1))
         val = float(part) + (float((A.sum(0) * ssum).sum()) if D.sparse else 0.0)
-        return num, ssum, val * kl_scale
+        return num, ssum, math.ldexp(val, m)
 
     if loss == "kl":
         num, ssum, e = reduce_kl()
@@ -502,7 +502,7 @@ def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, 
         full = torch.zeros(n1, rank, dtype=A.dtype, device=A.device)
         full[mask.to(A.device)] = A
         A = full
-    if m: A, S = A * 2.0 ** m, S * 2.0 ** m
+    A, S = pow2_scale(A, ka), pow2_scale(S, ks)
     return DistNMFResult(A, S, errors, it, converged, offset=off, n_cols=n2, comm=stats)
 
 # %% ../nbs/19_distributed.ipynb #01b846eb

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from sklearn.base import BaseEstimator, TransformerMixin, ClassNamePrefixFeaturesOutMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy
+from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy, pow2_normalize, pow2_scale
 
 # %% auto #0
 __all__ = ['initialize', 'NMFResult', 'nmf', 'NMF']
@@ -42,7 +42,8 @@ class _Data:
         if X is not None and not X.is_sparse:
             self.sparse, self.X, self.shape = False, X, tuple(X.shape)
             self.dtype, self.device = X.dtype, X.device
-            self.nx2 = sq_norm(X)
+            self.nx2 = sq_norm(X)                                  # in X's dtype (hierfact.distributed sums it)
+            self.nx2_64 = float(sq_norm(X.double()))               # float64, for the relative error
             return
         if X is not None:
             X = X.coalesce(); (rows, cols), vals, shape = X.indices(), X.values(), tuple(X.shape)
@@ -56,6 +57,8 @@ class _Data:
         self.colT = rows[self.perm]
         self.X, self.XT = self.csr(vals), self.csrT(vals)
         self.nx2 = (vals * vals).sum()
+        self.nx2_64 = float((vals.double() ** 2).sum())
+        self._X64 = None
 
     def csr(self, v):
         "The CSR matrix with X's sparsity pattern and values `v` (CSR order)."
@@ -72,6 +75,10 @@ class _Data:
     def sampled(self, A, S):
         "The entries of A @ S (A: n1 x r, S: r x n2) at the stored entries of X, computed only there."
         return torch.sparse.sampled_addmm(self.X, A.contiguous(), S.contiguous(), beta=0.0).values()
+    def sampled64(self, A, S):
+        "`sampled` in float64 (for the error when the Gram formula cancels)."
+        if self._X64 is None: self._X64 = self.csr(self.vals.double())
+        return torch.sparse.sampled_addmm(self._X64, A.double().contiguous(), S.double().contiguous(), beta=0.0).values()
     def values(self):
         "The stored (nonzero) entries of X."
         return self.vals if self.sparse else self.X
@@ -81,14 +88,13 @@ class _Data:
         return self.values().sum()
 
 # %% ../nbs/03_nmf.ipynb #bd341e8a
-def _scale_power(xmax):
-    "m with X / 4**m near 1, or 0 when max(X) is in [2**-20, 2**20] (no scaling needed)."
-    if 2.0 ** -20 <= xmax <= 2.0 ** 20: return 0
-    return int(round(math.log2(xmax) / 2))
+def _split(k):
+    "Shares (ka, ks) of the data scale 2**k for A and S: ka + ks = k, as equal as possible."
+    return k // 2, k - k // 2
 
 def _prepare(X, compress_rows):
-    """_Data for X (validated torch tensor), after dropping all-zero rows (if `compress_rows`) and exact
-    scaling by 4**-m. Returns (data, row_mask or None, m)."""
+    """_Data for X (validated torch tensor), after dropping all-zero rows (if `compress_rows`) and the exact
+    scaling X -> X 2**-k of `pow2_normalize` (max X in [1/2, 1)). Returns (data, row_mask or None, k)."""
     n1, n2 = X.shape
     if X.is_sparse:
         X = X.coalesce(); (rows, cols), vals = X.indices(), X.values()
@@ -102,17 +108,15 @@ def _prepare(X, compress_rows):
                 mask = present
                 rows = (torch.cumsum(present, 0) - 1)[rows]       # monotone relabelling keeps the order
                 n1 = int(present.sum())
-        m = _scale_power(float(vals.max()))
-        if m: vals = vals * 4.0 ** -m
-        return _Data(rows=rows, cols=cols, vals=vals, shape=(n1, n2)), mask, m
+        vals, k = pow2_normalize(vals)
+        return _Data(rows=rows, cols=cols, vals=vals, shape=(n1, n2)), mask, k
     if not bool((X != 0).any()): raise ValueError("X: is all zero; there is nothing to factorize")
     mask = None
     if compress_rows:
         present = (X != 0).any(1)
         if not bool(present.all()): mask, X = present, X[present]
-    m = _scale_power(float(X.max()))
-    if m: X = X * 4.0 ** -m
-    return _Data(X), mask, m
+    X, k = pow2_normalize(X)
+    return _Data(X), mask, k
 
 # %% ../nbs/03_nmf.ipynb #4c71b3be
 def _orth(Y):
@@ -198,12 +202,13 @@ def initialize(X, rank, init: str = "nndsvda", *, random_state=None, dtype=None,
     if init != "random" and rank > min(X.shape):
         raise ValueError(f"rank: {rank} is larger than min(n1, n2) = {min(X.shape)}, the most an SVD-type init "
                          f"(init={init!r}) allows; use init='random' for a larger rank")
-    D, _, m = _prepare(X, compress_rows=False)
+    D, _, k = _prepare(X, compress_rows=False)
     gen = get_generator(random_state)
     with torch.no_grad():
         if init == "random": A, S = _random_init(D, rank, gen, D.shape[0], None)
         else: A, S = _nndsvd(D, rank, gen, _mean_fill(D, rank, D.shape[0]) if init == "nndsvda" else None)
-    return A * 2.0 ** m, S * 2.0 ** m
+    ka, ks = _split(k)
+    return _check_output(pow2_scale(A, ka), pow2_scale(S, ks), [], "initialize")
 
 # %% ../nbs/03_nmf.ipynb #fb32da9f
 def _tiny(dtype): return torch.finfo(dtype).tiny
@@ -237,12 +242,29 @@ def _kl_ratio(D, A, S, floor):
     Y = A @ S
     return D.X / Y.clamp(min=floor), Y
 
-def _kl_loss(D, A, S, y, floor):
-    "Generalized KL divergence D(X || AS) from y = AS at X's nonzeros (sparse) or everywhere (dense)."
+_BLOCK = 2 ** 22                                      # entries per float64 temporary block
+
+def _xlogx_y(x, y):
+    """x log(x/y) in float64 (x, y float64, x >= 0), with 0 log 0 = 0. Where y = 0 < x (an infinite
+    divergence) the smallest normal float64 stands in for y; where x/y underflows, log x - log y is used."""
+    t64 = torch.finfo(torch.float64).tiny
+    y = y.clamp(min=t64)
+    r = x / y
+    lr = torch.where(r >= t64, torch.log(r), torch.log(x) - torch.log(y))
+    return torch.where(x > 0, x * lr, torch.zeros_like(x))
+
+def _kl_loss(D, A, S, y):
+    """Generalized KL divergence D(X || AS) = sum x log(x/y) - x + y, y = AS, summed in float64 from y at
+    X's nonzeros (sparse; the sum of all of AS is 1^T A S 1) or everywhere (dense, in row blocks)."""
     if D.sparse:
-        x = D.vals
-        return float((x * torch.log(x / y.clamp(min=floor))).sum() - x.sum() + (A.sum(0) * S.sum(1)).sum())
-    return float(torch.xlogy(D.X, D.X / y.clamp(min=floor)).sum() - D.X.sum() + y.sum())
+        x = D.vals.double()
+        tot = (A.double().sum(0) * S.double().sum(1)).sum()
+        return float(_xlogx_y(x, y.double()).sum() - x.sum() + tot)
+    n1, n2 = D.shape; b = max(1, _BLOCK // max(n2, 1)); out = 0.0
+    for i in range(0, n1, b):
+        x, yy = D.X[i:i + b].double(), y[i:i + b].double()
+        out += float((_xlogx_y(x, yy) - x + yy).sum())
+    return out
 
 def _mu_kl_A(D, A, S, R):
     "One Lee-Seung KL update of A (in place), given the ratio R = X / AS from `_kl_ratio`."
@@ -286,10 +308,34 @@ def _inner_sweeps(m, other, nnz, r, alpha=_HALS_ALPHA):
     return 1 + int(alpha * (1 + pre / sweep))
 
 # %% ../nbs/03_nmf.ipynb #4a5df444
-def _frob_rel(D, Q, H, S, G):
-    "||X - AS||_F / ||X||_F from Q = A^T X, H = A^T A, S and G = S S^T (float64 sums)."
-    e2 = float(D.nx2) - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
-    return math.sqrt(max(e2, 0.0) / float(D.nx2))
+_CANCEL, _CANCEL_CHECK = 1e2, 1e6   # Gram formula trusted above _CANCEL eps ||X||^2 (_CANCEL_CHECK at checks)
+
+def _frob_direct(D, A, S):
+    """||X - AS||_F^2 from the entries, summed in float64. Dense: in row blocks, AS in X's dtype (X - AS is then
+    exact where AS is within a factor 2 of X), again in float64 when the result is below eps ||X||^2 (float32
+    fits exact to rounding). Sparse: float64 on the nonzeros, plus ||AS||^2 off them from float64 Grams."""
+    if D.sparse:
+        A64, S64 = A.double(), S.double()
+        y = D.sampled64(A, S)
+        off = float(((A64.T @ A64) * (S64 @ S64.T)).sum()) - float((y * y).sum())   # ||AS||^2 off X's pattern
+        return float(((D.vals.double() - y) ** 2).sum()) + max(off, 0.0)
+    def blocks(A, S):
+        n1, n2 = D.shape; b = max(1, _BLOCK // max(n2, 1)); out = 0.0
+        for i in range(0, n1, b):
+            R = D.X[i:i + b].to(A.dtype) - A[i:i + b] @ S
+            out += float(torch.linalg.vector_norm(R, dtype=torch.float64) ** 2)
+        return out
+    e2 = blocks(A, S)
+    if D.dtype != torch.float64 and e2 <= torch.finfo(D.dtype).eps * D.nx2_64: e2 = blocks(A.double(), S.double())
+    return e2
+
+def _frob_rel(D, Q, H, S, G, A=None, check=False):
+    """||X - AS||_F / ||X||_F from Q = A^T X, H = A^T A, S and G = S S^T (float64 sums). When A is given and the
+    expanded form is below _CANCEL eps ||X||^2 (_CANCEL_CHECK if `check`), the residual is computed directly."""
+    e2 = D.nx2_64 - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
+    if A is not None and e2 <= (_CANCEL_CHECK if check else _CANCEL) * torch.finfo(D.dtype).eps * D.nx2_64:
+        e2 = _frob_direct(D, A, S)
+    return math.sqrt(max(e2, 0.0) / D.nx2_64)
 
 # %% ../nbs/03_nmf.ipynb #c100f3f3
 @dataclass(repr=False)
@@ -298,8 +344,9 @@ class NMFResult:
 
     A : (n1, r) torch tensor >= 0 (topics as columns); S : (r, n2) torch tensor >= 0 (codes).
     errors : list of floats, errors[0] at the initialization and errors[t] after iteration t.
-        Frobenius loss: the relative error ||X - AS||_F / ||X||_F. KL loss: the generalized
-        Kullback-Leibler divergence D(X || AS) = sum x log(x/y) - x + y (in the units of X).
+        Frobenius loss: the relative error ||X - AS||_F / ||X||_F (computed from the entries where the Gram
+        formula would cancel). KL loss: the generalized Kullback-Leibler divergence
+        D(X || AS) = sum x log(x/y) - x + y, 0 log 0 = 0 (in the units of X; summed in float64).
     n_iter : iterations run; converged : True if the tolerance stopped the run (False: n_iter_max reached).
     Unpacks as `A, S = result`."""
     A: torch.Tensor
@@ -360,9 +407,10 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
         When one factor is fixed, the other starts from the given value if init='custom' and it is given,
         otherwise from the constant sqrt(mean(X)/rank) (as scikit-learn's transform).
     n_iter_max, tol : at most n_iter_max iterations (one update of A, then of S); every 10 iterations stop
-        when (e_{t-10} - e_t) / e_0 < tol, with e = ||X - AS||_F or sqrt(2 D(X||AS)) (scikit-learn's rule).
-    random_state : None, int, numpy or torch Generator (see `hierfact.tensor.get_generator`); the results do
-        not depend on the global RNGs.
+        when (e_{t-10} - e_t) / e_0 < tol, with e = ||X - AS||_F or sqrt(2 D(X||AS)) (scikit-learn's rule);
+        tol=0 runs exactly n_iter_max iterations.
+    random_state : None, int, numpy Generator or RandomState, torch Generator (see
+        `hierfact.tensor.get_generator`); the results do not depend on the global RNGs.
     dtype, device : computation dtype ('float32'/'float64'; default: X's, integers -> float64) and device
         (default: X's). Given factors must have that dtype (TypeError) unless `dtype` is passed, which casts them.
     verbose : print the error at every check; progress : show a tqdm progress bar.
@@ -370,6 +418,9 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     X may be a numpy array, a scipy.sparse matrix or a torch tensor (dense or sparse); sparse X is never
     densified. All-zero rows of X get exactly zero rows of A; all-zero columns get zero columns of S.
     Returns an `NMFResult` (A, S, errors, n_iter, converged); see its docstring for `errors`.
+    X is rescaled by an exact power of two internally (`hierfact.tensor.pow2_normalize`), so X and c X give the
+    same fit up to scale. solver='mu' with init='nndsvd' warns (UserWarning): MU cannot move NNDSVD's zeros.
+    Raises FloatingPointError if a returned factor or error would be inf/NaN (factors beyond the dtype's range).
     Raises ValueError (bad options, negative/NaN/inf/empty/all-zero X, rank > min(n1, n2) with an SVD-type
     init, missing or misshapen factors) and TypeError (non-integer rank, factor dtype differing from X's)."""
     loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
@@ -389,6 +440,10 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     if both_free and init in ("nndsvd", "nndsvda") and rank > min(n1, n2):
         raise ValueError(f"rank: {rank} is larger than min(n1, n2) = {min(n1, n2)}, the most an SVD-type init "
                          f"(init={init!r}) allows; use init='random' for a larger rank")
+    if both_free and solver == "mu" and init == "nndsvd":
+        warnings.warn("init: 'nndsvd' leaves exact zeros in A and S, which the multiplicative updates of "
+                      "solver='mu' can never change, so the fit is poorer; use init='nndsvda' (zeros filled "
+                      "with the mean) or solver='hals'", UserWarning, stacklevel=2)
     cast = dtype is not None
     A = None if A is None else _given_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
     S = None if S is None else _given_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
@@ -399,34 +454,35 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
 # %% ../nbs/03_nmf.ipynb #4e419343
 def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, progress):
     n1, n2 = X.shape
-    D, mask, m = _prepare(X, compress_rows=update_A)
-    sc = 2.0 ** -m                                                   # factors of X / 4**m are factors of X times 2**-m
+    D, mask, k = _prepare(X, compress_rows=update_A)
+    ka, ks = _split(k)                                               # X 2**-k = (A 2**-ka)(S 2**-ks)
     if A is not None:
-        A = A * sc if m else A
+        A = pow2_scale(A, -ka)
         if mask is not None: A = A[mask]
-    if S is not None and m: S = S * sc
+    if S is not None: S = pow2_scale(S, -ks)
     if update_A and update_S and init != "custom":                   # both free: the init method
         if init == "random": A, S = _random_init(D, rank, gen, n1, mask)
         else: A, S = _nndsvd(D, rank, gen, _mean_fill(D, rank, n1) if init == "nndsvda" else None)
     else:                                                            # one fixed: the free one may need a start
-        avg = _mean_fill(D, rank, n1)
-        if A is None: A = torch.full((D.shape[0], rank), avg, dtype=D.dtype, device=D.device)
-        if S is None: S = torch.full((rank, n2), avg, dtype=D.dtype, device=D.device)
+        avg = _mean_fill(D, rank, n1)                                # sqrt(mean(X)/rank) in the units of X is
+        if A is None:                                                # avg 2**(k/2 - ka) here (k may be odd)
+            A = torch.full((D.shape[0], rank), avg * math.sqrt(2.0 ** (k - 2 * ka)), dtype=D.dtype, device=D.device)
+        if S is None: S = torch.full((rank, n2), avg * math.sqrt(2.0 ** (k - 2 * ks)), dtype=D.dtype, device=D.device)
     A, S = A.contiguous(), S.contiguous()
-    floor = torch.finfo(D.dtype).eps * D.xmax()                     # floor of AS in the KL ratio
+    floor = math.sqrt(_tiny(D.dtype))                                # floor of AS in the KL ratio (max X is ~1)
     lift = torch.finfo(D.dtype).eps ** 2 * math.sqrt(D.xmax())       # MU entries never go subnormal
-    kl_scale = 4.0 ** m                                              # D(X || AS) = 4**m D(X/4**m || ...)
+    kl_unscale = lambda v: math.ldexp(v, k)                          # D(X || AS) = 2**k D(X 2**-k || ...)
     # nonzeros (not storage) drive the Gillis-Glineur repetition counts, so dense and sparse copies of the
     # same X run the same iterations
     nnz = D.vals.numel() if D.sparse else int(torch.count_nonzero(D.X))
 
     if loss == "kl":
         R, y = _kl_ratio(D, A, S, floor)
-        errors = [_kl_loss(D, A, S, y, floor) * kl_scale]
+        errors = [kl_unscale(_kl_loss(D, A, S, y))]
         to_e = lambda v: math.sqrt(2 * max(v, 0.0))
     else:
         G = S @ S.T
-        errors = [_frob_rel(D, D.tmm(A).T, A.T @ A, S, G)]
+        errors = [_frob_rel(D, D.tmm(A).T, A.T @ A, S, G, A, check=True)]
         to_e = lambda v: v
     if solver == "hals":
         At = A.T.contiguous()
@@ -443,38 +499,49 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
                 if update_A or it == 1: Q, H = D.tmm(At.T).T, At @ At.T     # constant when A is fixed
                 if update_S: _hals_update(S, Q, H, inS)
                 G = S @ S.T
-                errors.append(_frob_rel(D, Q, H, S, G))
+                errors.append(_frob_rel(D, Q, H, S, G, At.T, it % 10 == 0))
             elif loss == "frobenius":
                 if update_A: _mu_frobenius_A(D, A, S); _lift_tiny(A, lift)
                 if update_S: Q, H = _mu_frobenius_S(D, A, S); _lift_tiny(S, lift)
                 else: Q, H = D.tmm(A).T, A.T @ A
                 G = S @ S.T
-                errors.append(_frob_rel(D, Q, H, S, G))
+                errors.append(_frob_rel(D, Q, H, S, G, A, it % 10 == 0))
             else:
                 if update_A: _mu_kl_A(D, A, S, R); _lift_tiny(A, lift)
                 if update_S: _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
                 R, y = _kl_ratio(D, A, S, floor)                   # reused by the next update of A
-                errors.append(_kl_loss(D, A, S, y, floor) * kl_scale)
+                errors.append(kl_unscale(_kl_loss(D, A, S, y)))
             bar.update(1)
             if it % 10 == 0:
                 e0, e_prev, e_now = to_e(errors[0]), to_e(errors[-11]), to_e(errors[-1])
                 if verbose: print(f"nmf {solver}/{loss}: iteration {it}, error {errors[-1]:.6g}")
                 bar.set_postfix(error=f"{errors[-1]:.6g}")
-                if e0 == 0 or (e_prev - e_now) / e0 < tol:
+                if tol > 0 and (e0 == 0 or (e_prev - e_now) / e0 < tol):
                     converged = True
                     break
-            if errors[-1] == 0:
+            if tol > 0 and errors[-1] == 0:                         # exact fit; tol=0 always runs n_iter_max
                 converged = True
                 break
     finally:
         bar.close()
     if solver == "hals": A = At.T.contiguous()
+    if loss == "frobenius" and it % 10:                              # the final error as accurate as the checked ones
+        errors[-1] = _frob_rel(D, Q, H, S, G, A, check=True)
     if mask is not None:
         full = torch.zeros(n1, rank, dtype=A.dtype, device=A.device)
         full[mask] = A
         A = full
-    if m: A, S = A * 2.0 ** m, S * 2.0 ** m
+    A, S = _check_output(pow2_scale(A, ka), pow2_scale(S, ks), errors, "nmf")
     return NMFResult(A, S, errors, it, converged)
+
+def _check_output(A, S, errors, who):
+    "Raise FloatingPointError naming the factor or the error history that is not finite; else return (A, S)."
+    for name, F in (("A", A), ("S", S)):
+        if not bool(torch.isfinite(F).all()):
+            raise FloatingPointError(f"{who}: factor {name} overflowed (inf or NaN) in {F.dtype}; rescale X or use float64")
+    if not all(math.isfinite(e) for e in errors):
+        raise FloatingPointError(f"{who}: the error history (errors) is not finite in {A.dtype}; rescale X or use float64")
+    return A, S
 
 # %% ../nbs/03_nmf.ipynb #1508ecc8
 def _transposed(X, dtype, device):
@@ -507,8 +574,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = Xt.shape[0]
         self.n_iter_, self.errors_, self.converged_ = res.n_iter, res.errors, res.converged
         last = res.errors[-1]
-        self.reconstruction_err_ = (last * math.sqrt(float(sq_norm(Xt))) if _BETA[self.beta_loss.lower()] == "frobenius"
-                                    else math.sqrt(2 * max(last, 0.0)))
+        if _BETA[self.beta_loss.lower()] == "frobenius":                 # ||X|| = 2**k ||X 2**-k|| without overflow
+            Xn, k = pow2_normalize(Xt)
+            self.reconstruction_err_ = math.ldexp(last * math.sqrt(float(sq_norm(Xn.double()))), k)
+        else: self.reconstruction_err_ = math.sqrt(2 * max(last, 0.0))
         return to_numpy(res.S.T)
 
     def fit(self, X, y=None):

@@ -133,8 +133,8 @@ def nnls_layer(X, A, *, ridge=None, max_iter=None, init_support=None):
     FloatingPointError (A^T A or A^T X overflows: finite but huge entries)."""
     dtype, device = _common([("X", X), ("A", A)])
     with _cpu_threads(device):            # validation passes over A are memory-bound: one thread (see `nnls`)
-        X = as_tensor(X, "X", ndim=(1, 2), dtype=dtype, device=device, nonnegative=False)
-        A = as_tensor(A, "A", ndim=2, dtype=dtype, device=device, nonnegative=False, allow_sparse=False)
+        X = as_tensor(X, "X", ndim=(1, 2), dtype=dtype, device=device, nonnegative=False, detach=False)
+        A = as_tensor(A, "A", ndim=2, dtype=dtype, device=device, nonnegative=False, allow_sparse=False, detach=False)
     if ridge is not None: _check_ridge(ridge, dtype)
     if max_iter is not None: _check_int(max_iter, "max_iter", 0)
     vec = X.ndim == 1

@@ -16,8 +16,8 @@ from tensorly.cp_tensor import CPTensor
 
 # %% auto #0
 __all__ = ['is_sparse', 'as_tensor', 'check_finite', 'check_nonnegative', 'check_rank', 'check_ranks', 'get_generator', 'rand',
-           'to_numpy', 'unfold', 'fold', 'khatri_rao', 'mttkrp', 'cp_to_tensor', 'cp_norm_sq', 'sq_norm', 'rel_error',
-           'to_cptensor']
+           'to_numpy', 'pow2_scale', 'pow2_normalize', 'unfold', 'fold', 'khatri_rao', 'mttkrp', 'cp_to_tensor',
+           'cp_norm_sq', 'sq_norm', 'rel_error', 'to_cptensor']
 
 # %% ../nbs/01_tensor.ipynb #3a42e32a
 _FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -42,8 +42,8 @@ def _torch_dtype_of(x):
 
 # %% ../nbs/01_tensor.ipynb #d564eb81
 def _sparse_to_torch(X, dtype, device):
-    "scipy.sparse matrix -> torch sparse COO (coalesced), same shape; never densified."
-    coo = sp.coo_matrix(X)
+    "scipy.sparse matrix or array of any format (csr, csc, coo, dok, lil, dia, bsr) -> torch sparse COO (coalesced); never densified."
+    coo = X.tocoo()
     idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
     vals = torch.as_tensor(np.asarray(coo.data), dtype=dtype)
     return torch.sparse_coo_tensor(idx, vals, coo.shape, device=device, check_invariants=False).coalesce()
@@ -61,10 +61,12 @@ def is_sparse(X) -> bool:
 
 # %% ../nbs/01_tensor.ipynb #4d7e5e95
 def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnegative: bool = True,
-              allow_sparse: bool = True, allow_empty: bool = False) -> torch.Tensor:
+              allow_sparse: bool = True, allow_empty: bool = False, detach: bool = True) -> torch.Tensor:
     """Validate `X` and return it as a torch tensor (dense, or sparse COO for sparse input).
 
-    X : array-like (numpy array, scipy.sparse matrix, torch tensor, nested lists) of any shape;
+    X : array-like (numpy array, scipy.sparse matrix or array of any format, torch tensor, nested lists) of any
+        shape; a torch tensor that requires grad is detached (the factorizations are not differentiated through)
+        unless `detach=False` (the differentiable layers of `hierfact.nnls_grad` keep the graph);
         `ndim` (int or tuple of ints) restricts the number of modes.
     dtype : None keeps float32/float64 and turns integers/booleans into float64; 'float32'/'float64' force one.
     device : None keeps a torch input's device (numpy and scipy inputs go to the CPU).
@@ -77,14 +79,14 @@ def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnega
     """
     if sp.issparse(X):
         if not allow_sparse: raise TypeError(f"{name}: sparse input is not accepted here; pass a dense array (numpy or torch)")
-        src = _torch_dtype_of(X.data)
+        src = _torch_dtype_of(X)                               # X.dtype: dok and lil have no numeric .data
         dt = _resolve_dtype(dtype, src)
         T = _sparse_to_torch(X, dt, device)
     elif isinstance(X, torch.Tensor):
         if X.is_complex(): raise TypeError(f"{name}: complex tensors are not accepted; pass real nonnegative data")
         if is_sparse(X) and not allow_sparse: raise TypeError(f"{name}: sparse input is not accepted here; pass a dense tensor")
         dt = _resolve_dtype(dtype, X.dtype)
-        T = X
+        T = X.detach() if detach else X                        # requires_grad input: the solvers never backpropagate
         if X.layout in (torch.sparse_csr, torch.sparse_csc): T = T.to_sparse_coo()
         if T.is_sparse: T = T.coalesce()
         T = T.to(dtype=dt, device=device if device is not None else T.device)
@@ -148,15 +150,23 @@ def check_ranks(ranks, name: str = "ranks") -> list[int]:
 
 # %% ../nbs/01_tensor.ipynb #f2ae9f34
 def get_generator(random_state=None) -> torch.Generator:
-    "A CPU `torch.Generator` from None (fresh entropy), an int seed, a numpy Generator or a torch Generator."
+    """A CPU `torch.Generator` from `random_state`: None (fresh entropy), an int seed >= 0, a numpy Generator,
+    a numpy RandomState (as scikit-learn's `check_random_state` accepts; also the `numpy.random` module, meaning
+    its global RandomState) or a torch Generator (returned as it is). A numpy Generator or RandomState is asked
+    for one 63-bit seed, so the same seeded numpy object gives the same torch stream (and advances by one draw).
+    Raises ValueError (negative int) and TypeError (anything else), naming `random_state`."""
     if isinstance(random_state, torch.Generator): return random_state
     g = torch.Generator()
+    if random_state is np.random: random_state = np.random.mtrand._rand
     if random_state is None: g.seed()
     elif isinstance(random_state, np.random.Generator): g.manual_seed(int(random_state.integers(0, 2**63 - 1)))
+    elif isinstance(random_state, np.random.RandomState):
+        g.manual_seed(int(random_state.randint(0, 2**63 - 1, dtype=np.int64)))
     elif isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0: raise ValueError(f"random_state: must be >= 0, got {random_state}")
         g.manual_seed(int(random_state))
-    else: raise TypeError(f"random_state: expected None, an int, a numpy Generator or a torch Generator, got {random_state!r}")
+    else: raise TypeError(f"random_state: expected None, an int, a numpy Generator or RandomState or a torch Generator, "
+                          f"got {random_state!r}")
     return g
 
 def rand(shape, generator: torch.Generator, dtype=torch.float64, device=None) -> torch.Tensor:
@@ -171,6 +181,43 @@ def to_numpy(X) -> np.ndarray:
         return X.detach().cpu().numpy()
     if sp.issparse(X): return X.toarray()
     return np.asarray(X)
+
+# %% ../nbs/01_tensor.ipynb #e99a22fe
+_POW2_STEP = {torch.float16: 14, torch.bfloat16: 120, torch.float32: 120, torch.float64: 1000}
+
+def pow2_scale(T: torch.Tensor, k: int) -> torch.Tensor:
+    """T * 2**k computed exactly (the exponent changes, the significand does not; results below the smallest
+    normal number are rounded, above the largest overflow to inf). T: torch tensor, dense or sparse (COO, CSR,
+    CSC); k: int. Returns a new tensor of T's dtype, layout and device (T itself when k == 0)."""
+    k = int(k)
+    if k == 0: return T
+    if T.layout == torch.sparse_coo:
+        T = T.coalesce()
+        return torch.sparse_coo_tensor(T.indices(), pow2_scale(T.values(), k), T.shape, is_coalesced=True,
+                                       check_invariants=False)
+    if T.layout == torch.sparse_csr:
+        return torch.sparse_csr_tensor(T.crow_indices(), T.col_indices(), pow2_scale(T.values(), k), T.shape)
+    if T.layout == torch.sparse_csc:
+        return torch.sparse_csc_tensor(T.ccol_indices(), T.row_indices(), pow2_scale(T.values(), k), T.shape)
+    step = _POW2_STEP.get(T.dtype, 120)
+    while k != 0:                      # scaling down: the big steps come first, so at most the last one rounds
+        j = max(-step, min(step, k))
+        T = torch.ldexp(T, torch.tensor(j, dtype=torch.int32, device=T.device))
+        k -= j
+    return T
+
+def pow2_normalize(X: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(X * 2**-k, k) with k the binary exponent of max|X| (max|X| = m 2**k, m in [1/2, 1)), so the result's
+    largest magnitude lies in [1/2, 1); exact (see `pow2_scale`). X: torch tensor, dense or sparse (the stored
+    values decide). An all-zero (or empty) X gives (X, 0); NaN or inf in X raise ValueError naming X.
+    Undo with `pow2_scale(Y, k)`; X and 2**j X give the same normalized tensor."""
+    v = _values(X)
+    if v.numel() == 0: return X, 0
+    mx = v.abs().max()
+    if not bool(torch.isfinite(mx)): raise ValueError("X: contains NaN or inf; pow2_normalize needs finite entries")
+    if float(mx) == 0: return X, 0
+    k = int(torch.frexp(mx).exponent)
+    return pow2_scale(X, -k), k
 
 # %% ../nbs/01_tensor.ipynb #b703c78c
 def unfold(X: torch.Tensor, mode: int) -> torch.Tensor:

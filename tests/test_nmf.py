@@ -281,3 +281,118 @@ def test_large_sparse_not_densified():
     assert out.returncode == 0, out.stderr[-2000:]
     growth = float(out.stdout.split("GROWTH_MB")[1])
     assert growth < 1500, out.stdout
+
+
+# ---------------------------------------------------------------- numerics: KL loss, MU zeros, exact fits, inputs
+def _kl_ref(X, res):
+    "D(X || AS) = sum x log(x/y) - x + y in float64 with scipy's rel_entr (0 log 0 = 0), from the returned factors."
+    from scipy.special import rel_entr
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    X = X.astype(np.float64); Y = res.A.double().numpy() @ res.S.double().numpy()
+    return float((rel_entr(X, Y) - X + Y).sum())
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dt, sub", [(np.float32, 1e-40), (np.float64, 5e-324)])
+def test_kl_subnormal_entry_loss_finite_and_exact(sparse, dt, sub):
+    "One subnormal entry in data of size 1e6 made x/y underflow, the loss -inf and the run stop at iteration 10."
+    X = (np.random.default_rng(0).random((40, 30)) * 1e6).astype(dt); X[3, 4] = sub
+    res = nmf(sp.csr_matrix(X) if sparse else X, 4, beta_loss="kl", solver="mu", random_state=0)
+    assert all(np.isfinite(res.errors)) and res.n_iter > 10
+    ref = _kl_ref(X, res)
+    assert abs(res.errors[-1] - ref) <= {np.float32: 1e-6, np.float64: 1e-12}[dt] * ref
+    assert all(np.diff(res.errors) <= 1e-9 * res.errors[0])                 # MU-KL is a descent method
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kl_wide_range_float32_is_true_divergence(sparse, seed):
+    "Lognormal float32 data over ~30 decades: the reported loss was floored at eps max(X) (0.045 reported, 0.071 true)."
+    g = np.random.default_rng(seed)
+    X = (np.exp(g.normal(0, 6, (60, 50))) * (g.random((60, 50)) < 0.5)).astype(np.float32)
+    X /= X.max()
+    res = nmf(sp.csr_matrix(X) if sparse else X, 5, beta_loss="kl", solver="mu", random_state=0)
+    ref = _kl_ref(X, res)
+    assert abs(res.errors[-1] - ref) <= 1e-5 * ref, (res.errors[-1], ref)
+
+
+def test_mu_nndsvd_warns_and_freezes_zeros(X):
+    "MU cannot move the exact zeros of NNDSVD: a UserWarning naming init and solver and suggesting 'nndsvda'."
+    with pytest.warns(UserWarning, match="init") as rec:
+        res = nmf(X, 4, solver="mu", init="nndsvd", random_state=0)
+    msg = str(rec[0].message)
+    assert "solver='mu'" in msg and "nndsvda" in msg
+    A0, S0 = initialize(X, 4, init="nndsvd", random_state=0)
+    assert (A0 == 0).any() and bool((res.A[A0 == 0] == 0).all())         # the zeros are still there
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                     # no warning for the other combinations
+        nmf(X, 4, solver="mu", init="nndsvda", random_state=0); nmf(X, 4, solver="hals", init="nndsvd", random_state=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_estimator_fit_then_transform_matches_fit_transform(X, sparse):
+    "Default settings: transform(X) after fit(X) reproduces fit_transform(X)'s codes within 1e-2 (relative, Frobenius)."
+    Xs = sp.csr_matrix(X.T) if sparse else X.T
+    W = NMF(5, random_state=0).fit_transform(Xs)
+    W2 = NMF(5, random_state=0).fit(Xs).transform(Xs)
+    assert np.linalg.norm(W2 - W) / np.linalg.norm(W) < 1e-2
+
+
+def _planted(n1=200, n2=150, r=6, density=0.4, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n1, r)) * (rng.random((n1, r)) < density)) @ (rng.random((r, n2)) * (rng.random((r, n2)) < density))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_exact_fit_error_is_not_a_cancellation_artefact(dt, sparse, solver):
+    "X = AS exactly: tol=0 runs every iteration, and the reported error is numpy's direct norm (1e-6 rel. or 1e-7 abs.)."
+    X = _planted().astype(dt)
+    res = nmf(sp.csr_matrix(X) if sparse else X, 6, solver=solver, tol=0, n_iter_max=300, random_state=0)
+    assert res.n_iter == 300 and not res.converged
+    X64 = X.astype(np.float64)
+    ref = np.linalg.norm(X64 - res.A.double().numpy() @ res.S.double().numpy()) / np.linalg.norm(X64)
+    assert ref > 0 and abs(res.errors[-1] - ref) <= max(1e-6 * ref, 1e-7), (res.errors[-1], ref)
+    if solver == "hals": assert ref < 1e-5                                 # it is an exact fit (to rounding)
+
+
+def test_tol_zero_runs_all_iterations_even_at_zero_error():
+    "An exactly representable rank-1 fit reaches error 0; tol=0 still runs n_iter_max, tol>0 stops."
+    X = np.outer([1.0, 2.0, 4.0], [1.0, 0.5, 2.0, 8.0])
+    assert nmf(X, 1, tol=0, n_iter_max=25).n_iter == 25
+    assert nmf(X, 1, n_iter_max=25).n_iter < 25
+
+
+@pytest.mark.parametrize("solver, loss", SOLVERS)
+def test_requires_grad_input_accepted(X, solver, loss):
+    Xt = torch.tensor(X, requires_grad=True)
+    res = nmf(Xt, 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=30)
+    ref = nmf(X, 3, solver=solver, beta_loss=loss, random_state=0, n_iter_max=30)
+    assert not res.A.requires_grad and torch.equal(res.A, ref.A) and torch.equal(res.S, ref.S)
+
+
+@pytest.mark.parametrize("fmt", ["dok", "lil", "csc", "coo", "bsr", "dia"])
+def test_every_scipy_sparse_format(X, fmt):
+    ref = nmf(sp.csr_matrix(X), 3, random_state=0, n_iter_max=30)
+    res = nmf(sp.csr_matrix(X).asformat(fmt), 3, random_state=0, n_iter_max=30)
+    assert torch.allclose(res.A, ref.A, rtol=1e-12, atol=1e-14) and torch.allclose(res.S, ref.S, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("init", ["nndsvda", "random"])
+def test_numpy_randomstate_accepted_and_deterministic(X, init):
+    r1 = nmf(X, 3, init=init, random_state=np.random.RandomState(3), n_iter_max=20)
+    r2 = nmf(X, 3, init=init, random_state=np.random.RandomState(3), n_iter_max=20)
+    assert torch.equal(r1.A, r2.A) and torch.equal(r1.S, r2.S)
+    W1 = NMF(3, init=init, random_state=np.random.RandomState(3), n_iter_max=20).fit_transform(X)
+    W2 = NMF(3, init=init, random_state=np.random.RandomState(3), n_iter_max=20).fit_transform(X)
+    np.testing.assert_array_equal(W1, W2)
+    with pytest.raises(TypeError, match="random_state"):
+        nmf(X, 3, random_state="3")
+
+
+def test_overflow_raises_naming_the_factor():
+    "A fixed A of size 1e-12 for float32 data of size 1e30 needs S beyond float32's range: a clear error, not inf."
+    X = (np.random.default_rng(0).random((20, 15)) * 1e30).astype(np.float32)
+    with pytest.raises(FloatingPointError, match="factor S"):
+        nmf(X, 3, solver="mu", A=np.full((20, 3), 1e-12, np.float32), update_A=False, n_iter_max=50)
