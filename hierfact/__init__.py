@@ -19,7 +19,7 @@ from .neural_multihntf import neural_multihntf
 from .nnls import nnls
 from .nnls_grad import nnls_layer
 from .ranks import masked_ncpd, rank_diagnostics, layer_diagnostics
-from . import datasets, plots
+from . import datasets, metrics, plots
 
 # %% ../nbs/front_door.ipynb #65147ad6
 def load(path):
