@@ -181,6 +181,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.hnmf.HNMFModel.save': ('hnmf.html#hnmfmodel.save', 'hierfact/hnmf.py'),
                                'hierfact.hnmf.HNMFModel.topic_tree': ('hnmf.html#hnmfmodel.topic_tree', 'hierfact/hnmf.py'),
                                'hierfact.hnmf.HNMFModel.topics': ('hnmf.html#hnmfmodel.topics', 'hierfact/hnmf.py'),
+                               'hierfact.hnmf._drop_dead_topics': ('hnmf.html#_drop_dead_topics', 'hierfact/hnmf.py'),
                                'hierfact.hnmf._rel_error_AS': ('hnmf.html#_rel_error_as', 'hierfact/hnmf.py'),
                                'hierfact.hnmf._safe_row_normalise': ('hnmf.html#_safe_row_normalise', 'hierfact/hnmf.py'),
                                'hierfact.hnmf.format_tree': ('hnmf.html#format_tree', 'hierfact/hnmf.py'),

@@ -156,14 +156,36 @@ def test_masked_ncpd_nan_observed_refused():
 
 # ------------------------------------------------------------------ hnmf: a dead topic does not feed upward
 def test_hnmf_rank1_dead_topic():
+    "Exact rank-1 X, ranks [2, 1], plain NNDSVD: one topic dies and the second layer is exact."
     rng = np.random.default_rng(0)
     X = np.outer(rng.random(30) + 0.1, rng.random(20) + 0.1)
-    for solver in ("hals", "mu"):
-        m = hnmf(X, [2, 1], solver=solver, n_iter_max=200, tol=0, random_state=0)
-        assert m.errors[1] < 1e-6 if solver == "mu" else m.errors[1] < 1e-10, (solver, m.errors)
-    m = hnmf(X, [2, 1], solver="hals", n_iter_max=200, tol=0, random_state=0)
-    dead = (m.A[0].norm(dim=0) == 0) | (m.S[0].norm(dim=1) == 0)
-    assert bool((m.S[0][dead] == 0).all()) and bool((m.A[0][:, dead] == 0).all())
+    m = hnmf(X, [2, 1], init="nndsvd", solver="hals", n_iter_max=300, tol=0, random_state=0)
+    dead = (m.A[0] == 0).all(0)
+    assert int(dead.sum()) == 1 and bool((m.S[0][dead] == 0).all())
+    assert m.errors[0] < 1e-10 and m.errors[1] < 1e-10, m.errors
+
+
+def test_hnmf_dead_topic_code_row_not_fed_upward(monkeypatch):
+    """HALS leaves the code row of a topic whose column died at its initial values: simulate that layer (A = [a, 0],
+    S = [b; junk], A S = X exactly) and check the next layer sees a zero row and fits exactly."""
+    import types
+    import hierfact.hnmf as hm
+    rng = np.random.default_rng(1)
+    a, b = rng.random(30) + 0.1, rng.random(20) + 0.1
+    X = np.outer(a, b)
+    real, seen = hm.nmf, []
+    def fake(Y, rank, **kw):
+        seen.append(Y.clone() if isinstance(Y, torch.Tensor) else Y)
+        if rank == 2:
+            scale = float(Y.max()) / X.max()                           # hnmf passes X / 2**k
+            A = torch.as_tensor(np.stack([a, np.zeros(30)], 1)); S = torch.as_tensor(np.stack([b * scale, np.full(20, 0.7)]))
+            return types.SimpleNamespace(A=A, S=S)
+        return real(Y, rank, **kw)
+    monkeypatch.setattr(hm, "nmf", fake)
+    m = hnmf(X, [2, 1], n_iter_max=300, tol=0, random_state=0)
+    assert bool((seen[1][1] == 0).all()) and bool((m.S[0][1] == 0).all())
+    assert m.errors[0] < 1e-12 and m.errors[1] < 1e-10, m.errors
+    np.testing.assert_allclose((m.A[0] @ m.S[0]).numpy(), X, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ torch input with requires_grad
