@@ -18,6 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from .tensor import (as_tensor, check_rank, check_ranks, get_generator, rand, sq_norm, rel_error,
                              to_cptensor, to_numpy, cp_to_tensor, unfold, mttkrp, cp_norm_sq)
 from .ncpd import ncpd
+from .ncpd import _pow2_normalize, _pow2_scale, _scale_factors, _check_finite_result, _detach
 from .hnmf import hnmf, HNMFModel
 from .multihntf import (MultiHNTFModel, balance_factors, core_tensor, _khatri_rao_power,
                                 _all_but_one_products)
@@ -178,9 +179,10 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
         numpy.random.RandomState(random_state), reseeded at each layer: exactly tensorly 0.4.3's init='random',
         random_state=seed, as the reference; needs an integer random_state), 'svd' or 'abs_svd'.
     random_state : seeds the first-layer NCPD (if random) and the layer inits.
-    Returns an HNTFModel. Raises ValueError (bad X, ranks, mode, order, layer_init, or a non-integer random_state with
-    'numpy_seed') and TypeError (bad types)."""
-    X = as_tensor(X, "X", dtype=dtype, device=device)
+    Scale: fitted to X / 2**k (exact; max entry in [1/2, 1)), the factors scaled back (W's are scale free), so X and c X
+    give the same errors. Returns an HNTFModel. Raises ValueError (bad X, ranks, mode, order, layer_init, or a
+    non-integer random_state with 'numpy_seed'; a NaN or inf result) and TypeError (bad types)."""
+    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     k = X.ndim
     if k < 2: raise ValueError(f"X: HNTF needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
@@ -192,9 +194,11 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
                                        or random_state < 0):
         raise ValueError(f"random_state: layer_init='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
     gen = get_generator(random_state)
+    X, kx = _pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
-    F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
+        F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
+    else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     nx2 = sq_norm(X)
     layers, Ws, errors = [F], [], [_rel_err(X, nx2, F)]
     top, others = F[mode], [F[o] for o in order[1:]]
@@ -214,6 +218,8 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
         facs[mode] = top
         for o, g in zip(order[1:], others): facs[o] = g
         layers.append(facs); errors.append(_rel_err(X, nx2, facs))
+    layers = [_scale_factors(facs, kx) for facs in layers]           # back to the scale of X (the same split per layer)
+    _check_finite_result([f for facs in layers for f in facs] + Ws + [torch.tensor(errors)], "factors")
     return HNTFModel(ranks, mode, order, layers, Ws, errors)
 
 # %% ../nbs/12_baselines.ipynb #f0df3a81
@@ -252,20 +258,29 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
     X : nonnegative tensor of order k >= 2; cp : optional first layer, else `ncpd(X, ranks[0], solver, init, n_iter_max, tol)`.
     balance : equalise the norms of each component's factor columns across modes first (False: use the NCPD's
     factors as they come, as the reference did). Returns a StandardHNCPDModel; raises ValueError/TypeError for bad X, ranks or cp (and from hnmf, e.g. a rank
-    larger than a factor matrix allows with an SVD-type init)."""
-    X = as_tensor(X, "X", dtype=dtype, device=device)
+    larger than a factor matrix allows with an SVD-type init; a NaN or inf result).
+    Scale: the NCPD and the errors run on X / 2**k (exact; max entry in [1/2, 1)), so X and c X give the same errors."""
+    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     gen = get_generator(random_state)
+    X, kx = _pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
-    F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
+        F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
+    else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     if balance: F = balance_factors(F)
     hs = [hnmf(f, ranks[1:], solver=hnmf_solver, init=hnmf_init, n_iter_max=hnmf_n_iter_max, tol=hnmf_tol,
                random_state=gen) for f in F] if len(ranks) > 1 else []
     model = StandardHNCPDModel(ranks, F, hs)
     nx2 = sq_norm(X)
     model.errors = [_rel_err(X, nx2, model.factors(l)) for l in range(len(ranks))]
+    # back to the scale of X: every mode's factor and codes times 2**(kx/k) (balanced columns stay balanced)
+    c = 2.0 ** (kx / X.ndim)
+    if kx:
+        model.factors0 = [f * c for f in F]
+        for h in hs: h.S = [S * c for S in h.S]
+    _check_finite_result(model.factors0 + [S for h in hs for S in h.S] + [torch.tensor(model.errors)], "factors")
     return model
 
 # %% ../nbs/12_baselines.ipynb #40e49b68
@@ -281,8 +296,9 @@ class IndependentNCPDModel(_LayeredCP):
 def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
                   random_state=None, dtype=None, device=None) -> IndependentNCPDModel:
     """'Standard NCPD': `ncpd(X, r, solver, init, n_iter_max, tol)` for every r in `ranks` (any positive ints), the
-    first one replaced by `cp` when given (so it shares the other models' first layer). Returns an IndependentNCPDModel."""
-    X = as_tensor(X, "X", dtype=dtype, device=device)
+    first one replaced by `cp` when given (so it shares the other models' first layer). Returns an IndependentNCPDModel.
+    The errors are computed on X / 2**k (exact), so they do not under- or overflow in float32."""
+    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if isinstance(ranks, (str, bytes)) or not isinstance(ranks, (list, tuple)) or len(ranks) == 0:
         raise TypeError(f"ranks: expected a non-empty list of ranks, got {ranks!r}")
     ranks = [check_rank(r, f"ranks[{i}]") for i, r in enumerate(ranks)]
@@ -292,8 +308,11 @@ def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_it
         c = cp if (l == 0 and cp is not None) else \
             ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
         layers.append(_cp_factors(c, tuple(X.shape), r, X.dtype, X.device))
-    nx2 = sq_norm(X)
-    return IndependentNCPDModel(ranks, layers, [_rel_err(X, nx2, F) for F in layers])
+    Xn, kx = _pow2_normalize(X)
+    nx2 = sq_norm(Xn)
+    errors = [_rel_err(Xn, nx2, _scale_factors(F, -kx)) for F in layers]
+    _check_finite_result([f for F in layers for f in F] + [torch.tensor(errors)], "factors")
+    return IndependentNCPDModel(ranks, layers, errors)
 
 # %% ../nbs/12_baselines.ipynb #3d82832d
 def _row_norm_np(M):

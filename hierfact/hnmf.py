@@ -14,6 +14,7 @@ import torch
 
 from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
 from .nmf import nmf
+from .ncpd import _pow2_normalize, _pow2_scale, _check_finite_result, _detach
 
 # %% auto #0
 __all__ = ['topic_tree', 'format_tree', 'HNMFModel', 'hnmf']
@@ -73,8 +74,10 @@ def format_tree(tree: dict, n_words: int = 6) -> str:
 
 # %% ../nbs/05_hnmf.ipynb #af5d0533
 def _rel_error_AS(X: torch.Tensor, A: torch.Tensor, S: torch.Tensor, nx2) -> float:
-    "||X - A S||_F / ||X||_F without forming A S (works for sparse X)."
-    AtX = (X.T @ A).T if X.is_sparse else A.T @ X
+    """||X - A S||_F / ||X||_F. Dense X: from the residual itself (exact down to rounding; A S has X's size).
+    Sparse X: without forming A S, from Gram matrices (cancellation limits it to about sqrt(eps) = 1e-8 in float64)."""
+    if not X.is_sparse: return float(torch.linalg.vector_norm(X - A @ S) / torch.sqrt(nx2))
+    AtX = (X.T @ A).T
     err2 = nx2 - 2 * (AtX * S).sum() + ((A.T @ A) * (S @ S.T)).sum()
     return float(torch.sqrt(torch.clamp(err2, min=0) / nx2))
 
@@ -115,20 +118,36 @@ class HNMFModel:
             return cls(meta["ranks"], [torch.as_tensor(z[f"A_{l}"]) for l in range(L)], [torch.as_tensor(z[f"S_{l}"]) for l in range(L)], meta["errors"])
 
 # %% ../nbs/05_hnmf.ipynb #ef812b2a
+def _drop_dead_topics(A, S):
+    """Zero both the column of A and the row of S of every topic where either is all zero (A S is unchanged): a topic
+    with no words keeps no codes, and a topic with no codes keeps no words, so neither feeds the next layer."""
+    dead = (A == 0).all(0) | (S == 0).all(1)
+    if bool(dead.any()):
+        A, S = A.clone(), S.clone()
+        A[:, dead] = 0; S[dead] = 0
+    return A, S
+
 def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", n_iter_max: int = 500,
          tol: float = 1e-4, random_state=None, dtype=None, device=None, progress: bool = False) -> HNMFModel:
     """Hierarchical (multilayer) NMF, X ~ A_0 S_0, S_{l-1} ~ A_l S_l (Cichocki & Zdunek 2006).
 
     X : nonnegative (n1 features x n2 samples) matrix, dense or sparse (numpy, scipy.sparse, torch).
     ranks : strictly decreasing [r_0, ..., r_L]. The other arguments go to `hierfact.nmf.nmf` at every layer
-    (layer l uses a seed drawn from `random_state`). Raises ValueError/TypeError for bad X or ranks."""
-    X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
+    (layer l uses a seed drawn from `random_state`).
+    Scale: the layers are fitted to X / 2**k (exact; max entry in [1/2, 1)) and every S_l is multiplied back by 2**k
+    (the A_l are scale free), so X and c X give the same errors, the same A_l and S_l times c. A dead topic (a zero
+    column of A_l or a zero row of S_l) gets both zeroed: its code row never feeds the next layer (HALS leaves the
+    code row of a topic with a zero column at its initial values). A torch X that requires grad is detached.
+    Raises ValueError/TypeError for bad X or ranks, and ValueError if a result would be NaN or inf."""
+    X = as_tensor(_detach(X), "X", ndim=2, dtype=dtype, device=device)
     ranks = check_ranks(ranks)
     if ranks[0] > min(X.shape) and init != "random":
         raise ValueError(f"ranks: r0={ranks[0]} exceeds min(X.shape)={min(X.shape)}, which SVD-type init ({init!r}) cannot "
                          "serve; pass init='random' or a smaller rank")
     gen = get_generator(random_state)
+    X, kx = _pow2_normalize(X)
     nx2 = sq_norm(X)
+    if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     As, Ss, errors = [], [], []
     T, Y = None, X
     layers = range(len(ranks))
@@ -138,9 +157,11 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
     for l in layers:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
         res = nmf(Y, ranks[l], beta_loss=beta_loss, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=seed)
-        A, S = res.A, res.S
+        A, S = _drop_dead_topics(res.A, res.S)
         T = A if T is None else T @ A
         As.append(A); Ss.append(S)
         errors.append(_rel_error_AS(X, T, S, nx2))
         Y = S
+    Ss = [_pow2_scale(S, kx) for S in Ss]                     # X = 2**kx (X / 2**kx): the codes carry the scale
+    _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
     return HNMFModel(ranks, As, Ss, errors)

@@ -16,6 +16,7 @@ from tensorly.cp_tensor import CPTensor
 from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, unfold, sq_norm,
                              rel_error, to_cptensor, to_numpy)
 from .ncpd import ncpd
+from .ncpd import _pow2_normalize, _pow2_scale, _scale_factors, _check_finite_result, _detach
 
 # %% auto #0
 __all__ = ['core_tensor', 'LayerFit', 'fit_layer', 'balance_factors', 'MultiHNTFModel', 'multihntf', 'match_components',
@@ -90,7 +91,15 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
     stops after `n_iter_max` iterations or when the relative error, evaluated every `check_every` iterations (it costs
     nothing extra but a sync), changes by less than `tol` (relative) between checks.
     Returns LayerFit(W, errors, n_iter); errors holds ||X - model|| / ||X|| at every check (the last one after the final W).
+    Scale: X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the modes, so `eps`
+    (the guard of the update's denominator) is relative to data of size 1; W does not depend on the units of X.
+    Raises ValueError if W or an error would be NaN or inf.
     Source: Vendrow, Haddock & Needell, ICASSP 2022."""
+    X, factors = _detach(X), [_detach(f) for f in factors]
+    X, kx = _pow2_normalize(X)
+    if kx:
+        factors = _scale_factors(list(factors), -kx)
+        if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
     k = len(factors); r = factors[0].shape[1]
     rank = check_rank(rank, "rank", max_rank=r)
     dt, dev = factors[0].dtype, factors[0].device
@@ -123,6 +132,7 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
             prev = err
         Wx = Wx * (1 + (num / (PW @ H + eps)).mean(0)) * 0.5
     W = torch.as_tensor(Wx, device=dev) if on_cpu else Wx
+    _check_finite_result([W, torch.tensor(errors)], "layer W and errors")
     return LayerFit(W, errors, it)
 
 # %% ../nbs/06_multihntf.ipynb #abd49261
@@ -196,21 +206,28 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", ncpd_n_i
     n_iter_max, tol : per hierarchical layer (the reference runs 800 iterations).
     balance : rescale the first layer's components so every mode's column has the same norm (the CP tensor is unchanged).
     random_state : seeds the NCPD (for random init) and the uniform initial W's, in that order.
+    Scale: every layer is fitted to X / 2**k (exact; max entry in [1/2, 1)) and the first-layer factors are scaled back
+    (the W's are scale free), so X and c X give the same errors, the same W's and factors times c^(1/k) per mode.
+    A torch X (or cp) that requires grad is detached.
     Returns a MultiHNTFModel; raises ValueError/TypeError for bad X, ranks that do not decrease, a cp of the wrong shape,
-    or a ranks[0] whose ranks[0]^k core tensor would exceed 2 GiB."""
-    X = as_tensor(X, "X", dtype=dtype, device=device)
+    or a ranks[0] whose ranks[0]^k core tensor would exceed 2 GiB, and ValueError if a result would be NaN or inf."""
+    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     _check_core_size(ranks[0], X.ndim, X.dtype)
     gen = get_generator(random_state)
+    X, kx = _pow2_normalize(X)                       # X / 2**kx, max entry in [1/2, 1): every layer sees data of size 1
+    if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
+    given = cp is not None
     if cp is None:
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=ncpd_n_iter_max, tol=ncpd_tol, random_state=gen)
     weights, factors = cp
-    factors = [as_tensor(f, f"cp factor {i}", ndim=2, dtype=X.dtype, device=X.device) for i, f in enumerate(factors)]
+    factors = [as_tensor(_detach(f), f"cp factor {i}", ndim=2, dtype=X.dtype, device=X.device) for i, f in enumerate(factors)]
     if len(factors) != X.ndim or any(f.shape != (s, ranks[0]) for f, s in zip(factors, X.shape)):
         raise ValueError(f"cp: expected {X.ndim} factors of shapes {[(s, ranks[0]) for s in X.shape]}, got {[tuple(f.shape) for f in factors]}")
     if weights is not None:
-        factors[0] = factors[0] * torch.as_tensor(weights, dtype=X.dtype, device=X.device)
+        factors[0] = factors[0] * torch.as_tensor(_detach(weights), dtype=X.dtype, device=X.device)
+    if given: factors = _scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
     if balance: factors = balance_factors(factors)
     nx2 = sq_norm(X)
     model = MultiHNTFModel(ranks, factors, [], [rel_error(X, (None, factors))], [])
@@ -223,6 +240,9 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", ncpd_n_i
         fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2)
         F = [f @ fit.W for f in F]
         model.W.append(fit.W); model.histories.append(fit.errors); model.errors.append(rel_error(X, (None, F)))
+    # back to the scale of X: 2**kx over the k modes (balanced: 2**(kx/k) each, so the columns stay balanced)
+    model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else _scale_factors(factors, kx))
+    _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors)], "factors")
     return model
 
 # %% ../nbs/06_multihntf.ipynb #a8d176c6

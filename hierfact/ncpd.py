@@ -21,6 +21,44 @@ from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp,
 # %% auto #0
 __all__ = ['ncpd_init', 'ncpd']
 
+# %% ../nbs/04_ncpd.ipynb #aafd5079
+def _pow2_scale(T, k: int):
+    """T * 2**k exactly (dense or sparse COO torch tensor); in steps of at most 2**100 so the scalar itself never
+    overflows float32. Stand-in, to be replaced by hierfact.tensor.pow2_scale."""
+    k = int(k)
+    if k == 0: return T
+    if T.is_sparse:
+        T = T.coalesce()
+        return torch.sparse_coo_tensor(T.indices(), _pow2_scale(T.values(), k), T.shape, check_invariants=False).coalesce()
+    while k:
+        step = max(-100, min(100, k))
+        T = T * 2.0 ** step                    # a power of two: exact (barring overflow or subnormal results)
+        k -= step
+    return T
+
+def _pow2_normalize(X):
+    """(X * 2**-k, k) with k the integer for which max|X| * 2**-k lies in [1/2, 1) (k = 0 for an all-zero X);
+    exact in floating point; dense or sparse torch. Stand-in, to be replaced by hierfact.tensor.pow2_normalize."""
+    v = X.coalesce().values() if X.is_sparse else X
+    m = float(v.abs().max()) if v.numel() else 0.0
+    if m == 0 or not math.isfinite(m): return X, 0
+    k = math.frexp(m)[1]                       # m = f 2**k, f in [1/2, 1)
+    return _pow2_scale(X, -k), k
+
+def _split_pow(k: int, n: int) -> list:
+    """n integers summing to k, as equal as possible (the first ones get the extra units): 2**k spread over n modes.
+    _split_pow(-k, n) is the negative of _split_pow(k, n), so scaling by -k and then by k is the identity."""
+    q, r = divmod(abs(int(k)), n)
+    sign = 1 if k >= 0 else -1
+    return [sign * (q + (1 if i < r else 0)) for i in range(n)]
+
+def _check_finite_result(tensors, what: str = "factors") -> None:
+    "Raise ValueError naming X if a returned factor, weight or error is NaN or inf (never return them silently)."
+    for T in tensors:
+        if not bool(torch.isfinite(T).all()):
+            raise ValueError(f"X: the fitted {what} are not finite (NaN or inf, {T.dtype}); the data's range or the rank "
+                             "is beyond what this dtype holds: pass dtype='float64' or rescale X")
+
 # %% ../nbs/04_ncpd.ipynb #492c32fe
 def _kr(mats):
     "Khatri-Rao product of a non-empty list of (I_m, r) matrices, first matrix slowest: (prod I_m, r)."
@@ -166,13 +204,13 @@ def _check_init_cp(init, X, rank, fixed):
         raise ValueError(f"init: has {len(facs)} factor matrices; X has {k} modes and needs one per mode")
     out = []
     for i, f in enumerate(facs):
-        F = as_tensor(f, f"init factor {i}", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
+        F = as_tensor(_detach(f), f"init factor {i}", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
         if tuple(F.shape) != (X.shape[i], rank):
             raise ValueError(f"init: factor {i} has shape {tuple(F.shape)}; expected ({X.shape[i]}, {rank}) "
                              f"= (size of mode {i} of X, rank)")
         out.append(F)
     if weights is not None:
-        w = as_tensor(weights, "init weights", ndim=1, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
+        w = as_tensor(_detach(weights), "init weights", ndim=1, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
         if w.shape[0] != rank: raise ValueError(f"init: weights have length {w.shape[0]}; expected rank = {rank}")
         free = [n for n in range(k) if n not in fixed]
         if free: out[free[0]], weights = out[free[0]] * w, None   # into the first updated factor
@@ -189,10 +227,16 @@ def _init_factors(X, rank, init, gen, fixed=()):
             return [F * c for F in factors], None
         if init not in ('svd', 'abs_svd'):
             raise ValueError(f"init: got {init!r}; accepted are 'svd', 'abs_svd', 'random', a CPTensor or (weights, factors)")
-        mean = float(X.coalesce().values().sum() if X.is_sparse else X.sum()) / X.numel()
+        # tensorly's SVD inits are not scale consistent (the 'svd' fill is mean(X) while the SVD part scales like
+        # sqrt(X); 'abs_svd' does not scale at all): compute them on Y = X / max(X), then multiply mode 0 by max(X).
+        # The init of c X is then the init of X with mode 0 times c, for every c; on data with max 1 it is tensorly's.
+        vals = X.coalesce().values() if X.is_sparse else X
+        xmax = float(vals.max())
+        Y = X * (1.0 / xmax)
+        mean = float(vals.sum()) / xmax / X.numel()
         factors = []
         for n in range(X.ndim):
-            A = _unfold_scipy(X, n) if X.is_sparse else unfold(X, n)
+            A = _unfold_scipy(Y, n) if Y.is_sparse else unfold(Y, n)
             U, S, Vh = _leading_svd(A, rank, gen, dt, dev)
             if init == 'svd':
                 W = _nndsvda(U, S, Vh, mean)
@@ -201,19 +245,30 @@ def _init_factors(X, rank, init, gen, fixed=()):
             if W.shape[1] < rank:                         # fewer singular vectors than the rank: random columns
                 W = torch.cat([W, rand((W.shape[0], rank - W.shape[1]), gen, dt, dev)], 1)
             factors.append(W.contiguous())
+        factors[0] = factors[0] * xmax
         return factors, None
     if isinstance(init, (CPTensor, tuple, list)): return _check_init_cp(init, X, rank, fixed)
     raise TypeError(f"init: got {type(init).__name__}; accepted are 'svd', 'abs_svd', 'random', a CPTensor or (weights, factors)")
 
 # %% ../nbs/04_ncpd.ipynb #cf4db50e
+def _detach(X):
+    "A torch tensor that requires grad, detached (the solvers never differentiate through the data); others as they are."
+    return X.detach() if isinstance(X, torch.Tensor) else X
+
 def _prepare(X, dtype, device):
-    "Validate and convert X for the solvers: torch, >= 2 modes, not all zero; dense made contiguous, sparse coalesced."
-    X = as_tensor(X, "X", dtype=dtype, device=device)
+    """Validate and convert X for the solvers: torch, >= 2 modes, not all zero; dense made contiguous, sparse coalesced;
+    divided by 2**k (exact) so that max|X| is in [1/2, 1). Returns (X * 2**-k, k)."""
+    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2:
         raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X = X.coalesce() if X.is_sparse else X.contiguous()
+    X, k = _pow2_normalize(X)
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    return X
+    return X, k
+
+def _scale_factors(factors, k: int):
+    "factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly."
+    return [_pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
 
 def ncpd_init(X, rank, init='svd', *, random_state=None, dtype=None, device=None) -> CPTensor:
     """The initial CP model `ncpd` starts from (weights all one), e.g. to start several solvers from one point.
@@ -221,11 +276,16 @@ def ncpd_init(X, rank, init='svd', *, random_state=None, dtype=None, device=None
     X : nonnegative tensor (numpy, torch dense or sparse COO, scipy.sparse for k = 2) with k >= 2 modes.
     init : 'svd' (NNDSVDa as tensorly 0.10), 'abs_svd' (|U| as tensorly 0.4.3) or 'random' (see `ncpd`).
     Returns a CPTensor of torch tensors of X's dtype (float32 kept, others float64) on X's device.
+    Scale consistent: the init of c X is the init of X times c (spread over the modes) for every c. `'svd'` and
+    `'abs_svd'` are tensorly's inits of X / max(X) with the factor of mode 0 multiplied by max(X) (tensorly's own
+    'svd' init of X fills with mean(X) while its SVD part scales like sqrt(X), so it is not).
     Raises ValueError / TypeError as `ncpd`."""
-    X = _prepare(X, dtype, device)
+    X, k = _prepare(X, dtype, device)
     rank = check_rank(rank)
     if not isinstance(init, str): raise TypeError(f"init: ncpd_init takes a string ('svd', 'abs_svd', 'random'), got {type(init).__name__}")
     factors, _ = _init_factors(X, rank, init, get_generator(random_state))
+    factors = _scale_factors(factors, k)
+    _check_finite_result(factors, "initial factors")
     return to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), factors)
 
 # %% ../nbs/04_ncpd.ipynb #4b5ce484
@@ -281,16 +341,20 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
         (tensortools' ncp_hals uses 3); the default 1 is plain HALS.
 
     Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device,
-    and the errors list if `return_errors`.
+    and the errors list if `return_errors`. Scale: the loop runs on X / 2**k (exact; max entry in [1/2, 1)) and the
+    factors are scaled back (2**k split over the modes, or into the weights with `normalize_factors`), so X and c X
+    give the same errors and the same factors up to scale for any c the dtype holds. A torch X that requires grad is
+    detached. The results are checked: NaN or inf in a factor, weight or error raises ValueError (never returned).
     Raises ValueError (negative, NaN or inf entries; a mode of length 0; fewer than 2 modes; an all-zero X;
     rank < 1; unknown solver or init; an init of the wrong shape; bad n_iter_max, tol or fixed_modes) and
     TypeError (non-integer rank, unsupported input types)."""
-    X = _prepare(X, dtype, device)
+    X, kx = _prepare(X, dtype, device)             # X / 2**kx, max entry in [1/2, 1)
     rank = _check_args(rank, solver, n_iter_max, tol)
     k = X.ndim
     fixed = _check_fixed_modes(fixed_modes, k)
     normX2 = sq_norm(X); normX = normX2.sqrt()
     factors, weights = _init_factors(X, rank, init, get_generator(random_state), fixed)
+    if not isinstance(init, str): factors = _scale_factors(factors, -kx)     # a given init, to the scale of X / 2**kx
     if isinstance(n_inner, bool) or not isinstance(n_inner, numbers.Integral) or n_inner < 1:
         raise ValueError(f"n_inner: expected an integer >= 1 (HALS sweeps per mode update), got {n_inner!r}")
     update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
@@ -315,7 +379,14 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
     bar.close()
     factors = [F.contiguous() for F in factors]
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
-    if normalize_factors: weights, factors = _normalize(weights, factors)
+    if normalize_factors:
+        weights, factors = _normalize(weights, factors)
+        weights = _pow2_scale(weights, kx)                                   # back to the scale of X
+    else: factors = _scale_factors(factors, kx)
+    _check_finite_result(factors + [weights], "factors")
     cp = to_cptensor(weights, factors)
-    if return_errors: return cp, (torch.stack(errs).tolist() if errs else [])
+    if return_errors:
+        errs = torch.stack(errs) if errs else None
+        if errs is not None: _check_finite_result([errs], "relative errors")
+        return cp, (errs.tolist() if errs is not None else [])
     return cp

@@ -17,9 +17,12 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from .tensor import (as_tensor, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
+import scipy.sparse as sp
+
+from .tensor import (as_tensor, check_nonnegative, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
                              to_cptensor)
 from .ncpd import ncpd, ncpd_init, _sweep_mttkrps, _hals_update, _mu_update, _split
+from .ncpd import _pow2_normalize, _scale_factors, _check_finite_result, _detach
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
@@ -171,41 +174,83 @@ def corcondia(X, cp) -> float:
 # %% ../nbs/18_ranks.ipynb #b11194e6
 _MAX_DENSE_HELDOUT = 2**24
 
+def _masked_input(X):
+    """X as a dense torch tensor with its NaN and inf entries set to 0, and the masks where they were (masked_ncpd
+    ignores the values at the missing entries, so they may be anything; the caller refuses them where observed)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach()
+        if X.layout != torch.strided: X = X.to_dense()
+    elif sp.issparse(X): X = X.toarray()
+    else:
+        try: arr = np.asarray(X)
+        except Exception: arr = None                  # as_tensor reports what is wrong with it
+        if arr is not None and arr.dtype.kind == 'f': X = arr
+    if (isinstance(X, torch.Tensor) and X.is_floating_point()) or (isinstance(X, np.ndarray) and X.dtype.kind == 'f'):
+        T = torch.as_tensor(X)
+        nan, inf = torch.isnan(T), torch.isinf(T)
+        if bool((nan | inf).any()): X = torch.where(nan | inf, torch.zeros((), dtype=T.dtype, device=T.device), T)
+        X = as_tensor(X, "X", nonnegative=False)
+        return X, nan.to(X.device), inf.to(X.device)
+    X = as_tensor(X, "X", nonnegative=False)
+    X = X.to_dense() if X.is_sparse else X
+    none = torch.zeros(X.shape, dtype=torch.bool, device=X.device)
+    return X, none, none
+
 def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="svd", n_iter_max: int = 200, tol: float = 1e-6,
                 random_state=None, return_errors: bool = False):
     """Nonnegative CP decomposition fitted to the observed entries of X only, min ||P_obs(X - [[X_1, ..., X_k]])||_F,
     by EM imputation (Tomasi & Bro 2005): fill the missing entries with the current model, run one NCPD sweep
     (`hierfact.ncpd.ncpd`, `solver`) on the completed tensor, repeat. The observed error never increases.
 
-    X : nonnegative dense tensor (I_1 x ... x I_k), numpy or torch (a torch sparse tensor is densified); its values at
-        the missing entries are ignored. observed : bool array or tensor of X's shape, True = observed (at least one,
-        and not all of them zero). rank : int >= 1.
+    X : nonnegative dense tensor (I_1 x ... x I_k), numpy or torch (a torch sparse tensor or scipy matrix is densified;
+        a torch tensor that requires grad is detached); its values at the missing entries are ignored: they may be NaN,
+        inf or negative. observed : bool array or tensor of X's shape, True = observed (at least one, and not all of
+        them zero); an observed entry must be finite and >= 0. rank : int >= 1.
     init : 'svd', 'abs_svd', 'random' (as `ncpd`, applied to X with the missing entries set to the mean of the observed
         ones) or a CP model (weights, factors) to start from. n_iter_max : EM sweeps; tol : stop when the observed
         relative error changes by less than tol (relative) between sweeps. random_state : for a random init.
     Returns the CPTensor (torch, X's dtype and device), and with return_errors the observed relative errors
-    ||P_obs(X - model)|| / ||P_obs X|| after each sweep. Raises ValueError / TypeError for bad X, observed, rank or options."""
-    X = as_tensor(X, "X")
-    if X.is_sparse: X = X.to_dense()
+    ||P_obs(X - model)|| / ||P_obs X|| after each sweep. As `ncpd`, the fit runs on X / 2**k (exact, max observed entry
+    in [1/2, 1)) and the factors are scaled back, so X and c X give the same errors and factors up to scale.
+    Raises ValueError / TypeError for bad X (NaN, inf or negative observed entries: the message names X and
+    `observed`), observed, rank or options, and ValueError if a result would be NaN or inf."""
+    X, nan, inf = _masked_input(X)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
-    obs = torch.as_tensor(observed, device=X.device) if not isinstance(observed, torch.Tensor) else observed.to(X.device)
+    obs = torch.as_tensor(observed, device=X.device) if not isinstance(observed, torch.Tensor) else observed.detach().to(X.device)
     if obs.dtype != torch.bool: raise TypeError(f"observed: expected a boolean mask, got dtype {obs.dtype}")
     if tuple(obs.shape) != tuple(X.shape):
         raise ValueError(f"observed: has shape {tuple(obs.shape)}, X has shape {tuple(X.shape)}; they must match")
+    n_nan, n_inf = int((nan & obs).sum()), int((inf & obs).sum())
+    if n_nan or n_inf:
+        raise ValueError(f"X: has {n_nan} NaN and {n_inf} inf entries where `observed` is True; observed entries must be "
+                         "finite (mark a missing entry False in `observed`: its value is then ignored)")
+    X = torch.where(obs, X, torch.zeros((), dtype=X.dtype, device=X.device))   # the missing entries play no part
+    check_nonnegative(X, "X")
+    X, kx = _pow2_normalize(X)
     rank = check_rank(rank)
     n_iter_max = _check_count(n_iter_max, "n_iter_max", 0)
     tol = _check_real(tol, "tol")
     if tol < 0: raise ValueError(f"tol: expected a number >= 0, got {tol}")
     n_obs = int(obs.sum())
     if n_obs == 0: raise ValueError("observed: no entry is observed; at least one is needed")
-    Xo = torch.where(obs, X, torch.zeros((), dtype=X.dtype, device=X.device))
-    no = float(sq_norm(Xo)) ** 0.5
+    no = float(sq_norm(X)) ** 0.5                                     # X is zero at the missing entries
     if no == 0: raise ValueError("X: the observed entries are all zero; there is nothing to fit")
+    if not isinstance(init, str) and kx:                               # a given CP start, to the scale of X / 2**kx
+        try:
+            w, fs = init
+            init = (w, _scale_factors([torch.as_tensor(_detach(f)) for f in fs], -kx))
+        except (TypeError, ValueError): pass                           # `ncpd` says what is wrong with it
     with _threads_for(X):
-        return _masked_ncpd(X, obs, Xo.sum() / n_obs, no, rank, solver, init, n_iter_max, tol, random_state, return_errors)
+        cp, errs = _masked_ncpd(X, obs, X.sum() / n_obs, no, rank, solver, init, n_iter_max, tol, random_state)
+    cp = to_cptensor(cp.weights, _scale_factors(cp.factors, kx))
+    _check_finite_result(cp.factors, "factors")
+    if not all(math.isfinite(e) for e in errs):
+        raise ValueError("X: the observed relative errors of this fit are not finite; pass dtype float64 or rescale X")
+    return (cp, errs) if return_errors else cp
 
-def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_state, return_errors):
-    "The EM iterations of `masked_ncpd` (validated input; fill: the mean observed entry; no: ||P_obs X||)."
+def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_state):
+    """The EM iterations of `masked_ncpd` (validated input, zero at the missing entries and scaled to max 1;
+    fill: the mean observed entry; no: ||P_obs X||). Returns (cp, errors)."""
     cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, random_state=random_state)  # scaled start
     F = [f.contiguous() for f in _factor_list(cp, "cp")]
     k, h, update = X.ndim, _split(tuple(X.shape)), (_hals_update if solver == "hals" else _mu_update)
@@ -224,7 +269,7 @@ def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_s
         errs.append(float(torch.linalg.vector_norm(R)) / no)
         if tol > 0 and it >= 1 and abs(errs[-2] - errs[-1]) <= tol * errs[-2]: break
     cp = to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), [f.contiguous() for f in F])
-    return (cp, errs) if return_errors else cp
+    return cp, errs
 
 def _heldout_error(X, observed, cp) -> float:
     "||P_heldout(X - model)|| / ||P_heldout X|| for a dense X and a bool mask of the observed entries."
