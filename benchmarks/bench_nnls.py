@@ -34,7 +34,8 @@ import scipy.io
 import scipy.optimize
 import torch
 
-import hierfact.nnls as hn
+import importlib
+hn = importlib.import_module("hierfact.nnls")   # the module (hierfact.nnls on the package is the function)
 from hierfact.nnls import nnls, kkt_residual
 from hierfact.data import find_data_file
 

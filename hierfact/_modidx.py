@@ -274,8 +274,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.ncpd._nndsvda': ('ncpd.html#_nndsvda', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._normalize': ('ncpd.html#_normalize', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._partial_mttkrp': ('ncpd.html#_partial_mttkrp', 'hierfact/ncpd.py'),
-                               'hierfact.ncpd._pow2_normalize': ('ncpd.html#_pow2_normalize', 'hierfact/ncpd.py'),
-                               'hierfact.ncpd._pow2_scale': ('ncpd.html#_pow2_scale', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._prepare': ('ncpd.html#_prepare', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._scale_factors': ('ncpd.html#_scale_factors', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._split': ('ncpd.html#_split', 'hierfact/ncpd.py'),

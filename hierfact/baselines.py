@@ -18,7 +18,8 @@ from scipy.optimize import linear_sum_assignment
 from .tensor import (as_tensor, check_rank, check_ranks, get_generator, rand, sq_norm, rel_error,
                              to_cptensor, to_numpy, cp_to_tensor, unfold, mttkrp, cp_norm_sq)
 from .ncpd import ncpd
-from .ncpd import _pow2_normalize, _pow2_scale, _scale_factors, _check_finite_result, _detach
+from .tensor import pow2_normalize, pow2_scale
+from .ncpd import _scale_factors, _check_finite_result, _detach
 from .hnmf import hnmf, HNMFModel
 from .multihntf import (MultiHNTFModel, balance_factors, core_tensor, _khatri_rao_power,
                                 _all_but_one_products)
@@ -194,7 +195,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
                                        or random_state < 0):
         raise ValueError(f"random_state: layer_init='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
     gen = get_generator(random_state)
-    X, kx = _pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
+    X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
@@ -264,7 +265,7 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     gen = get_generator(random_state)
-    X, kx = _pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
+    X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
@@ -308,7 +309,7 @@ def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_it
         c = cp if (l == 0 and cp is not None) else \
             ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
         layers.append(_cp_factors(c, tuple(X.shape), r, X.dtype, X.device))
-    Xn, kx = _pow2_normalize(X)
+    Xn, kx = pow2_normalize(X)
     nx2 = sq_norm(Xn)
     errors = [_rel_err(Xn, nx2, _scale_factors(F, -kx)) for F in layers]
     _check_finite_result([f for F in layers for f in F] + [torch.tensor(errors)], "factors")

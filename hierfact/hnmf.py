@@ -14,7 +14,8 @@ import torch
 
 from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
 from .nmf import nmf
-from .ncpd import _pow2_normalize, _pow2_scale, _check_finite_result, _detach
+from .tensor import pow2_normalize, pow2_scale
+from .ncpd import _check_finite_result, _detach
 
 # %% auto #0
 __all__ = ['topic_tree', 'format_tree', 'HNMFModel', 'hnmf']
@@ -145,7 +146,7 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         raise ValueError(f"ranks: r0={ranks[0]} exceeds min(X.shape)={min(X.shape)}, which SVD-type init ({init!r}) cannot "
                          "serve; pass init='random' or a smaller rank")
     gen = get_generator(random_state)
-    X, kx = _pow2_normalize(X)
+    X, kx = pow2_normalize(X)
     nx2 = sq_norm(X)
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     As, Ss, errors = [], [], []
@@ -162,6 +163,6 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         As.append(A); Ss.append(S)
         errors.append(_rel_error_AS(X, T, S, nx2))
         Y = S
-    Ss = [_pow2_scale(S, kx) for S in Ss]                     # X = 2**kx (X / 2**kx): the codes carry the scale
+    Ss = [pow2_scale(S, kx) for S in Ss]                     # X = 2**kx (X / 2**kx): the codes carry the scale
     _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
     return HNMFModel(ranks, As, Ss, errors)

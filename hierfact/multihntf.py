@@ -16,7 +16,8 @@ from tensorly.cp_tensor import CPTensor
 from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, unfold, sq_norm,
                              rel_error, to_cptensor, to_numpy)
 from .ncpd import ncpd
-from .ncpd import _pow2_normalize, _pow2_scale, _scale_factors, _check_finite_result, _detach
+from .tensor import pow2_normalize, pow2_scale
+from .ncpd import _scale_factors, _check_finite_result, _detach
 
 # %% auto #0
 __all__ = ['core_tensor', 'LayerFit', 'fit_layer', 'balance_factors', 'MultiHNTFModel', 'multihntf', 'match_components',
@@ -96,7 +97,7 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
     Raises ValueError if W or an error would be NaN or inf.
     Source: Vendrow, Haddock & Needell, ICASSP 2022."""
     X, factors = _detach(X), [_detach(f) for f in factors]
-    X, kx = _pow2_normalize(X)
+    X, kx = pow2_normalize(X)
     if kx:
         factors = _scale_factors(list(factors), -kx)
         if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
@@ -216,7 +217,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", ncpd_n_i
     ranks = check_ranks(ranks)
     _check_core_size(ranks[0], X.ndim, X.dtype)
     gen = get_generator(random_state)
-    X, kx = _pow2_normalize(X)                       # X / 2**kx, max entry in [1/2, 1): every layer sees data of size 1
+    X, kx = pow2_normalize(X)                       # X / 2**kx, max entry in [1/2, 1): every layer sees data of size 1
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     given = cp is not None
     if cp is None:

@@ -16,35 +16,12 @@ from tqdm.auto import tqdm
 from tensorly.cp_tensor import CPTensor
 
 from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
-                             cp_norm_sq, to_cptensor)
+                             cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale)
 
 # %% auto #0
 __all__ = ['ncpd_init', 'ncpd']
 
 # %% ../nbs/04_ncpd.ipynb #aafd5079
-def _pow2_scale(T, k: int):
-    """T * 2**k exactly (dense or sparse COO torch tensor); in steps of at most 2**100 so the scalar itself never
-    overflows float32. Stand-in, to be replaced by hierfact.tensor.pow2_scale."""
-    k = int(k)
-    if k == 0: return T
-    if T.is_sparse:
-        T = T.coalesce()
-        return torch.sparse_coo_tensor(T.indices(), _pow2_scale(T.values(), k), T.shape, check_invariants=False).coalesce()
-    while k:
-        step = max(-100, min(100, k))
-        T = T * 2.0 ** step                    # a power of two: exact (barring overflow or subnormal results)
-        k -= step
-    return T
-
-def _pow2_normalize(X):
-    """(X * 2**-k, k) with k the integer for which max|X| * 2**-k lies in [1/2, 1) (k = 0 for an all-zero X);
-    exact in floating point; dense or sparse torch. Stand-in, to be replaced by hierfact.tensor.pow2_normalize."""
-    v = X.coalesce().values() if X.is_sparse else X
-    m = float(v.abs().max()) if v.numel() else 0.0
-    if m == 0 or not math.isfinite(m): return X, 0
-    k = math.frexp(m)[1]                       # m = f 2**k, f in [1/2, 1)
-    return _pow2_scale(X, -k), k
-
 def _split_pow(k: int, n: int) -> list:
     """n integers summing to k, as equal as possible (the first ones get the extra units): 2**k spread over n modes.
     _split_pow(-k, n) is the negative of _split_pow(k, n), so scaling by -k and then by k is the identity."""
@@ -262,13 +239,13 @@ def _prepare(X, dtype, device):
     if X.ndim < 2:
         raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X = X.coalesce() if X.is_sparse else X.contiguous()
-    X, k = _pow2_normalize(X)
+    X, k = pow2_normalize(X)
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     return X, k
 
 def _scale_factors(factors, k: int):
     "factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly."
-    return [_pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
+    return [pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
 
 def ncpd_init(X, rank, init='svd', *, random_state=None, dtype=None, device=None) -> CPTensor:
     """The initial CP model `ncpd` starts from (weights all one), e.g. to start several solvers from one point.
@@ -381,7 +358,7 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
-        weights = _pow2_scale(weights, kx)                                   # back to the scale of X
+        weights = pow2_scale(weights, kx)                                   # back to the scale of X
     else: factors = _scale_factors(factors, kx)
     _check_finite_result(factors + [weights], "factors")
     cp = to_cptensor(weights, factors)

@@ -22,7 +22,8 @@ import scipy.sparse as sp
 from .tensor import (as_tensor, check_nonnegative, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
                              to_cptensor)
 from .ncpd import ncpd, ncpd_init, _sweep_mttkrps, _hals_update, _mu_update, _split
-from .ncpd import _pow2_normalize, _scale_factors, _check_finite_result, _detach
+from .tensor import pow2_normalize
+from .ncpd import _scale_factors, _check_finite_result, _detach
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
@@ -226,7 +227,7 @@ def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="svd", n_iter_m
                          "finite (mark a missing entry False in `observed`: its value is then ignored)")
     X = torch.where(obs, X, torch.zeros((), dtype=X.dtype, device=X.device))   # the missing entries play no part
     check_nonnegative(X, "X")
-    X, kx = _pow2_normalize(X)
+    X, kx = pow2_normalize(X)
     rank = check_rank(rank)
     n_iter_max = _check_count(n_iter_max, "n_iter_max", 0)
     tol = _check_real(tol, "tol")

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 import torch
 from tensorly.cp_tensor import CPTensor
 
-import hierfact.ncpd as ncpd_mod
+import importlib
+ncpd_mod = importlib.import_module("hierfact.ncpd")   # the module, not the function of the front door
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.tensor import cp_to_tensor, rel_error
 

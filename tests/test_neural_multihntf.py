@@ -4,7 +4,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-import hierfact.neural_multihntf as nmh
+import importlib
+nmh = importlib.import_module("hierfact.neural_multihntf")   # the module, not the function of the front door
 from hierfact.multihntf import MultiHNTFModel, multihntf
 from hierfact.neural_multihntf import NeuralMultiHNTF, label_sq_error, layer_sq_errors, neural_multihntf
 from hierfact.tensor import cp_to_tensor

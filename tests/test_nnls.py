@@ -8,7 +8,8 @@ import scipy.optimize
 import scipy.sparse as sp
 import torch
 
-import hierfact.nnls as hn
+import importlib
+hn = importlib.import_module("hierfact.nnls")   # the module (hierfact.nnls on the package is the function)
 from hierfact.nnls import kkt_residual, nnls, nnls_gram
 
 

@@ -169,7 +169,7 @@ def test_hnmf_dead_topic_code_row_not_fed_upward(monkeypatch):
     """HALS leaves the code row of a topic whose column died at its initial values: simulate that layer (A = [a, 0],
     S = [b; junk], A S = X exactly) and check the next layer sees a zero row and fits exactly."""
     import types
-    import hierfact.hnmf as hm
+    import importlib; hm = importlib.import_module("hierfact.hnmf")
     rng = np.random.default_rng(1)
     a, b = rng.random(30) + 0.1, rng.random(20) + 0.1
     X = np.outer(a, b)
@@ -208,7 +208,7 @@ def test_requires_grad_inputs():
 
 # ------------------------------------------------------------------ never a silent NaN / inf
 def test_nonfinite_result_raises(monkeypatch):
-    import hierfact.ncpd as mod
+    import importlib; mod = importlib.import_module("hierfact.ncpd")
     X = _tensor()
     monkeypatch.setattr(mod, "_mu_update", lambda F, M, V: F * float("nan"))
     with pytest.raises(ValueError, match="X"): ncpd(X, 2, solver="mu", n_iter_max=3)
