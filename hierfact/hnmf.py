@@ -135,8 +135,8 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
     X : nonnegative (n1 features x n2 samples) matrix, dense or sparse (numpy, scipy.sparse, torch).
     ranks : strictly decreasing [r_0, ..., r_L]. The other arguments go to `hierfact.nmf.nmf` at every layer
     (layer l uses a seed drawn from `random_state`).
-    Scale: the layers are fitted to X / 2**k (exact; max entry in [1/2, 1)) and every S_l is multiplied back by 2**k
-    (the A_l are scale free), so X and c X give the same errors, the same A_l and S_l times c. A dead topic (a zero
+    Scale: every layer's `nmf` fits its data divided by an exact power of two and splits it back between A_l and
+    S_l, and the errors are computed on X / 2**k, so X and c X give the same errors and factors up to c. A dead topic (a zero
     column of A_l or a zero row of S_l) gets both zeroed: its code row never feeds the next layer (HALS leaves the
     code row of a topic with a zero column at its initial values). A torch X that requires grad is detached.
     Raises ValueError/TypeError for bad X or ranks, and ValueError if a result would be NaN or inf."""
@@ -146,8 +146,8 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         raise ValueError(f"ranks: r0={ranks[0]} exceeds min(X.shape)={min(X.shape)}, which SVD-type init ({init!r}) cannot "
                          "serve; pass init='random' or a smaller rank")
     gen = get_generator(random_state)
-    X, kx = pow2_normalize(X)
-    nx2 = sq_norm(X)
+    Xn, kx = pow2_normalize(X)                               # for the errors: X / 2**kx (each layer's nmf rescales its own data)
+    nx2 = sq_norm(Xn)
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     As, Ss, errors = [], [], []
     T, Y = None, X
@@ -161,8 +161,7 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         A, S = _drop_dead_topics(res.A, res.S)
         T = A if T is None else T @ A
         As.append(A); Ss.append(S)
-        errors.append(_rel_error_AS(X, T, S, nx2))
+        errors.append(_rel_error_AS(Xn, T, pow2_scale(S, -kx), nx2))
         Y = S
-    Ss = [pow2_scale(S, kx) for S in Ss]                     # X = 2**kx (X / 2**kx): the codes carry the scale
     _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
     return HNMFModel(ranks, As, Ss, errors)
