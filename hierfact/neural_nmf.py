@@ -429,46 +429,60 @@ def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnm
     return model
 
 # %% ../nbs/11_neural_nmf.ipynb #986736c5
-def _transposed_input(X, dtype, device):
-    "Validated torch tensor of X^T (features x samples): a dense view or a sparse COO."
-    T = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
-    return T.t().coalesce() if T.is_sparse else T.T
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
+from .nmf import _estimator_input, _check_max_iter
 
-class NeuralNMFEstimator(TransformerMixin, BaseEstimator):
+class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
-    Parameters are those of `neural_nmf`. fit(X, y=None, known=None): y (n_samples,) ints, -1 (or known=False)
-    for unlabelled samples (scikit-learn's semi-supervised convention); with y, a classifier on S_L is trained.
+    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs, verbose (0/1) is progress;
+    ranks, n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
+    dtype, device keep their names. fit(X, y=None): y (n_samples,) ints, -1 for unlabelled samples (scikit-learn's
+    semi-supervised convention); with y, a classifier on S_L is trained.
     After fit: components_ (ranks[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
-    (r_l x n_features)), model_ (the `NeuralNMF`), history_, errors_ (relative error per layer), n_features_in_,
-    classes_ (with labels). transform(X) -> S_L^T (n_samples x ranks[-1]); inverse_transform(W) = W @ components_;
-    predict(X) -> argmax of B S_L (fitted with labels only). Bad input raises what `neural_nmf` raises."""
+    (r_l x n_features)), model_ (the `NeuralNMF`), history_, errors_ (relative error per layer), n_iter_ (epochs run),
+    n_features_in_, feature_names_in_, classes_ (with labels). transform(X) -> S_L^T (n_samples x ranks[-1]);
+    inverse_transform(W) = W @ components_; predict(X) -> argmax of B S_L (fitted with labels only).
+    Raises ValueError for negative, NaN/inf or empty X, for fewer features (or, with init='hnmf', samples) than
+    ranks[0], for a wrong number of features after fit; otherwise what `neural_nmf` raises."""
     def __init__(self, ranks=(10, 6), *, n_classes=None, init="hnmf", loss="energy", lam=0.0,
-                 classification="cross_entropy", reduction="sum", n_epochs=200, optimizer="adam", lr=None,
-                 class_iters=0, project=True, random_state=None, dtype=None, device=None, progress=False):
+                 classification="cross_entropy", reduction="sum", max_iter=200, optimizer="adam", lr=None,
+                 class_iters=0, project=True, random_state=None, verbose=0, dtype=None, device=None):
         self.ranks, self.n_classes, self.init, self.loss, self.lam = ranks, n_classes, init, loss, lam
-        self.classification, self.reduction, self.n_epochs, self.optimizer = classification, reduction, n_epochs, optimizer
+        self.classification, self.reduction, self.max_iter, self.optimizer = classification, reduction, max_iter, optimizer
         self.lr, self.class_iters, self.project, self.random_state = lr, class_iters, project, random_state
-        self.dtype, self.device, self.progress = dtype, device, progress
+        self.verbose, self.dtype, self.device = verbose, dtype, device
 
-    def fit(self, X, y=None, known=None):
-        Xt = _transposed_input(X, self.dtype, self.device)
-        m = neural_nmf(Xt, self.ranks, y, known, n_classes=self.n_classes, init=self.init, loss=self.loss, lam=self.lam,
-                       classification=self.classification, reduction=self.reduction, n_epochs=self.n_epochs,
-                       optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
-                       random_state=self.random_state, progress=self.progress)
-        self.model_, self.history_, self.errors_ = m, m.history_, m.errors_
-        self.topics_ = [to_numpy(m.topics(l).T) for l in range(len(m.A))]
+    def fit(self, X, y=None):
+        "Train on X (n_samples x n_features), with labels y (n_samples,), -1 for unknown, if given; returns self."
+        Xt = _estimator_input(self, X, reset=True)
+        ranks = check_ranks(self.ranks)
+        (m, n), r0 = Xt.shape, ranks[0]
+        if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
+        if self.init == "hnmf" and r0 > n:
+            raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} samples with init='hnmf', got n_samples = {n}")
+        if y is not None:                                # scikit-learn's label checks, then an int array for neural_nmf
+            y = column_or_1d(y)
+            type_of_target(y, input_name="y", raise_unknown=True)
+            if y.dtype == object: y = np.asarray(y.tolist())
+        model = neural_nmf(Xt, ranks, y=y, n_classes=self.n_classes, init=self.init, loss=self.loss, lam=self.lam,
+                           classification=self.classification, reduction=self.reduction, n_epochs=_check_max_iter(self.max_iter),
+                           optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
+                           random_state=self.random_state, dtype=self.dtype, device=self.device,
+                           progress=bool(self.verbose))
+        self.model_, self.history_, self.errors_ = model, model.history_, model.errors_
+        self.n_iter_ = len(model.history_["loss"])
+        self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(model.A))]
         self.components_ = self.topics_[-1]
-        self.n_features_in_ = Xt.shape[0]
-        if m.B is not None: self.classes_ = np.arange(m.n_classes)
+        if model.B is not None: self.classes_ = np.arange(model.n_classes)
+        elif hasattr(self, "classes_"): del self.classes_
         return self
 
     def _codes(self, X):
         check_is_fitted(self, "model_")
-        Xt = _transposed_input(X, self.model_.dtype, self.model_.device)
-        if Xt.shape[0] != self.n_features_in_:
-            raise ValueError(f"X: has {Xt.shape[0]} features, but this model was fitted with {self.n_features_in_}")
+        Xt = _estimator_input(self, X, reset=False).to(dtype=self.model_.dtype, device=self.model_.device)
         with torch.no_grad(): return self.model_(Xt)
 
     def transform(self, X):
@@ -477,11 +491,22 @@ class NeuralNMFEstimator(TransformerMixin, BaseEstimator):
 
     def predict(self, X):
         "Class predictions argmax_c (B S_L)_c (n_samples,), numpy. Raises ValueError when fitted without labels."
-        check_is_fitted(self, "model_")
+        S = self._codes(X)[-1]
         if self.model_.B is None: raise ValueError("predict: this estimator was fitted without labels (no classifier)")
-        with torch.no_grad(): return to_numpy(self.model_.scores(self._codes(X)[-1]).argmax(0))
+        with torch.no_grad(): return to_numpy(self.model_.scores(S).argmax(0))
 
-    def inverse_transform(self, W):
-        "W (n_samples, ranks[-1]) -> W @ components_ (numpy)."
+    def inverse_transform(self, X):
+        "Codes W (n_samples, ranks[-1]) -> W @ components_ (numpy)."
         check_is_fitted(self, "model_")
-        return np.asarray(W) @ self.components_
+        return np.asarray(X) @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -544,55 +544,122 @@ def _check_output(A, S, errors, who):
     return A, S
 
 # %% ../nbs/03_nmf.ipynb #1508ecc8
+from sklearn.utils.validation import validate_data, check_non_negative
+from .nnls import nnls
+
 def _transposed(X, dtype, device):
     "Validated torch tensor of X^T (dense view or sparse COO)."
     T = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     return T.t() if T.is_sparse else T.T
 
+def _check_max_iter(max_iter, name="max_iter"):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {max_iter!r}")
+    return int(max_iter)
+
+def _estimator_input(est, X, reset):
+    """X (n_samples x n_features) for a matrix estimator, validated, as a torch tensor X^T (features x samples).
+    numpy, lists, pandas and scipy.sparse go through scikit-learn's `validate_data` (sets or checks n_features_in_ and
+    feature_names_in_) and must be nonnegative; a torch tensor is validated by `as_tensor` (its device is kept)."""
+    if torch.is_tensor(X):
+        T = _transposed(X, est.dtype, est.device)
+        if reset:
+            est.n_features_in_ = T.shape[0]
+            if hasattr(est, "feature_names_in_"): del est.feature_names_in_
+        elif T.shape[0] != est.n_features_in_:
+            raise ValueError(f"X: has {T.shape[0]} features, but {type(est).__name__} is expecting "
+                             f"{est.n_features_in_} features as input")
+        return T
+    X = validate_data(est, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], reset=reset)
+    check_non_negative(X, f"{type(est).__name__} (input X)")
+    return _transposed(X, est.dtype, est.device)
+
+def _nnls_codes(Xt, H):
+    """Codes S = argmin_{S >= 0} ||Xt - H S||_F (H: n_features x r, Xt: n_features x n, dense or sparse), column by
+    column, computed on Xt / 2**k and H / 2**j (exact powers of two, so data near the dtype's limits do not overflow)."""
+    Xn, k = pow2_normalize(Xt)
+    Hn, j = pow2_normalize(H)
+    return pow2_scale(nnls(Xn, Hn), k - j)
+
 class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Nonnegative matrix factorization X (n_samples x n_features) ~ W H, scikit-learn style, on torch.
+    """Nonnegative matrix factorization X (n_samples x n_features) ~ W H, a drop-in for `sklearn.decomposition.NMF`.
 
-    Parameters are those of `nmf` (n_components is its rank). After `fit`: components_ (n_components x
-    n_features numpy, the topics H), reconstruction_err_ (||X - WH||_F, or sqrt(2 D(X||WH)) for KL),
-    n_iter_, errors_ (the loss history of `nmf`), converged_, n_features_in_.
-    fit_transform returns W (n_samples x n_components numpy); transform(X) solves for W with H fixed.
-    Bad input raises what `nmf` raises."""
-    def __init__(self, n_components, *, beta_loss="frobenius", solver="hals", init="nndsvda", n_iter_max=500,
-                 tol=1e-4, random_state=None, device=None, dtype=None):
-        self.n_components, self.beta_loss, self.solver, self.init = n_components, beta_loss, solver, init
-        self.n_iter_max, self.tol, self.random_state, self.device, self.dtype = n_iter_max, tol, random_state, device, dtype
+    Parameters (each passed to one argument of `nmf`, see `hierfact.estimators.PARAMETER_MAP`):
+    n_components : int >= 1, or 'auto' / None (n_features, as scikit-learn); `nmf`'s rank.
+    init : None ('nndsvda' if n_components <= min(n_samples, n_features), else 'random'), 'nndsvda', 'nndsvd', 'random'.
+    solver : 'hals' (also accepted as 'cd', scikit-learn's name) or 'mu'. beta_loss : 'frobenius' or 'kullback-leibler'
+        ('kl'). tol, max_iter : `nmf`'s tol and n_iter_max. random_state : None, int, numpy Generator or RandomState,
+        torch Generator. verbose : stored, not yet forwarded (issue 12). dtype, device : computation dtype and device.
+    After `fit`: components_ (n_components x n_features numpy, the topics H), n_components_, reconstruction_err_
+    (||X - WH||_F, or sqrt(2 D(X||WH)) for KL), n_iter_, errors_ (the loss history of `nmf`), converged_,
+    n_features_in_, feature_names_in_ (when X has string column names).
+    fit_transform returns W (n_samples x n_components numpy, X's float dtype); transform(X) solves for W with H fixed
+    (exact NNLS for the Frobenius loss). Raises ValueError for negative, NaN/inf or empty X, a wrong number of features
+    in transform, and bad parameters (the message names the parameter), TypeError for a non-integer n_components."""
+    def __init__(self, n_components="auto", *, init=None, solver="hals", beta_loss="frobenius", tol=1e-4,
+                 max_iter=500, random_state=None, verbose=0, dtype=None, device=None):
+        self.n_components, self.init, self.solver, self.beta_loss = n_components, init, solver, beta_loss
+        self.tol, self.max_iter, self.random_state, self.verbose = tol, max_iter, random_state, verbose
+        self.dtype, self.device = dtype, device
 
-    def _run(self, Xt, **kw):
-        return nmf(Xt, self.n_components, beta_loss=self.beta_loss, solver=self.solver, n_iter_max=self.n_iter_max,
-                   tol=self.tol, random_state=self.random_state, **kw)
+    def _rank(self, n_features, n_samples):
+        n = self.n_components
+        if n is None or (isinstance(n, str) and n == "auto"): return n_features
+        if isinstance(n, str): raise ValueError(f"n_components: got {n!r}; accepted are an integer >= 1, 'auto' and None")
+        return check_rank(n, "n_components")
+
+    def _solver(self):
+        return "hals" if self.solver == "cd" else self.solver
+
+    def _loss(self):
+        return _check_options(self.beta_loss, self._solver(), "random", 0, 0)
 
     def fit_transform(self, X, y=None):
-        Xt = _transposed(X, self.dtype, self.device)
-        res = self._run(Xt, init=self.init)
+        "Fit to X (n_samples x n_features) and return the codes W (n_samples x n_components, numpy)."
+        Xt = _estimator_input(self, X, reset=True)
+        n_features, n_samples = Xt.shape
+        rank = self._rank(n_features, n_samples)
+        init = self.init
+        if init is None: init = "nndsvda" if rank <= min(n_features, n_samples) else "random"
+        res = nmf(Xt, rank, beta_loss=self.beta_loss, solver=self._solver(), init=init,
+                  n_iter_max=_check_max_iter(self.max_iter), tol=self.tol, random_state=self.random_state,
+                  dtype=self.dtype, device=self.device)
         self.components_ = to_numpy(res.A.T)
-        self.n_components_ = self._n_features_out = res.A.shape[1]
-        self.n_features_in_ = Xt.shape[0]
+        self.n_components_ = rank
         self.n_iter_, self.errors_, self.converged_ = res.n_iter, res.errors, res.converged
         last = res.errors[-1]
-        if _BETA[self.beta_loss.lower()] == "frobenius":                 # ||X|| = 2**k ||X 2**-k|| without overflow
+        if self._loss() == "frobenius":                                   # ||X|| = 2**k ||X 2**-k|| without overflow
             Xn, k = pow2_normalize(Xt)
             self.reconstruction_err_ = math.ldexp(last * math.sqrt(float(sq_norm(Xn.double()))), k)
         else: self.reconstruction_err_ = math.sqrt(2 * max(last, 0.0))
         return to_numpy(res.S.T)
 
     def fit(self, X, y=None):
+        "Fit to X (n_samples x n_features); returns self."
         self.fit_transform(X)
         return self
 
     def transform(self, X):
+        "The codes W (n_samples x n_components, numpy) of X with the topics components_ held fixed."
         check_is_fitted(self, "components_")
-        Xt = _transposed(X, self.dtype, self.device)
-        if Xt.shape[0] != self.n_features_in_:
-            raise ValueError(f"X: has {Xt.shape[0]} features, but this NMF was fitted with {self.n_features_in_}")
+        Xt = _estimator_input(self, X, reset=False)
         H = torch.as_tensor(self.components_.T, dtype=Xt.dtype, device=Xt.device)
-        return to_numpy(self._run(Xt, init="custom", A=H, update_A=False).S.T)
+        if self._loss() == "frobenius": return to_numpy(_nnls_codes(Xt, H).T)
+        return to_numpy(nmf(Xt, H.shape[1], beta_loss=self.beta_loss, solver="mu", init="custom", A=H, update_A=False,
+                            n_iter_max=_check_max_iter(self.max_iter), tol=self.tol).S.T)
 
-    def inverse_transform(self, W):
-        "W (n_samples x n_components) -> W @ components_ (numpy)."
+    def inverse_transform(self, X):
+        "Codes W (n_samples x n_components) -> W @ components_ (numpy)."
         check_is_fitted(self, "components_")
-        return np.asarray(W) @ self.components_
+        return np.asarray(X) @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -256,7 +256,7 @@ def test_losses_validate():
 def test_estimator(data):
     X, y = data
     Xs = X.T.numpy()                                      # samples x features
-    est = NeuralNMFEstimator((4, 2), n_epochs=10, random_state=0)
+    est = NeuralNMFEstimator((4, 2), max_iter=10, random_state=0)
     with pytest.raises(NotFittedError):
         est.transform(Xs)
     assert clone(est).get_params()["ranks"] == (4, 2)
@@ -267,10 +267,10 @@ def test_estimator(data):
     with pytest.raises(ValueError, match="features"):
         est.transform(Xs[:, :-1])
     y_semi = np.where(np.arange(30) % 4 == 0, -1, y)
-    est2 = NeuralNMFEstimator((4, 3), lam=0.5, n_epochs=10, random_state=0).fit(sp.csr_matrix(Xs), y_semi)
+    est2 = NeuralNMFEstimator((4, 3), lam=0.5, max_iter=10, random_state=0).fit(sp.csr_matrix(Xs), y_semi)
     assert est2.predict(Xs).shape == (30,) and list(est2.classes_) == [0, 1, 2]
     with pytest.raises(ValueError, match="out of range"):
-        NeuralNMFEstimator((4, 3), n_classes=2, n_epochs=1).fit(Xs, y)
+        NeuralNMFEstimator((4, 3), n_classes=2, max_iter=1).fit(Xs, y)
 
 
 # ---------------------------------------------------------------- CUDA (skipped without a GPU)

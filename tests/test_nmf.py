@@ -235,7 +235,7 @@ def test_result_and_unpacking(X):
 
 def test_estimator(X):
     from sklearn.base import clone
-    est = NMF(4, random_state=0, solver="mu", beta_loss="kl", n_iter_max=200)
+    est = NMF(4, random_state=0, solver="mu", beta_loss="kl", max_iter=200)
     W = est.fit_transform(X)
     assert W.shape == (30, 4) and est.components_.shape == (4, 25) and isinstance(W, np.ndarray)
     Y = W @ est.components_
@@ -384,8 +384,8 @@ def test_numpy_randomstate_accepted_and_deterministic(X, init):
     r1 = nmf(X, 3, init=init, random_state=np.random.RandomState(3), n_iter_max=20)
     r2 = nmf(X, 3, init=init, random_state=np.random.RandomState(3), n_iter_max=20)
     assert torch.equal(r1.A, r2.A) and torch.equal(r1.S, r2.S)
-    W1 = NMF(3, init=init, random_state=np.random.RandomState(3), n_iter_max=20).fit_transform(X)
-    W2 = NMF(3, init=init, random_state=np.random.RandomState(3), n_iter_max=20).fit_transform(X)
+    W1 = NMF(3, init=init, random_state=np.random.RandomState(3), max_iter=20).fit_transform(X)
+    W2 = NMF(3, init=init, random_state=np.random.RandomState(3), max_iter=20).fit_transform(X)
     np.testing.assert_array_equal(W1, W2)
     with pytest.raises(TypeError, match="random_state"):
         nmf(X, 3, random_state="3")

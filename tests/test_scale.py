@@ -113,11 +113,11 @@ def test_scale_initialize(dt, init):
 def test_scale_estimator_fit_transform(dt, solver, loss):
     "The estimator: components_ and transform codes carry the scale; reconstruction_err_ scales with c (sqrt c for KL)."
     X = _data(False).T
-    est1 = NMF(4, solver=solver, beta_loss=loss, tol=0, n_iter_max=40, random_state=0)
+    est1 = NMF(4, solver=solver, beta_loss=loss, tol=0, max_iter=40, random_state=0)
     W1 = est1.fit_transform(X.astype(dt)); T1 = est1.transform(X.astype(dt))
     for c in (1e-30, 1e30):
         if not _representable(X, c, dt): continue
-        est = NMF(4, solver=solver, beta_loss=loss, tol=0, n_iter_max=40, random_state=0)
+        est = NMF(4, solver=solver, beta_loss=loss, tol=0, max_iter=40, random_state=0)
         W = est.fit_transform((X * c).astype(dt)); T = est.transform((X * c).astype(dt))
         for M in (W, T, est.components_): assert np.isfinite(M).all()
         k = c if loss == "frobenius" else np.sqrt(c)

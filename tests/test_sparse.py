@@ -89,7 +89,7 @@ def test_nmf_fixed_factor_and_estimator(X, form):
     A0, S0 = initialize(X, 3, init="random", random_state=1)
     for kw in (dict(A=A0, update_A=False), dict(S=S0, update_S=False)):
         close(nmf(FORMS[form](X), 3, n_iter_max=20, tol=0, **kw).S, nmf(X, 3, n_iter_max=20, tol=0, **kw).S)
-    md, ms = NMF(3, random_state=0, tol=0, n_iter_max=30), NMF(3, random_state=0, tol=0, n_iter_max=30)
+    md, ms = NMF(3, random_state=0, tol=0, max_iter=30), NMF(3, random_state=0, tol=0, max_iter=30)
     close(ms.fit_transform(FORMS[form](X.T)), md.fit_transform(X.T))
     close(ms.components_, md.components_)
     close(ms.transform(FORMS[form](X.T)), md.transform(X.T))
