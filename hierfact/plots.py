@@ -364,8 +364,10 @@ def plot_rank_diagnostics(result, *, title: str | None = None, axes=None):
     stability, CORCONDIA); None (default) makes a new figure, the panels side by side.
     Returns the Axes drawn on, a 1-d numpy array in the panel order above. Raises TypeError for a `result` that is not
     a RankDiagnostics (or `axes` that are not Axes), ValueError for the wrong number of `axes`."""
-    from hierfact.ranks import RankDiagnostics
-    if not isinstance(result, RankDiagnostics): raise TypeError(f"result: expected a RankDiagnostics, got {type(result).__name__}")
+    # duck-typed, so that the class a chapter defines before exporting it is accepted as well as hierfact.ranks'
+    if not all(hasattr(result, a) for a in ("kind", "ranks", "errors", "error", "knee", "heldout_error", "stability",
+                                            "partition_agreement", "corcondia", "settings")):
+        raise TypeError(f"result: expected a RankDiagnostics (hierfact.ranks.rank_diagnostics / layer_diagnostics), got {type(result).__name__}")
     r = result.ranks
     panels = ["error"] + [p for p, v in (("heldout", result.heldout_error), ("stability", result.stability),
                                          ("corcondia", result.corcondia)) if v is not None]
