@@ -18,6 +18,7 @@ The machine is small and shared (2 cores; the load average is printed): the 2-pr
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -26,6 +27,9 @@ import torch
 import torch.distributed as dist
 
 import hierfact.distributed as hd
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))   # the repository root
+from tools.launch import launch_local                                                       # not in the package
 
 
 def make(case, quick):
@@ -95,7 +99,7 @@ def main():
                 t, c, w = run(case, a.quick, a.iters, a.reps, threads)
                 torch.set_num_threads(old)
             else:
-                outs = hd.launch_local(run, (case, a.quick, a.iters, a.reps, threads), nprocs=2, threads=1, timeout=1800)
+                outs = launch_local(run, (case, a.quick, a.iters, a.reps, threads), nprocs=2, threads=1, timeout=1800)
                 t, c, w = max(o[0] for o in outs), max(o[1] for o in outs), outs[0][2]
             base = base or t
             print(f"{case:12s} {label:20s} {t * 1e3:9.2f} {c * 1e3:19.2f} {w:11.0f} {base / t:9.2f}", flush=True)

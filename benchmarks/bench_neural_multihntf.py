@@ -28,12 +28,14 @@ import time
 import numpy as np
 import torch
 
-from hierfact.baselines import (TALK_TABLES, comparison_table, pinv_accuracy, ssnmf, supervised_multihntf,
-                                synthetic_groupings, topic_recovery)
+from hierfact.baselines import pinv_accuracy, ssnmf, supervised_multihntf, synthetic_groupings, topic_recovery
 from hierfact.data import label_mask, load_health_tweets, load_newsgroups, synthetic_742
 from hierfact.multihntf import grouping_recovered, match_components, multihntf
 from hierfact.ncpd import ncpd
 from hierfact.neural_multihntf import NeuralMultiHNTF, neural_multihntf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))   # the repository root
+from experiments import TALK_TABLES, comparison_table                                        # the book's tables
 
 WEIGHTS = {"equal": None, "coarse x30": (1, 1, 30), "first x30": (30, 1, 1)}
 KEYS = ((0, 1), (1, 2), (0, 2))

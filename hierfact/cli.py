@@ -444,7 +444,7 @@ def save_outputs(h: Hierarchy, ds: Dataset, out) -> list:
     written.append(out / "topic_tree.json")
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode or len(ds.labels[i]) > 200: continue
-        fig = plot_mode_heatmaps([w[i] for w in h.mode_weights], ds.labels[i], name, h.ranks)
+        fig = plot_mode_heatmaps([w[i] for w in h.mode_weights], ds.labels[i], name, h.ranks)[0].figure
         p = out / f"{name}_factors.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     if t is not None:
         ax = plot_topic_tree(t, title=f"{h.model} topic tree ({' -> '.join(map(str, h.ranks))})")
@@ -454,7 +454,7 @@ def save_outputs(h: Hierarchy, ds: Dataset, out) -> list:
         by = "supertopic" if h.model == "multihntf" and len(h.ranks) > 1 else "layer"
         fig = plot_trends([w[i] for w in h.mode_weights], [str(v) for v in ds.labels[i]],
                           groupings=h.groupings if by == "supertopic" else None,
-                          topic_labels=tree_labels(t) if t is not None else None, by=by)
+                          topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     return written
 
@@ -672,12 +672,12 @@ def rank_choice(ds: Dataset, args):
                              core_consistency=not args.no_corcondia, random_state=args.random_state, progress=not args.quiet)
 
 def save_rank_outputs(res, ds: Dataset, out) -> list:
-    "Write rank_diagnostics.png (`hierfact.ranks.plot_rank_diagnostics`) and rank_diagnostics.json into `out`; returns the paths."
+    "Write rank_diagnostics.png (`hierfact.plots.plot_rank_diagnostics`) and rank_diagnostics.json into `out`; returns the paths."
     import matplotlib.pyplot as plt
-    from hierfact.ranks import plot_rank_diagnostics
+    from hierfact.plots import plot_rank_diagnostics
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     what = "r0" if res.kind == "ncpd" else f"the layer under {' -> '.join(map(str, res.settings['given']))}"
-    fig = plot_rank_diagnostics(res, title=f"{ds.description}: choosing {what}")
+    fig = plot_rank_diagnostics(res, title=f"{ds.description}: choosing {what}")[0].figure
     png = out / "rank_diagnostics.png"; fig.savefig(png, dpi=110, bbox_inches="tight"); plt.close(fig)
     js = out / "rank_diagnostics.json"
     js.write_text(json.dumps({"data": ds.description, **res.to_dict()}, indent=1))

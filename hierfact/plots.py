@@ -15,7 +15,8 @@ from matplotlib.lines import Line2D
 from .tensor import to_numpy
 
 # %% auto #0
-__all__ = ['topic_words', 'tree_labels', 'plot_topic_graph', 'plot_topic_tree', 'plot_trends', 'plot_mode_heatmaps']
+__all__ = ['topic_words', 'tree_labels', 'plot_topic_graph', 'plot_topic_tree', 'plot_trends', 'plot_mode_heatmaps',
+           'plot_rank_diagnostics']
 
 # %% ../nbs/08_plots.ipynb #61484860
 def _palette(i: int):
@@ -31,6 +32,29 @@ def _check_tree(tree) -> None:
     if not isinstance(tree, dict) or "layers" not in tree or "edges" not in tree:
         raise TypeError(f"tree: expected the dict of hierfact.hnmf.topic_tree (keys 'layers', 'edges'), got {type(tree).__name__}")
     if not tree["layers"]: raise ValueError("tree: has no layers")
+
+def _check_ax(ax):
+    "The Axes to draw one panel on: `ax` checked, or a new figure's when None."
+    from matplotlib.axes import Axes
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax: expected a matplotlib Axes or None (a new figure), got {type(ax).__name__}")
+    return ax
+
+def _check_axes(axes, n: int):
+    "The n Axes given for the n panels of a figure, as a list (None when None: the caller makes the figure)."
+    from matplotlib.axes import Axes
+    if axes is None: return None
+    flat = [axes] if isinstance(axes, Axes) else list(np.ravel(np.asarray(axes, dtype=object)))
+    if not all(isinstance(a, Axes) for a in flat):
+        raise TypeError(f"axes: expected a sequence of matplotlib Axes or None (a new figure), got {[type(a).__name__ for a in flat]}")
+    if len(flat) != n: raise ValueError(f"axes: this figure has {n} panels, got {len(flat)} Axes")
+    return flat
+
+def _axes_array(axs) -> np.ndarray:
+    "A 1-d object array of Axes (what multi-panel figures return)."
+    out = np.empty(len(axs), dtype=object)
+    for i, a in enumerate(axs): out[i] = a
+    return out
 
 def topic_words(tree: dict, layer: int, topic: int, n_words: int = 3, distinctive: bool = False) -> list:
     """The `n_words` words that name topic `topic` of layer `layer` of `tree` (`hierfact.hnmf.topic_tree`): its top words,
@@ -116,9 +140,10 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
         to the largest flow of its layer).
     extra : keys of the topics' dicts whose first value is added to the label (e.g. 'top_account' from the CLI's tree).
     Nodes and edges are coloured by the top-layer topic their main-parent chain leads to.
-    Returns the matplotlib Axes: its `texts` are the node labels (one per node, gid 'L{l}.{j}'), its `lines` the edges
-    (one Line2D per edge, gid 'L{l}.{child}->L{l+1}.{parent}'). Raises TypeError for a tree that is not such a dict and
-    ValueError for a bad `weight`, `n_words` or `min_share`."""
+    ax : the matplotlib Axes to draw on; None (default) makes a new figure.
+    Returns the matplotlib Axes drawn on: its `texts` are the node labels (one per node, gid 'L{l}.{j}'), its `lines` the edges
+    (one Line2D per edge, gid 'L{l}.{child}->L{l+1}.{parent}'). Raises TypeError for a tree that is not such a dict or an
+    `ax` that is not an Axes, and ValueError for a bad `weight`, `n_words` or `min_share`."""
     _check_tree(tree)
     if weight not in ("share_of_parent", "share_of_child", "flow"):
         raise ValueError(f"weight: expected 'share_of_parent', 'share_of_child' or 'flow', got {weight!r}")
@@ -127,7 +152,7 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
     layers, L = tree["layers"], len(tree["layers"])
     main, family, x = _graph_layout(tree)
     y = {l: 1 - l / max(L - 1, 1) for l in range(L)}
-    if ax is None:
+    if _check_ax(ax) is None:
         _, ax = plt.subplots(figsize=(max(6.0, 1.25 * layers[0]["rank"] + 1.5), 1.9 * L + 0.8))
     for l, layer in enumerate(layers):
         for j, t in enumerate(layer["topics"]):
@@ -175,7 +200,8 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
 def plot_topic_tree(tree: dict, *, n_words: int = 3, ax=None, title: str | None = None, main_only: bool = True, **kw):
     """Draw a topic tree (the dict of `hierfact.hnmf.topic_tree`): `plot_topic_graph` with the same arguments (`kw` goes
     to it). As before, only main parents are drawn by default (`main_only=True`: a tree); `main_only=False` (or
-    `plot_topic_graph`) draws every edge above `min_share`. Returns the matplotlib Axes (`texts`: node labels; `lines`: one Line2D per edge)."""
+    `plot_topic_graph`) draws every edge above `min_share`. `ax`: the Axes to draw on (None: a new figure).
+    Returns the matplotlib Axes drawn on (`texts`: node labels; `lines`: one Line2D per edge)."""
     return plot_topic_graph(tree, n_words=n_words, ax=ax, title=title, main_only=main_only, **kw)
 
 # %% ../nbs/08_plots.ipynb #e5e1fa2f
@@ -190,7 +216,7 @@ def _time_ticks(ax, labels, max_ticks: int, show: bool = True):
 
 
 def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: str = "layer", normalise: bool = True,
-                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None):
+                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None):
     """Each topic's weight along a time mode, at every layer of a hierarchy.
 
     weights : L arrays (T x r_l, numpy or torch): the time mode's factor matrix at each layer (e.g.
@@ -204,8 +230,12 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         For Multi-HNTF the super-topic's factor is exactly the sum of all its sub-topics' contributions.
     normalise : scale each curve to maximum 1 ('layer'); each panel so the super-topic's maximum is 1 ('supertopic',
         its sub-topics' contributions in the same units).
-    Returns the matplotlib Figure (one Line2D per topic curve in its axes' `lines`). Raises ValueError for shapes that do
-    not match (naming the argument), an unknown `by`, or by='supertopic' without groupings."""
+    axes : the Axes to draw on, one per panel (by='layer': L; by='supertopic': r_1 + ... + r_{L-1}); None (default)
+        makes a new figure (`figsize`).
+    Returns the Axes drawn on, a 1-d numpy array: by='layer' one per layer (layer 0 first), by='supertopic' one per
+    super-topic (layer 1's topics, then layer 2's, ...); one Line2D per curve in each Axes' `lines` (by='supertopic':
+    the contributions, then the super-topic last). Raises ValueError for shapes that do not match (naming the
+    argument), an unknown `by`, by='supertopic' without groupings, or the wrong number of `axes`."""
     if by not in ("layer", "supertopic"): raise ValueError(f"by: expected 'layer' or 'supertopic', got {by!r}")
     W = [np.asarray(to_numpy(w), dtype=float) for w in weights]
     if not W or any(w.ndim != 2 for w in W): raise ValueError("weights: expected a non-empty list of (T x r_l) matrices")
@@ -226,26 +256,33 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
     scale = lambda v: v / v.max() if normalise and v.max() > 0 else v
     if by == "layer":
         L = len(W)
-        fig, axes = plt.subplots(L, 1, sharex=True, squeeze=False, layout="constrained",
-                                 figsize=figsize or (10, 1.9 * L + 0.9))
-        for l, ax in enumerate(axes[:, 0]):
+        given = _check_axes(axes, L)
+        panels = given or list(plt.subplots(L, 1, sharex=True, squeeze=False, layout="constrained",
+                                            figsize=figsize or (10, 1.9 * L + 0.9))[1][:, 0])
+        for l, ax in enumerate(panels):
             for j in range(ranks[l]):
                 ax.plot(x, scale(W[l][:, j]), color=_palette(j), lw=1.4, label=topic_labels[l][j])
             ax.set_ylabel(f"layer {l}", fontsize=8); ax.tick_params(axis="y", labelsize=7)
             ax.grid(alpha=0.3, lw=0.5)
             if legend: ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-            _time_ticks(ax, time_labels, max_ticks, show=l == L - 1)
-        return fig
+            _time_ticks(ax, time_labels, max_ticks, show=l == L - 1 or given is not None)
+        return _axes_array(panels)
     if G is None: raise ValueError("groupings: by='supertopic' needs the groupings (r_l x r_{l+1} matrices)")
     if len(W) < 2: raise ValueError("weights: by='supertopic' needs at least two layers")
-    rows, cols = len(W) - 1, max(ranks[1:])
-    fig, axes = plt.subplots(rows, cols, sharex=True, squeeze=False, layout="constrained",
-                             figsize=figsize or (3.3 * cols, 2.5 * rows + 0.6))
+    given = _check_axes(axes, sum(ranks[1:]))
+    if given is None:
+        rows, cols = len(W) - 1, max(ranks[1:])
+        fig, grid = plt.subplots(rows, cols, sharex=True, squeeze=False, layout="constrained",
+                                 figsize=figsize or (3.3 * cols, 2.5 * rows + 0.6))
+        for l in range(1, len(W)):
+            for ax in grid[l - 1, ranks[l]:]: ax.remove()
+        panels = [grid[l - 1, b] for l in range(1, len(W)) for b in range(ranks[l])]
+    else: panels = given
+    k = 0
     for l in range(1, len(W)):
         g = G[l - 1]; share = g / np.where(g.sum(1, keepdims=True) > 0, g.sum(1, keepdims=True), 1)
-        for b in range(cols):
-            ax = axes[l - 1, b]
-            if b >= ranks[l]: ax.remove(); continue
+        for b in range(ranks[l]):
+            ax = panels[k]; k += 1
             parent = W[l][:, b]
             m = parent.max() if normalise and parent.max() > 0 else 1.0
             for a in np.flatnonzero((share[:, b] >= min_share) & (g[:, b] > 0)):
@@ -254,17 +291,18 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
             ax.set_title(topic_labels[l][b], fontsize=8, loc="left")
             ax.tick_params(axis="y", labelsize=7); ax.grid(alpha=0.3, lw=0.5)
             below_empty = l == len(W) - 1 or b >= ranks[l + 1]
-            _time_ticks(ax, time_labels, min(max_ticks, 7), show=below_empty)
+            _time_ticks(ax, time_labels, min(max_ticks, 7), show=below_empty or given is not None)
             if legend:
                 h, lab = ax.get_legend_handles_labels()
                 ax.legend(h[:-1], lab[:-1], fontsize=6, frameon=False, loc="best")
-    fig.suptitle("bold: each super-topic's trend; thin: its sub-topics' contributions "
-                 "(in brackets: the share of the sub-topic that goes to it)", fontsize=8)
-    return fig
+    if given is None:
+        fig.suptitle("bold: each super-topic's trend; thin: its sub-topics' contributions "
+                     "(in brackets: the share of the sub-topic that goes to it)", fontsize=8)
+    return _axes_array(panels)
 
 # %% ../nbs/08_plots.ipynb #f98ae055
 def plot_mode_heatmaps(weights, labels, mode_name: str, ranks, *, normalise: bool = True, max_labels: int = 60,
-                       topic_labels=None, cmap: str = "magma_r", colorbar: bool = True):
+                       topic_labels=None, cmap: str = "magma_r", colorbar: bool = True, axes=None):
     """One heatmap per layer of a mode's factor matrix (rows: the mode's labels, e.g. accounts or months; columns: topics),
     side by side with a shared colour bar.
 
@@ -273,8 +311,10 @@ def plot_mode_heatmaps(weights, labels, mode_name: str, ranks, *, normalise: boo
     normalise : scale each column (topic) to maximum 1 (the colour bar then reads 'share of the topic's maximum');
     otherwise all panels share one scale, 0 to the largest weight.
     topic_labels : per layer, r_l column names (e.g. `tree_labels(tree)`); default the topic ids 'l.j'.
-    Returns the matplotlib Figure (axes: the L panels, then the colour bar's). Raises ValueError when the shapes, the
-    labels and the ranks disagree."""
+    axes : the L Axes to draw on (the colour bar takes room from them); None (default) makes a new figure.
+    Returns the L Axes drawn on, a 1-d numpy array (layer 0 first; each holds one image, the drawn matrix, in its
+    `images`); the colour bar is the figure's last Axes. Raises ValueError when the shapes, the labels and the ranks
+    disagree, or for the wrong number of `axes`."""
     W = [np.asarray(to_numpy(w), dtype=float) for w in weights]
     L, n = len(W), len(labels)
     ranks = list(ranks)
@@ -283,16 +323,20 @@ def plot_mode_heatmaps(weights, labels, mode_name: str, ranks, *, normalise: boo
         raise ValueError(f"weights: expected {L} matrices of shapes {[(n, r) for r in ranks]} (labels x rank), got {[w.shape for w in W]}")
     if topic_labels is not None and (len(topic_labels) < L or any(len(topic_labels[l]) != r for l, r in enumerate(ranks))):
         raise ValueError(f"topic_labels: expected {L} lists of sizes {ranks}")
+    given = _check_axes(axes, L)
     if normalise: W = [w / np.where(w.max(0) > 0, w.max(0), 1) for w in W]
     vmax = 1.0 if normalise else max(float(w.max()) for w in W) or 1.0
     fs = 8 if min(n, max_labels) <= 30 else 7
     lab_w = 0.065 * max(len(str(s)) for s in labels) if n else 0.5
     top_h = 0.07 * max((len(s) for tl in topic_labels for s in tl), default=0) if topic_labels is not None else 0.3
-    fig, axes = plt.subplots(1, L, squeeze=False, sharey=True, layout="constrained", gridspec_kw={"width_ratios": ranks},
-                             figsize=(0.8 + lab_w + 0.42 * sum(ranks) + (1.0 if colorbar else 0),
-                                      1.3 + top_h + 0.17 * min(n, max_labels)))
+    if given is None:
+        fig, grid = plt.subplots(1, L, squeeze=False, sharey=True, layout="constrained", gridspec_kw={"width_ratios": ranks},
+                                 figsize=(0.8 + lab_w + 0.42 * sum(ranks) + (1.0 if colorbar else 0),
+                                          1.3 + top_h + 0.17 * min(n, max_labels)))
+        panels = list(grid[0])
+    else: panels, fig = given, given[0].figure
     step = max(1, math.ceil(n / max_labels))
-    for l, (ax, w) in enumerate(zip(axes[0], W)):
+    for l, (ax, w) in enumerate(zip(panels, W)):
         im = ax.imshow(w, aspect="auto", cmap=cmap, interpolation="nearest", vmin=0, vmax=vmax)
         ax.set_title(f"layer {l}\n(rank {ranks[l]})", fontsize=8)
         xl = topic_labels[l] if topic_labels is not None else [f"{l}.{j}" for j in range(ranks[l])]
@@ -302,9 +346,67 @@ def plot_mode_heatmaps(weights, labels, mode_name: str, ranks, *, normalise: boo
         ax.set_xticks(np.arange(ranks[l] + 1) - 0.5, minor=True); ax.tick_params(which="minor", length=0)
         ax.grid(which="minor", axis="x", color="w", lw=1)
         if topic_labels is None: ax.set_xlabel("topic", fontsize=8)
-    axes[0, 0].set_ylabel(mode_name, fontsize=8)
+    panels[0].set_ylabel(mode_name, fontsize=8)
     if colorbar:
-        cb = fig.colorbar(im, ax=axes[0].tolist(), shrink=min(1.0, 6 / (1 + 0.17 * min(n, max_labels))) if n > 30 else 1.0, aspect=25)
+        cb = fig.colorbar(im, ax=panels, shrink=min(1.0, 6 / (1 + 0.17 * min(n, max_labels))) if n > 30 else 1.0, aspect=25)
         cb.set_label("weight / topic's max" if normalise else "weight", fontsize=8); cb.ax.tick_params(labelsize=7)
-    fig.suptitle(f"{mode_name} factors at each layer", fontsize=10)
-    return fig
+    if given is None: fig.suptitle(f"{mode_name} factors at each layer", fontsize=10)
+    return _axes_array(panels)
+
+# %% ../nbs/08_plots.ipynb #3dcdaf94
+def plot_rank_diagnostics(result, *, title: str | None = None, axes=None):
+    """One panel per diagnostic of `result` (a `hierfact.ranks.RankDiagnostics`), in this order: 'fit error' (dots:
+    every restart, when there are several; line: the best; dashed vertical line: the knee, if any), 'held-out error'
+    (line; dashed vertical line at the minimum), 'stability' (line per measure; dotted threshold), 'core consistency'
+    (CORCONDIA clipped at -100, clipped points as triangles; dotted threshold). Every panel has x label 'rank' (for a
+    layer: 'rank of the next layer') and a legend.
+    title : the figure's title (suptitle). axes : one Axes per panel (1 + one per diagnostic computed: held-out error,
+    stability, CORCONDIA); None (default) makes a new figure, the panels side by side.
+    Returns the Axes drawn on, a 1-d numpy array in the panel order above. Raises TypeError for a `result` that is not
+    a RankDiagnostics (or `axes` that are not Axes), ValueError for the wrong number of `axes`."""
+    # duck-typed, so that the class a chapter defines before exporting it is accepted as well as hierfact.ranks'
+    if not all(hasattr(result, a) for a in ("kind", "ranks", "errors", "error", "knee", "heldout_error", "stability",
+                                            "partition_agreement", "corcondia", "settings")):
+        raise TypeError(f"result: expected a RankDiagnostics (hierfact.ranks.rank_diagnostics / layer_diagnostics), got {type(result).__name__}")
+    r = result.ranks
+    panels = ["error"] + [p for p, v in (("heldout", result.heldout_error), ("stability", result.stability),
+                                         ("corcondia", result.corcondia)) if v is not None]
+    given = _check_axes(axes, len(panels))
+    axs = given or list(plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.1), squeeze=False,
+                                     layout="constrained")[1][0])
+    xlabel = "rank" if result.kind == "ncpd" else "rank of the next layer"
+    for ax, p in zip(axs, panels):
+        if p == "error":
+            if result.errors.shape[1] > 1:
+                ax.plot(np.repeat(r, result.errors.shape[1]), result.errors.ravel(), "o", ms=3, color="0.6", alpha=0.6,
+                        label=f"each of {result.errors.shape[1]} restarts")
+            ax.plot(r, result.error, "-o", ms=4, color="C0", label="best fit")
+            if result.knee is not None: ax.axvline(result.knee, ls="--", color="C3", label=f"knee: {result.knee}")
+            ax.set_ylabel("relative error"); ax.set_title("fit error")
+        elif p == "heldout":
+            ax.plot(r, result.heldout_error, "-o", ms=4, color="C1", label=f"{result.settings.get('heldout_fraction', 0):.0%} held out")
+            best = int(r[int(np.argmin(result.heldout_error))])
+            ax.axvline(best, ls="--", color="C3", label=f"minimum: {best}")
+            ax.set_ylabel("relative error (held-out)"); ax.set_title("held-out error")
+        elif p == "stability":
+            ax.plot(r, result.stability, "-o", ms=4, color="C2", label="grouping W (cosine)" if result.kind == "layer" else "factors (cosine)")
+            if result.partition_agreement is not None:
+                ax.plot(r, result.partition_agreement, "-s", ms=4, color="C4", label="partition (ARI)")
+            t = result.settings.get("stability_threshold", 0.9)
+            ax.axhline(t, ls=":", color="0.3", label=f"threshold {t:g}")
+            lo = min(np.min(result.stability), t, *(np.min(result.partition_agreement),) if result.partition_agreement is not None else ())
+            ax.set_ylim(min(0.0, lo) - 0.03, 1.03)
+            ax.set_ylabel("mean similarity between restarts"); ax.set_title("stability")
+        else:
+            c = np.asarray(result.corcondia)
+            ax.plot(r, np.maximum(c, -100), "-o", ms=4, color="C5", label="CORCONDIA")
+            low = c < -100
+            if low.any(): ax.plot(r[low], np.full(int(low.sum()), -100.0), "v", ms=7, color="C3", label="below -100")
+            t = result.settings.get("corcondia_threshold", 50.0)
+            ax.axhline(t, ls=":", color="0.3", label=f"threshold {t:g}")
+            ax.set_ylim(-108, 108); ax.set_ylabel("CORCONDIA (%)"); ax.set_title("core consistency")
+        ax.set_xlabel(xlabel)
+        ax.set_xticks(r if len(r) <= 16 else r[::max(1, len(r) // 12)])
+        ax.legend(fontsize=7)
+    if title: axs[0].figure.suptitle(title)
+    return _axes_array(axs)

@@ -28,7 +28,7 @@ from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
 __all__ = ['knee_point', 'factor_similarity', 'corcondia', 'masked_ncpd', 'RankDiagnostics', 'rank_diagnostics',
-           'plot_rank_diagnostics', 'layer_diagnostics']
+           'layer_diagnostics']
 
 # %% ../nbs/18_ranks.ipynb #946bccb5
 def _check_fraction(v, name):
@@ -463,56 +463,6 @@ def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_it
                     shape=list(X.shape))
     return RankDiagnostics("ncpd", np.asarray(ranks), np.asarray(errors, dtype=float), arr(stab, n_restarts > 1),
                            arr(cc, core_consistency), arr(ho, frac is not None), None, np.asarray(secs), settings, models)
-
-# %% ../nbs/18_ranks.ipynb #1e22149b
-def plot_rank_diagnostics(result: RankDiagnostics, *, title: str | None = None):
-    """One panel per diagnostic of `result` (a `RankDiagnostics`), in this order: 'fit error' (dots: every restart,
-    when there are several; line: the best; dashed vertical line: the knee, if any), 'held-out error' (line; dashed
-    vertical line at the minimum), 'stability' (line per measure; dotted threshold), 'core consistency' (CORCONDIA
-    clipped at -100, clipped points as triangles; dotted threshold). Every panel has x label 'rank' (for a layer:
-    'rank of the next layer') and a legend. Returns the matplotlib Figure. Raises TypeError for another object."""
-    import matplotlib.pyplot as plt
-    if not isinstance(result, RankDiagnostics): raise TypeError(f"result: expected a RankDiagnostics, got {type(result).__name__}")
-    r = result.ranks
-    panels = ["error"] + [p for p, v in (("heldout", result.heldout_error), ("stability", result.stability),
-                                         ("corcondia", result.corcondia)) if v is not None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.1), squeeze=False, layout="constrained")
-    xlabel = "rank" if result.kind == "ncpd" else "rank of the next layer"
-    for ax, p in zip(axes[0], panels):
-        if p == "error":
-            if result.errors.shape[1] > 1:
-                ax.plot(np.repeat(r, result.errors.shape[1]), result.errors.ravel(), "o", ms=3, color="0.6", alpha=0.6,
-                        label=f"each of {result.errors.shape[1]} restarts")
-            ax.plot(r, result.error, "-o", ms=4, color="C0", label="best fit")
-            if result.knee is not None: ax.axvline(result.knee, ls="--", color="C3", label=f"knee: {result.knee}")
-            ax.set_ylabel("relative error"); ax.set_title("fit error")
-        elif p == "heldout":
-            ax.plot(r, result.heldout_error, "-o", ms=4, color="C1", label=f"{result.settings.get('heldout_fraction', 0):.0%} held out")
-            best = int(r[int(np.argmin(result.heldout_error))])
-            ax.axvline(best, ls="--", color="C3", label=f"minimum: {best}")
-            ax.set_ylabel("relative error (held-out)"); ax.set_title("held-out error")
-        elif p == "stability":
-            ax.plot(r, result.stability, "-o", ms=4, color="C2", label="grouping W (cosine)" if result.kind == "layer" else "factors (cosine)")
-            if result.partition_agreement is not None:
-                ax.plot(r, result.partition_agreement, "-s", ms=4, color="C4", label="partition (ARI)")
-            t = result.settings.get("stability_threshold", 0.9)
-            ax.axhline(t, ls=":", color="0.3", label=f"threshold {t:g}")
-            lo = min(np.min(result.stability), t, *(np.min(result.partition_agreement),) if result.partition_agreement is not None else ())
-            ax.set_ylim(min(0.0, lo) - 0.03, 1.03)
-            ax.set_ylabel("mean similarity between restarts"); ax.set_title("stability")
-        else:
-            c = np.asarray(result.corcondia)
-            ax.plot(r, np.maximum(c, -100), "-o", ms=4, color="C5", label="CORCONDIA")
-            low = c < -100
-            if low.any(): ax.plot(r[low], np.full(int(low.sum()), -100.0), "v", ms=7, color="C3", label="below -100")
-            t = result.settings.get("corcondia_threshold", 50.0)
-            ax.axhline(t, ls=":", color="0.3", label=f"threshold {t:g}")
-            ax.set_ylim(-108, 108); ax.set_ylabel("CORCONDIA (%)"); ax.set_title("core consistency")
-        ax.set_xlabel(xlabel)
-        ax.set_xticks(r if len(r) <= 16 else r[::max(1, len(r) // 12)])
-        ax.legend(fontsize=7)
-    if title: fig.suptitle(title)
-    return fig
 
 # %% ../nbs/18_ranks.ipynb #7dd0fbc8
 def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: int = 800, tol: float = 1e-7,

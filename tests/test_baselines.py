@@ -1,4 +1,4 @@
-"Bad input and known answers of hierfact.baselines (chapter nbs/12_baselines.ipynb)."
+"Bad input and known answers of hierfact.baselines (chapter nbs/12_baselines.ipynb) and of the experiment helpers in experiments/."
 import itertools
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from hierfact.baselines import (TALK_TABLES, REFERENCE_TOPIC_LOSS, experiment_seeds, hntf, standard_hncpd,
-                                standard_ncpd, grouping_distance, synthetic_groupings, topic_recovery, one_hot, ssnmf,
-                                supervised_hnmf, fit_layer_supervised, supervised_multihntf, pinv_accuracy,
-                                logreg_accuracy, comparison_table)
+from hierfact.baselines import (hntf, standard_hncpd, standard_ncpd, grouping_distance, synthetic_groupings, topic_recovery,
+                                one_hot, ssnmf, supervised_hnmf, fit_layer_supervised, supervised_multihntf, pinv_accuracy,
+                                logreg_accuracy)
+from experiments import TALK_TABLES, REFERENCE_TOPIC_LOSS, experiment_seeds, comparison_table   # the book's, not the package's
 from hierfact.data import synthetic_742
 from hierfact.multihntf import fit_layer
 from hierfact.ncpd import ncpd

@@ -1,5 +1,6 @@
 """Data-parallel NMF / NCPD / Neural NMF of hierfact.distributed (chapter nbs/19_distributed.ipynb) on 2 real
-processes: torchrun with the gloo backend on loopback, compared with one process to 1e-10 in float64.
+processes: torchrun with the gloo backend on loopback, compared with one process to 1e-10 in float64; the launchers
+of tools/launch.py (launch_local, the torchrun program).
 
 This file is also the worker: `torchrun --nproc-per-node 2 ... tests/test_distributed.py OUTDIR` runs every
 scenario below on each process and pickles the results to OUTDIR/proc{i}.pkl; the tests read them."""
@@ -17,6 +18,9 @@ import scipy.sparse as sp
 import torch
 
 import hierfact.distributed as hd
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))         # the torchrun workers run this file as a script
+from tools.launch import free_port, launch_local, main as launch_main
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.neural_nmf import NeuralNMF, train_neural_nmf
 from hierfact.nmf import nmf
@@ -120,7 +124,7 @@ def _worker(outdir):
     # one writer, then a barrier: a process rewriting the file while another has it memory-mapped dies of SIGBUS
     if proc == 0: np.save(Path(outdir) / "tensor.npy", d["tensor"])
     torch.distributed.barrier()
-    hd.main(["ncpd", "--data", str(Path(outdir) / "tensor.npy"), "--mode", "2", "--rank", "3", "--n-iter-max", "20",
+    launch_main(["ncpd", "--data", str(Path(outdir) / "tensor.npy"), "--mode", "2", "--rank", "3", "--n-iter-max", "20",
              "--out", str(Path(outdir) / "cli_ncpd.npz"), "--quiet"])
 
 
@@ -132,7 +136,7 @@ def _env():
 
 def _torchrun(args, cwd):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(hd.free_port()), *args]
+           "--master-port", str(free_port()), *args]
     try:
         p = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as e:
@@ -254,7 +258,7 @@ def test_cli_ncpd_inside_group(runs):
 def test_cli_nmf_torchrun(tmp_path):
     X = sp.random(80, 45, density=0.1, random_state=4, format="csr")
     sp.save_npz(tmp_path / "X.npz", X)
-    p = _torchrun(["-m", "hierfact.distributed", "nmf", "--data", "X.npz", "--rank", "4", "--n-iter-max", "60",
+    p = _torchrun([str(ROOT / "tools" / "launch.py"), "nmf", "--data", "X.npz", "--rank", "4", "--n-iter-max", "60",
                    "--backend", "gloo", "--out", "model.npz"], cwd=tmp_path)
     assert "2 processes (gloo)" in p.stdout and "words" in p.stdout
     z = np.load(tmp_path / "model.npz")
@@ -266,7 +270,7 @@ def test_cli_nmf_torchrun(tmp_path):
 def test_launch_local_propagates_errors():
     X = _data()["dense"]
     with pytest.raises(RuntimeError, match="0 columns"):
-        hd.launch_local(hd.split_and_fit, (X, 3), dict(kind="nmf", sizes=[0, X.shape[1]]), nprocs=2, timeout=TIMEOUT)
+        launch_local(hd.split_and_fit, (X, 3), dict(kind="nmf", sizes=[0, X.shape[1]]), nprocs=2, timeout=TIMEOUT)
 
 
 # ------------------------------------------------------------------ one process, no process group

@@ -8,7 +8,9 @@ import torch
 
 from hierfact.hnmf import topic_tree
 from hierfact.multihntf import multihntf
-from hierfact.plots import plot_topic_graph, plot_topic_tree, plot_trends, plot_mode_heatmaps, tree_labels, topic_words
+from hierfact.plots import (plot_topic_graph, plot_topic_tree, plot_trends, plot_mode_heatmaps, plot_rank_diagnostics,
+                            tree_labels, topic_words)
+from hierfact.ranks import RankDiagnostics
 
 
 @pytest.fixture(autouse=True)
@@ -98,14 +100,16 @@ def test_trends_by_layer_lines_ticks_and_scaling():
     W = torch.as_tensor(rng.random((5, 2)))
     weights = [X0, X0 @ W]
     before = [w.clone() for w in weights]
-    fig = plot_trends(weights, months, max_ticks=10)
-    assert [len(a.lines) for a in fig.axes] == [5, 2]
-    assert all(max(l.get_ydata()) == pytest.approx(1.0) for a in fig.axes for l in a.lines)
-    ticks = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    axes = plot_trends(weights, months, max_ticks=10)
+    assert [len(a.lines) for a in axes] == [5, 2] and axes[0].figure.axes == list(axes)
+    assert all(max(l.get_ydata()) == pytest.approx(1.0) for a in axes for l in a.lines)
+    ticks = [t.get_text() for t in axes[-1].get_xticklabels()]
     assert ticks == months[::3] and len(ticks) <= 10
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [f"L0.{j}" for j in range(5)]
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [f"L0.{j}" for j in range(5)]
     raw = plot_trends(weights, months, normalise=False, legend=False)
-    np.testing.assert_allclose(raw.axes[1].lines[0].get_ydata(), (X0 @ W)[:, 0].numpy())
+    for l, w in enumerate(weights):                                    # the curves are the trends themselves
+        for j in range(w.shape[1]):
+            np.testing.assert_allclose(raw[l].lines[j].get_ydata(), w[:, j].numpy(), rtol=0, atol=0)
     assert all(torch.equal(a, b) for a, b in zip(weights, before))
 
 
@@ -114,31 +118,34 @@ def test_trends_by_supertopic_decompose_a_multihntf_model():
     X = rng.random((4, 12, 25)) ** 3
     m = multihntf(X, [4, 2], solver="hals", random_state=0, n_iter_max=50)
     F = [m.factors(l)[1] for l in range(2)]
-    fig = plot_trends(F, [f"t{i}" for i in range(12)], groupings=m.W, by="supertopic", min_share=0)
-    assert len(fig.axes) == 2
-    for b, ax in enumerate(fig.axes):
+    axes = plot_trends(F, [f"t{i}" for i in range(12)], groupings=m.W, by="supertopic", min_share=0)
+    assert len(axes) == 2 and len(axes[0].figure.axes) == 2
+    for b, ax in enumerate(axes):
         *kids, parent = ax.lines
         assert len(kids) == int((m.W[0][:, b] > 0).sum())
         np.testing.assert_allclose(sum(k.get_ydata() for k in kids), parent.get_ydata(), rtol=1e-10, atol=1e-12)
         assert max(parent.get_ydata()) == pytest.approx(1.0) and parent.get_linewidth() > kids[0].get_linewidth()
     labels = [["a", "b", "c", "d"], ["AB", "CD"]]
-    fig = plot_trends(F, list(range(12)), groupings=m.W, topic_labels=labels, by="supertopic")
-    assert [ax.get_title(loc="left") for ax in fig.axes] == ["AB", "CD"]
+    axes = plot_trends(F, list(range(12)), groupings=m.W, topic_labels=labels, by="supertopic")
+    assert [ax.get_title(loc="left") for ax in axes] == ["AB", "CD"]
 
 
 def test_mode_heatmaps_colour_bar_and_labels():
     accounts = ["bbchealth", "cnnhealth", "KaiserHealthNews", "nprhealth", "wsjhealth"]
     A0 = np.random.default_rng(0).random((5, 4)); W = np.array([[1, 0], [1, 0], [0, 1], [0, 1.0]])
-    fig = plot_mode_heatmaps([A0, A0 @ W], accounts, "account", [4, 2], topic_labels=[list("abcd"), ["x", "y"]])
-    assert len(fig.axes) == 3 and fig.axes[-1].get_label() == "<colorbar>"
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == accounts
-    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["x", "y"]
-    assert all(im.get_array().max() == pytest.approx(1.0) for ax in fig.axes[:2] for im in ax.images)
-    fig = plot_mode_heatmaps([A0, A0 @ W], accounts, "account", [4, 2], normalise=False, colorbar=False)
-    assert len(fig.axes) == 2 and fig.axes[1].images[0].get_clim() == (0, pytest.approx((A0 @ W).max()))
+    axes = plot_mode_heatmaps([A0, A0 @ W], accounts, "account", [4, 2], topic_labels=[list("abcd"), ["x", "y"]])
+    fig = axes[0].figure
+    assert len(axes) == 2 and len(fig.axes) == 3 and fig.axes[-1].get_label() == "<colorbar>"
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == accounts
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == ["x", "y"]
+    for ax, M in zip(axes, [A0, A0 @ W]):                               # each column scaled to its maximum
+        np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), M / M.max(0), rtol=1e-15)
+    axes = plot_mode_heatmaps([A0, A0 @ W], accounts, "account", [4, 2], normalise=False, colorbar=False)
+    assert len(axes[0].figure.axes) == 2 and axes[1].images[0].get_clim() == (0, pytest.approx((A0 @ W).max()))
+    np.testing.assert_array_equal(np.asarray(axes[1].images[0].get_array()), A0 @ W)
     many = [f"2000-{i:03d}" for i in range(200)]
-    fig = plot_mode_heatmaps([np.ones((200, 3))], many, "month", [3], max_labels=50)
-    assert len(fig.axes[0].get_yticks()) == 50
+    axes = plot_mode_heatmaps([np.ones((200, 3))], many, "month", [3], max_labels=50)
+    assert len(axes[0].get_yticks()) == 50
 
 
 def test_bad_input_names_the_argument():
@@ -154,3 +161,71 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="topic_labels"): plot_trends([X], list(range(6)), topic_labels=[["a"]])
     with pytest.raises(ValueError, match="ranks"): plot_mode_heatmaps([X], list(range(6)), "x", [3, 2])
     with pytest.raises(ValueError, match="weights"): plot_mode_heatmaps([X], list(range(5)), "x", [3])
+
+
+# ---- one convention: ax=None / axes=None, and the Axes drawn on come back
+
+def made_up_diagnostics():
+    errs = np.array([[1.0, 1.0], [0.6, 0.62], [0.3, 0.33], [0.1, 0.12], [0.095, 0.1]])
+    return RankDiagnostics("ncpd", np.arange(1, 6), errs, stability=np.array([1, 0.99, 0.98, 0.97, 0.6]),
+                           corcondia=np.array([100, 100, 99, 20, -300.0]), heldout_error=np.array([0.9, 0.7, 0.5, 0.4, 0.45]),
+                           settings={"heldout_fraction": 0.1, "stability_threshold": 0.9, "corcondia_threshold": 50.0})
+
+
+def test_every_figure_draws_on_given_axes_and_returns_them():
+    tree, Ws, topics, vocab = hierarchy()
+    X0 = np.random.default_rng(2).random((8, 6)); X1 = X0 @ Ws[0]; X2 = X1 @ Ws[1]
+    fig, grid = plt.subplots(3, 4)
+    before = len(plt.get_fignums())
+    assert plot_topic_graph(tree, ax=grid[0, 0]) is grid[0, 0] and len(grid[0, 0].texts) == 11
+    assert plot_topic_tree(tree, ax=grid[0, 1]) is grid[0, 1] and len(grid[0, 1].lines) == 6 + 3
+    out = plot_trends([X0, X1, X2], list(range(8)), axes=grid[1, :3], normalise=False)
+    assert list(out) == list(grid[1, :3])
+    for l, M in enumerate([X0, X1, X2]):                               # line y-data == the trend values
+        for j in range(M.shape[1]): np.testing.assert_array_equal(out[l].lines[j].get_ydata(), M[:, j])
+    out = plot_trends([X0, X1, X2], list(range(8)), groupings=Ws, axes=list(grid[2, :3]) + [grid[2, 3], grid[1, 3]],
+                      by="supertopic", normalise=False, min_share=0)      # 3 + 2 super-topics
+    assert list(out) == list(grid[2, :]) + [grid[1, 3]]
+    np.testing.assert_allclose(out[0].lines[-1].get_ydata(), X1[:, 0], rtol=1e-14)
+    np.testing.assert_allclose(out[4].lines[-1].get_ydata(), X2[:, 1], rtol=1e-14)
+    hm = plot_mode_heatmaps([X0, X1], [f"m{i}" for i in range(8)], "month", [6, 3], axes=grid[0, 2:], normalise=False)
+    assert list(hm) == list(grid[0, 2:])
+    np.testing.assert_array_equal(np.asarray(hm[0].images[0].get_array()), X0)  # image array == the matrix
+    np.testing.assert_array_equal(np.asarray(hm[1].images[0].get_array()), X1)
+    assert len(plt.get_fignums()) == before and fig.axes[-1].get_label() == "<colorbar>"   # no new figure
+    rd = made_up_diagnostics()
+    fig2, row = plt.subplots(1, 4)
+    out = plot_rank_diagnostics(rd, axes=row)
+    assert list(out) == list(row) and [a.get_title() for a in out] == ["fit error", "held-out error", "stability", "core consistency"]
+    np.testing.assert_array_equal(out[0].lines[1].get_ydata(), rd.errors.min(1))
+    np.testing.assert_array_equal(out[1].lines[0].get_ydata(), rd.heldout_error)
+    np.testing.assert_array_equal(out[3].lines[0].get_ydata(), [100, 100, 99, 20, -100])
+
+
+def test_every_figure_makes_a_fresh_figure_without_axes():
+    tree, Ws, topics, vocab = hierarchy()
+    X0 = np.random.default_rng(3).random((8, 6)); X1 = X0 @ Ws[0]
+    made = []
+    ax = plot_topic_graph(tree); made.append(ax.figure); assert ax.figure.axes == [ax]
+    ax = plot_topic_tree(tree); made.append(ax.figure); assert ax.figure.axes == [ax]
+    out = plot_trends([X0, X1], list(range(8))); made.append(out[0].figure)
+    assert isinstance(out, np.ndarray) and out.ndim == 1 and out[0].figure.axes == list(out)
+    out = plot_trends([X0, X1], list(range(8)), groupings=Ws[:1], by="supertopic"); made.append(out[0].figure)
+    assert len(out) == 3 and out[0].figure.axes == list(out)               # the empty grid cells are removed
+    out = plot_mode_heatmaps([X0, X1], list(range(8)), "month", [6, 3]); made.append(out[0].figure)
+    assert out[0].figure.axes[:2] == list(out) and len(out[0].figure.axes) == 3
+    out = plot_rank_diagnostics(made_up_diagnostics()); made.append(out[0].figure)
+    assert out[0].figure.axes == list(out) and len(out) == 4
+    assert len({id(f) for f in made}) == len(made)                           # a new figure each time
+
+
+def test_bad_ax_and_axes_name_the_argument():
+    tree, Ws, *_ = hierarchy()
+    X = np.ones((6, 3))
+    _, grid = plt.subplots(1, 3)
+    with pytest.raises(TypeError, match="ax"): plot_topic_graph(tree, ax=grid)          # an array is not an Axes
+    with pytest.raises(ValueError, match="axes"): plot_trends([X, X[:, :2]], list(range(6)), axes=grid)
+    with pytest.raises(ValueError, match="axes"): plot_mode_heatmaps([X], list(range(6)), "x", [3], axes=grid[:2])
+    with pytest.raises(TypeError, match="axes"): plot_trends([X], list(range(6)), axes=["left"])
+    with pytest.raises(ValueError, match="axes"): plot_rank_diagnostics(made_up_diagnostics(), axes=grid)
+    with pytest.raises(TypeError, match="result"): plot_rank_diagnostics({"ranks": [1]})

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from hierfact.ranks import (knee_point, factor_similarity, corcondia, masked_ncpd, rank_diagnostics, layer_diagnostics,
-                            plot_rank_diagnostics, RankDiagnostics)
+                            RankDiagnostics)
+from hierfact.plots import plot_rank_diagnostics
 from hierfact.multihntf import multihntf, balance_factors
 from hierfact.tensor import cp_to_tensor
 
@@ -160,7 +161,7 @@ def test_optional_diagnostics_are_none_not_nan():
     assert res.knee is None and res.suggested == {"error_knee": None}
     d = res.to_dict()
     assert d["stability"] is None and d["heldout_error"] is None
-    assert len(plot_rank_diagnostics(res).axes) == 1
+    assert len(plot_rank_diagnostics(res)) == 1
     plt.close("all")
 
 
@@ -213,10 +214,11 @@ def test_layer_diagnostics_on_a_known_grouping():
     assert res.settings["given"] == [4] and res.models[1].shape == (4, 2)
     res_cp = layer_diagnostics(X, m.cp(0), [2], n_restarts=2, random_state=0)      # a CP model works too
     assert res_cp.settings["given"] == [4]
-    fig = plot_rank_diagnostics(res)
-    assert [a.get_xlabel() for a in fig.axes] == ["rank of the next layer"] * 3
-    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][:2] == ["grouping W (cosine)", "partition (ARI)"]
-    plt.close(fig)
+    axes = plot_rank_diagnostics(res)
+    assert [a.get_xlabel() for a in axes] == ["rank of the next layer"] * 3
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()][:2] == ["grouping W (cosine)", "partition (ARI)"]
+    np.testing.assert_allclose(axes[1].lines[1].get_ydata(), res.partition_agreement)
+    plt.close("all")
 
 
 def test_layer_diagnostics_bad_input():
@@ -233,8 +235,9 @@ def test_layer_diagnostics_bad_input():
 
 def test_figure_content(noisy3):
     _, res = noisy3
-    fig = plot_rank_diagnostics(res, title="rank 3")
-    axes = fig.axes
+    axes = plot_rank_diagnostics(res, title="rank 3")
+    fig = axes[0].figure
+    assert fig.axes == list(axes)
     assert [a.get_title() for a in axes] == ["fit error", "held-out error", "stability", "core consistency"]
     assert all(a.get_xlabel() == "rank" for a in axes)
     assert [a.get_ylabel() for a in axes] == ["relative error", "relative error (held-out)", "mean similarity between restarts",
@@ -252,4 +255,18 @@ def test_figure_content(noisy3):
     np.testing.assert_allclose(axes[3].lines[0].get_ydata(), clipped)
     assert len(axes[3].lines) == (3 if (res.corcondia < -100).any() else 2)
     plt.close(fig)
-    with pytest.raises(TypeError, match="RankDiagnostics"): plot_rank_diagnostics({"ranks": [1]})
+    with pytest.raises(TypeError, match="result"): plot_rank_diagnostics({"ranks": [1]})
+
+
+def test_figure_on_given_axes(noisy3):
+    "axes=...: the four panels go where they are told, in a figure of the caller's; the wrong count names `axes`."
+    _, res = noisy3
+    fig, grid = plt.subplots(2, 3)
+    out = plot_rank_diagnostics(res, axes=grid.ravel()[:4], title="mine")
+    assert list(out) == list(grid.ravel()[:4]) and len(fig.axes) == 6 and fig._suptitle.get_text() == "mine"
+    np.testing.assert_allclose(out[0].lines[1].get_ydata(), res.error)
+    np.testing.assert_allclose(out[1].lines[0].get_ydata(), res.heldout_error)
+    assert not grid.ravel()[4].lines                                              # the others untouched
+    with pytest.raises(ValueError, match="axes"): plot_rank_diagnostics(res, axes=grid.ravel()[:3])
+    with pytest.raises(TypeError, match="axes"): plot_rank_diagnostics(res, axes=[1, 2, 3, 4])
+    plt.close("all")

@@ -1,0 +1,1 @@
+"Scripts of the repository (book build, notebook round trip, launchers); not part of the installed package."
