@@ -222,8 +222,8 @@ def test_baselines_scale(dt, which):
     from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
     X = _tensor(seed=8)
     def fit(Y):
-        if which == "hntf": m = hntf(Y, [3, 2], n_iter_max=30, layer_n_iter_max=30, random_state=0)
-        elif which == "standard_hncpd": m = standard_hncpd(Y, [3, 2], n_iter_max=30, hnmf_n_iter_max=60, random_state=0)
+        if which == "hntf": m = hntf(Y, [3, 2], n_iter_max=30, layer_options=dict(n_iter_max=30), random_state=0)
+        elif which == "standard_hncpd": m = standard_hncpd(Y, [3, 2], n_iter_max=30, hnmf_options=dict(n_iter_max=60), random_state=0)
         else: m = standard_ncpd(Y, [3, 2], n_iter_max=30)
         return m.errors, m.factors(0) + m.factors(1)
     _check_sweep(fit, X, dt)
