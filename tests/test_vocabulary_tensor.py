@@ -15,7 +15,8 @@ from hierfact.distributed import distributed_ncpd
 
 # retired names, and prefixed options of a sub-stage (those go into `<stage>_options` dicts)
 FORBIDDEN = {"max_iter", "progress", "return_errors", "known", "L", "labels", "n_components", "Y"}
-PREFIXED = re.compile(r"^(ncpd|layer|hnmf|ssnmf|heldout|hncpd|multihntf)_(?!options$)\w+$")
+# (heldout_fraction and heldout_rtol are rank_diagnostics' own settings; its held-out fit's options are a dict)
+PREFIXED = re.compile(r"^(ncpd|layer|hnmf|ssnmf|hncpd|multihntf)_(?!options$)\w+$|^heldout_(n_iter_max|tol)$")
 
 ITERATIVE = [ncpd, masked_ncpd, multihntf, hntf, standard_hncpd, standard_ncpd, rank_diagnostics, layer_diagnostics,
              distributed_ncpd]
