@@ -13,7 +13,7 @@ scaled to ||X||), given to tensorly as a CPTensor and to tensortools as a KTenso
   ms/iter: median over --reps interleaved runs of the time of a call doing exactly N iterations (tol = 0; tensortools:
   min_iter = N, max_iter = N - 1, which is how it runs exactly N sweeps; tensortools computes the full
   reconstruction error every iteration, that is its algorithm), divided by N.
-  time to target: each method's relative-error trajectory (ours: return_errors; tensorly: return_errors with
+  time to target: each method's relative-error trajectory (ours: history_; tensorly: return_errors with
   tol = 1e-300; tensortools: obj_hist; untimed runs) gives the first iteration k whose error is <= target (1 + 1e-6);
   the timed call then runs exactly k iterations. Targets: "worst peer" = the largest error a peer reaches after N
   iterations, "best peer" = the smallest; searched up to 2N iterations ("—": not reached). Errors in the table are
@@ -86,7 +86,7 @@ def methods(X, r):
 
     def ours(solver, Xin, init, **kw):
         def run(k): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=k, tol=0, **kw)
-        def traj(K): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=K, tol=0, return_errors=True, **kw)[1]
+        def traj(K): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=K, tol=0, **kw).history_
         return run, traj
 
     out["hierfact ncpd HALS"] = ours('hals', Xt, init64)

@@ -10,10 +10,10 @@ for ncpd, masked_ncpd (20% of the entries missing, default_rng(3)) and multihntf
 exception's class name where the solver raised. Solvers:
   nmf hals / nmf mu / nmf mu-KL : hierfact.nmf.nmf(X, 4, solver, beta_loss, n_iter_max=200, tol=0, random_state=0)
       (the relative Frobenius error ||X - A S|| / ||X|| for all three)
-  ncpd hals / ncpd mu : hierfact.ncpd.ncpd(X, 3, solver, n_iter_max=100, tol=0) from the 'svd' init
+  ncpd hals / ncpd mu : hierfact.ncpd.ncpd(X, 3, solver, n_iter_max=100, tol=0) from the 'nndsvda' init
   masked_ncpd : hierfact.ranks.masked_ncpd(X, observed, 3, n_iter_max=100, tol=0), the observed relative error
   hnmf : hierfact.hnmf.hnmf(X, [4, 2], n_iter_max=200, tol=0, random_state=0), the error of the last layer
-  multihntf : hierfact.multihntf.multihntf(X, [3, 2], ncpd_n_iter_max=100, n_iter_max=200, random_state=0), last layer
+  multihntf : hierfact.multihntf.multihntf(X, [3, 2], ncpd_options={'n_iter_max': 100}, n_iter_max=200, random_state=0), last layer
 """
 import sys
 from pathlib import Path
@@ -60,12 +60,11 @@ def solvers(obs):
         "nmf mu": ("M", lambda X: nmf_err(X, nmf(X, 4, solver="mu", n_iter_max=200, tol=0, random_state=0))),
         "nmf mu-KL": ("M", lambda X: nmf_err(X, nmf(X, 4, solver="mu", beta_loss="kl", n_iter_max=200, tol=0,
                                                      random_state=0))),
-        "ncpd hals": ("T", lambda X: ncpd(X, 3, solver="hals", n_iter_max=100, tol=0, return_errors=True)[1][-1]),
-        "ncpd mu": ("T", lambda X: ncpd(X, 3, solver="mu", n_iter_max=100, tol=0, return_errors=True)[1][-1]),
-        "masked_ncpd": ("T", lambda X: masked_ncpd(X, obs, 3, n_iter_max=100, tol=0, random_state=0,
-                                                   return_errors=True)[1][-1]),
+        "ncpd hals": ("T", lambda X: ncpd(X, 3, solver="hals", n_iter_max=100, tol=0).history_[-1]),
+        "ncpd mu": ("T", lambda X: ncpd(X, 3, solver="mu", n_iter_max=100, tol=0).history_[-1]),
+        "masked_ncpd": ("T", lambda X: masked_ncpd(X, obs, 3, n_iter_max=100, tol=0, random_state=0).history_[-1]),
         "hnmf": ("M", lambda X: hnmf(X, [4, 2], n_iter_max=200, tol=0, random_state=0).errors[-1]),
-        "multihntf": ("T", lambda X: multihntf(X, [3, 2], ncpd_n_iter_max=100, n_iter_max=200,
+        "multihntf": ("T", lambda X: multihntf(X, [3, 2], ncpd_options=dict(n_iter_max=100), n_iter_max=200,
                                                random_state=0).errors[-1]),
     }
 

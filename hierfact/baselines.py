@@ -116,7 +116,9 @@ class HNTFModel(_LayeredCP):
         return _row_normalise(M)
 
 # %% ../nbs/12_baselines.ipynb #3fa69d20
-_LAYER_INITS = ("random", "numpy_seed", "svd", "abs_svd")
+from .multihntf import _check_options
+
+_LAYER_INITS = ("random", "numpy_seed", "nndsvda", "nndsvd", "abs_svd")
 
 def _check_order(order, mode, k):
     if order is None: return (mode, *[i for i in range(k) if i != mode])
@@ -127,8 +129,8 @@ def _check_order(order, mode, k):
     return order
 
 def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100,
-         tol: float = 1e-6, layer_solver: str = "mu", layer_init: str = "random", layer_n_iter_max: int = 100,
-         layer_tol: float = 1e-6, random_state=None, dtype=None, device=None) -> HNTFModel:
+         tol: float = 1e-6, layer_options=None, random_state=None, dtype=None, device=None,
+         verbose: bool = False) -> HNTFModel:
     """HNTF-m: hierarchical nonnegative tensor factorization carried by mode `mode` (Cichocki, Zdunek & Amari, ICA 2007).
 
     X : nonnegative tensor of order k >= 2 (numpy, torch dense/sparse, scipy.sparse for k = 2).
@@ -138,14 +140,15 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
         reference averages the two orders of the other modes of a 3-way tensor.
     cp : optional first layer (CPTensor or (weights, factors)); otherwise `ncpd(X, r_0, solver, init, n_iter_max, tol)`
         (defaults: tensorly 0.4.3's `non_negative_parafac`, as the reference).
-    layer_solver, layer_init, layer_n_iter_max, layer_tol : the NCPD of each small tensor [[I, X_o1, ..., X_o(k-1)]]
-        (dense, r_{l-1} x prod of the other modes' sizes). layer_init: 'random' (default: uniform draws from
-        hierfact's generator seeded by `random_state`), 'numpy_seed' (uniform draws of
+    layer_options : dict of the NCPD of each small tensor [[I, X_o1, ..., X_o(k-1)]] (dense, r_{l-1} x prod of the
+        other modes' sizes): 'solver' (default 'mu'), 'n_iter_max' (100), 'tol' (1e-6) and 'init': 'random'
+        (default: uniform draws from hierfact's generator seeded by `random_state`), 'numpy_seed' (uniform draws of
         numpy.random.RandomState(random_state), reseeded at each layer: exactly tensorly 0.4.3's init='random',
-        random_state=seed, as the reference; needs an integer random_state), 'svd' or 'abs_svd'.
+        random_state=seed, as the reference; needs an integer random_state), 'nndsvda', 'nndsvd' or 'abs_svd'.
+    verbose : a progress line for the first-layer NCPD.
     random_state : seeds the first-layer NCPD (if random) and the layer inits.
     Scale: fitted to X / 2**k (exact; max entry in [1/2, 1)), the factors scaled back (W's are scale free), so X and c X
-    give the same errors. Returns an HNTFModel. Raises ValueError (bad X, ranks, mode, order, layer_init, or a
+    give the same errors. Returns an HNTFModel. Raises ValueError (bad X, ranks, mode, order, layer_options, or a
     non-integer random_state with 'numpy_seed'; a NaN or inf result) and TypeError (bad types)."""
     X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     k = X.ndim
@@ -153,15 +156,18 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
     ranks = check_ranks(ranks)
     mode = _check_mode(mode, k)
     order = _check_order(order, mode, k)
+    lo = dict(solver="mu", init="random", n_iter_max=100, tol=1e-6) | _check_options(
+        layer_options, "layer_options", ("solver", "init", "n_iter_max", "tol"))
+    layer_init = lo.pop("init")
     if not isinstance(layer_init, str) or layer_init not in _LAYER_INITS:
-        raise ValueError(f"layer_init: got {layer_init!r}; accepted are {', '.join(map(repr, _LAYER_INITS))}")
+        raise ValueError(f"layer_options['init']: got {layer_init!r}; accepted are {', '.join(map(repr, _LAYER_INITS))}")
     if layer_init == "numpy_seed" and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
                                        or random_state < 0):
-        raise ValueError(f"random_state: layer_init='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
+        raise ValueError(f"random_state: layer_options['init']='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
+        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     nx2 = sq_norm(X)
@@ -175,8 +181,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
             init_l = (None, [torch.as_tensor(rs.random_sample((s, ranks[l])), dtype=X.dtype, device=X.device)
                              for s in small.shape])
         else: init_l = layer_init
-        sub = ncpd(small, ranks[l], solver=layer_solver, init=init_l, n_iter_max=layer_n_iter_max, tol=layer_tol,
-                   random_state=gen)
+        sub = ncpd(small, ranks[l], init=init_l, random_state=gen, **lo)
         f = _cp_factors(sub, tuple(small.shape), ranks[l], X.dtype, X.device, "layer NCPD")
         Ws.append(f[0]); top = top @ f[0]; others = f[1:]
         facs = [None] * k
@@ -214,11 +219,11 @@ class StandardHNCPDModel(_LayeredCP):
         return _row_normalise(M)
 
 def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
-                   hnmf_solver: str = "hals", hnmf_init: str = "nndsvda", hnmf_n_iter_max: int = 500,
-                   hnmf_tol: float = 1e-4, balance: bool = True, random_state=None, dtype=None,
-                   device=None) -> StandardHNCPDModel:
+                   hnmf_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
+                   verbose: bool = False) -> StandardHNCPDModel:
     """Standard HNCPD (Vendrow, Haddock & Needell, Asilomar 2021): NCPD at ranks[0], then `hierfact.hnmf.hnmf` of each
-    (balanced) factor matrix with ranks[1:] (its solver, init, n_iter_max, tol given by the hnmf_* arguments).
+    (balanced) factor matrix with ranks[1:] (its options in the dict `hnmf_options`: 'solver' (default 'hals'), 'init'
+    ('nndsvda'), 'n_iter_max' (500), 'tol' (1e-4)). verbose : a progress line for the first-layer NCPD.
 
     X : nonnegative tensor of order k >= 2; cp : optional first layer, else `ncpd(X, ranks[0], solver, init, n_iter_max, tol)`.
     balance : equalise the norms of each component's factor columns across modes first (False: use the NCPD's
@@ -228,15 +233,16 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
     X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
+    ho = dict(solver="hals", init="nndsvda", n_iter_max=500, tol=1e-4) | _check_options(
+        hnmf_options, "hnmf_options", ("solver", "init", "n_iter_max", "tol"))
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
+        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     if balance: F = balance_factors(F)
-    hs = [hnmf(f, ranks[1:], solver=hnmf_solver, init=hnmf_init, n_iter_max=hnmf_n_iter_max, tol=hnmf_tol,
-               random_state=gen) for f in F] if len(ranks) > 1 else []
+    hs = [hnmf(f, ranks[1:], random_state=gen, **ho) for f in F] if len(ranks) > 1 else []
     model = StandardHNCPDModel(ranks, F, hs)
     nx2 = sq_norm(X)
     model.errors = [_rel_err(X, nx2, model.factors(l)) for l in range(len(ranks))]
@@ -259,9 +265,9 @@ class IndependentNCPDModel(_LayeredCP):
     def _layer_factors(self, layer): return self.layers[layer]
 
 def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
-                  random_state=None, dtype=None, device=None) -> IndependentNCPDModel:
-    """'Standard NCPD': `ncpd(X, r, solver, init, n_iter_max, tol)` for every r in `ranks` (any positive ints), the
-    first one replaced by `cp` when given (so it shares the other models' first layer). Returns an IndependentNCPDModel.
+                  random_state=None, dtype=None, device=None, verbose: bool = False) -> IndependentNCPDModel:
+    """'Standard NCPD': `ncpd(X, r, solver, init, n_iter_max, tol, verbose)` for every r in `ranks` (any positive ints),
+    the first one replaced by `cp` when given (so it shares the other models' first layer). Returns an IndependentNCPDModel.
     The errors are computed on X / 2**k (exact), so they do not under- or overflow in float32."""
     X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if isinstance(ranks, (str, bytes)) or not isinstance(ranks, (list, tuple)) or len(ranks) == 0:
@@ -271,7 +277,7 @@ def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_it
     layers = []
     for l, r in enumerate(ranks):
         c = cp if (l == 0 and cp is not None) else \
-            ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen)
+            ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
         layers.append(_cp_factors(c, tuple(X.shape), r, X.dtype, X.device))
     Xn, kx = pow2_normalize(X)
     nx2 = sq_norm(Xn)

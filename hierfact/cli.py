@@ -334,7 +334,7 @@ def _neural_ncpd_weights(m, fm: int) -> list:
             weights.append(per)
     return weights
 
-def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str = "hals", random_state=0,
+def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
                   device=None, progress: bool = True, n_epochs=None) -> Hierarchy:
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
 
@@ -344,7 +344,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str =
     and trained on the reconstruction loss ||X - A_0 ... A_L S_L||^2;
     'neural-ncpd': Neural NCPD (Vendrow, Haddock & Needell 2021) of the tensor (at least two ranks), initialised from
     Standard HNCPD on the rank-ranks[0] NCPD. n_epochs : training epochs of the neural models (default 100); must be
-    None for the others. Returns a Hierarchy whose mode_weights[l][i] are float numpy arrays (I_i x ranks[l]).
+    None for the others. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
+    'hals' or 'mu'. Returns a Hierarchy whose mode_weights[l][i] are float numpy arrays (I_i x ranks[l]).
     Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
     an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
     ranks = check_ranks(ranks, "--ranks")
@@ -367,19 +368,20 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver: str =
 
 def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) -> Hierarchy:
     "`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`."
+    sv = {} if solver is None else dict(solver=solver)            # None: the library's default solver
     if model == "multihntf":
-        m = multihntf(X, ranks, solver=solver, random_state=random_state, progress=progress)
+        m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv)
         W = [[to_numpy(f) for f in m.factors(l)] for l in range(len(ranks))]
         return Hierarchy(model, ranks, W, list(m.errors), [to_numpy(w) for w in m.W], m)
     if model == "hnmf":
-        m = hnmf(_word_unfolding(X, fm), ranks, solver=solver, random_state=random_state, progress=progress)
+        m = hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, progress=progress, **sv)
         weights = _unfolding_weights(tuple(X.shape), fm, ranks, [m.topics(l) for l in range(len(ranks))], m.S)
         return Hierarchy(model, ranks, weights, list(m.errors), [to_numpy(a) for a in m.A[1:]], m)
     if model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         Xw = _word_unfolding(X, fm)
         m = neural_nmf(Xw, ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs, random_state=random_state,
-                       progress=progress, hnmf_options=dict(solver=solver))
+                       progress=progress, hnmf_options=sv)
         with torch.no_grad(): S = [s.detach() for s in m(Xw)]
         A = [a.detach() for a in m.A]
         fitted = HNMFModel(ranks, A, S, list(m.errors_))
@@ -387,8 +389,8 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) ->
         return Hierarchy(model, ranks, weights, list(m.errors_), [to_numpy(a) for a in A[1:]], fitted)
     if model == "neural-ncpd":
         from hierfact.neural_ncpd import neural_ncpd
-        cp = ncpd(X, ranks[0], solver=solver, init="svd", n_iter_max=500, tol=1e-8, random_state=random_state)
-        m = neural_ncpd(X, ranks, cp=cp, n_epochs=n_epochs, random_state=random_state, progress=progress)
+        cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
+        m = neural_ncpd(X, ranks, cp=cp, n_epochs=n_epochs, random_state=random_state, verbose=progress)
         groupings = [to_numpy(m.grouping(l, mode=fm)) for l in range(len(ranks) - 1)]
         return Hierarchy(model, ranks, _neural_ncpd_weights(m, fm), [float(e) for e in m.errors_], groupings, m)
     layers, errors, cps = [], [], []
@@ -397,7 +399,7 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) ->
         from tqdm.auto import tqdm
         it = tqdm(ranks, desc="NCPD ranks")
     for r in it:
-        cp = ncpd(X, r, solver=solver, init="svd", n_iter_max=500, tol=1e-8, random_state=random_state)
+        cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
         cps.append(cp); errors.append(rel_error(X, cp))
         layers.append([to_numpy(f) for f in cp.factors])
     return Hierarchy(model, ranks, layers, errors, [], cps)
@@ -576,7 +578,8 @@ def _check_out(out) -> None:
 
 def _add_run_args(p) -> None:
     "Options of the computation itself (shared by `topics` and `ranks`)."
-    p.add_argument("--solver", choices=["hals", "mu"], default="hals", help="solver of the NCPD/NMF layers")
+    p.add_argument("--solver", choices=["hals", "mu"], default=None,
+                   help="solver of the NCPD/NMF layers (default: the library's: mu for multihntf, hals for the others)")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -659,17 +662,18 @@ def rank_choice(ds: Dataset, args):
                   f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, ds.X.shape))})")
         else: check_data_ranks(ds, [args.rank_list[-1]], "ncpd", "--ranks")
     X = as_tensor(ds.X, "DATA", device=args.device)
+    sv = {} if args.solver is None else dict(solver=args.solver)  # None: the library's default solver
     if args.given is None:
         held = None if args.no_heldout else args.heldout_fraction
         if held is not None and X.is_sparse and X.numel() > _MAX_DENSE_HELDOUT:
             raise ValueError(f"--heldout-fraction: the held-out fit needs the data dense, and this sparse DATA has {X.numel():,} "
                              f"entries (at most {_MAX_DENSE_HELDOUT:,}); pass --no-heldout")
         return rank_diagnostics(X, args.rank_list, n_restarts=args.restarts, heldout_fraction=held,
-                                core_consistency=not args.no_corcondia, solver=args.solver,
-                                n_iter_max=args.n_iter_max or 300, random_state=args.random_state, progress=not args.quiet)
-    m = multihntf(X, args.given, solver=args.solver, random_state=args.random_state, progress=not args.quiet)
+                                core_consistency=not args.no_corcondia, n_iter_max=args.n_iter_max or 300,
+                                random_state=args.random_state, verbose=not args.quiet, **sv)
+    m = multihntf(X, args.given, random_state=args.random_state, verbose=not args.quiet, **sv)
     return layer_diagnostics(X, m, args.rank_list, n_restarts=args.restarts, n_iter_max=args.n_iter_max or 800,
-                             core_consistency=not args.no_corcondia, random_state=args.random_state, progress=not args.quiet)
+                             core_consistency=not args.no_corcondia, random_state=args.random_state, verbose=not args.quiet)
 
 def save_rank_outputs(res, ds: Dataset, out) -> list:
     "Write rank_diagnostics.png (`hierfact.plots.plot_rank_diagnostics`) and rank_diagnostics.json into `out`; returns the paths."

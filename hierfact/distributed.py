@@ -529,7 +529,7 @@ def _dist_init_cp(init, shape, rank, md, off, nl, fixed, dt, dev):
 
 def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_iter_max: int = 100, init="random",
                      tol: float = 1e-7, random_state=None, normalize_factors: bool = False, fixed_modes=None,
-                     return_errors: bool = False, dtype=None, device=None, verbose: bool = False, stats=None,
+                     dtype=None, device=None, verbose: bool = False, stats=None,
                      group=None):
     """Data-parallel nonnegative CP decomposition of a tensor X (I_0 x ... x I_{k-1}) split along one mode over the
     processes of `group` (None: the default group; one process without torch.distributed): each process holds the
@@ -547,12 +547,13 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
         (weights, factors): factors[mode] with all I_mode rows (each process takes its rows) or with this process's
         rows; the other factors (and the weights) are taken from process 0. ('svd' needs SVDs of whole unfoldings:
         compute it on one machine with `hierfact.ncpd.ncpd_init` and pass the CPTensor.)
-    solver, n_iter_max, tol, random_state, normalize_factors, fixed_modes, return_errors, dtype, device, verbose :
-        as in `hierfact.ncpd.ncpd` (verbose prints on process 0 only).
+    solver, n_iter_max, tol, random_state, normalize_factors, fixed_modes, dtype, device, verbose :
+        as in `hierfact.ncpd.ncpd` (verbose prints on process 0 only; tol: stop at |e_prev - e| <= tol * e_prev).
     stats : an optional dict, filled with this process's all_reduce traffic (processes, calls, words, seconds,
         words_per_iter, calls_per_iter).
     Returns a CPTensor (weights (r,), factors) whose factors[mode] holds this process's rows (`gather_split`
-    assembles it) and the other factors are the same on every process; and the errors list if `return_errors`.
+    assembles it) and the other factors are the same on every process, with `history_` (the relative errors after each
+    iteration, the same on every process), `n_iter_` and `errors_` ([the last of them]; empty if no iteration ran).
     Raises on every process ValueError / TypeError as `ncpd` does, naming the process whose input was rejected
     (a process with 0 slices along `mode`, shapes or options that differ between processes, an all-zero X,
     init='svd', a misshapen init)."""
@@ -630,7 +631,8 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
                 out.append(F / torch.where(s == 0, torch.ones_like(s), s))
             factors = out
     cp = to_cptensor(weights, factors)
-    return (cp, errs_out) if return_errors else cp
+    cp.history_, cp.n_iter_, cp.errors_ = errs_out, len(errs_out), errs_out[-1:]
+    return cp
 
 def _dist_ncpd(X, factors, r, md, fixed, solver, n_iter_max, tol, normX2, normX, verbose, comm, shape, errs_out, stats):
     k = len(shape)
@@ -656,7 +658,7 @@ def _dist_ncpd(X, factors, r, md, fixed, solver, n_iter_max, tol, normX2, normX,
         if tol > 0 or verbose:
             errs_f.append(float(errs[-1]))
             if verbose and comm.rank == 0: print(f"iteration {it + 1}: relative error {errs_f[-1]:.10g}")
-            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) < tol * errs_f[-2]): break
+            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) <= tol * errs_f[-2]): break
     n_done = it + 1 if errs else 0
     if stats is not None: stats.update(comm.stats(comm.words - w0, comm.calls - c0, n_done))
     errs_out.extend(torch.stack(errs).tolist() if errs else [])
@@ -736,7 +738,7 @@ def split_and_fit(X, rank, *, kind: str = "nmf", mode: int = 0, sizes=None, grou
     """Every process passes the same whole X; each takes its block (columns for kind='nmf', slices along `mode`
     for kind='ncpd'; balanced, or `sizes`), runs `distributed_nmf` / `distributed_ncpd` with `kwargs`, and the
     split factor is gathered. Returns on every process an `NMFResult` with the full S (A, S, errors, n_iter,
-    converged) for 'nmf', or the CPTensor with whole factors (and the errors if return_errors) for 'ncpd'; either
+    converged) for 'nmf', or the CPTensor with whole factors (and history_, n_iter_, errors_) for 'ncpd'; either
     carries this process's communication counts in an attribute `comm` (see `DistNMFResult`). For demonstrations and tests on data that fits one machine (`launch_local` of tools/launch.py)."""
     p, i = world_info(group)[::-1]
     if kind == "nmf":
@@ -749,12 +751,12 @@ def split_and_fit(X, rank, *, kind: str = "nmf", mode: int = 0, sizes=None, grou
         st = kwargs.pop("stats", None)
         st = {} if st is None else st
         res = distributed_ncpd(split_mode(X, md, p, i, sizes=sizes), rank, mode=md, group=group, stats=st, **kwargs)
-        cp, errs = res if kwargs.get("return_errors") else (res, None)
-        w, facs = cp
+        w, facs = res
         facs = [gather_split(F, 0, group=group) if n == md else F for n, F in enumerate(facs)]
         cp = to_cptensor(w, facs)
+        cp.history_, cp.n_iter_, cp.errors_ = res.history_, res.n_iter_, res.errors_
         cp.comm = st
-        return (cp, errs) if kwargs.get("return_errors") else cp
+        return cp
     raise ValueError(f"kind: got {kind!r}; accepted are 'nmf' and 'ncpd'")
 
 # %% ../nbs/19_distributed.ipynb #82b91241

@@ -12,11 +12,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
+import warnings
 from tqdm.auto import tqdm
 from tensorly.cp_tensor import CPTensor
+from sklearn.exceptions import ConvergenceWarning
 
 from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
-                             cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale)
+                             cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale, rel_error)
 
 # %% auto #0
 __all__ = ['ncpd_init', 'ncpd']
@@ -194,6 +196,9 @@ def _check_init_cp(init, X, rank, fixed):
         else: weights = w
     return out, weights
 
+_SVD_INITS = ('nndsvda', 'nndsvd', 'abs_svd')
+_INIT_NAMES = "'nndsvda', 'nndsvd', 'abs_svd', 'random'"
+
 def _init_factors(X, rank, init, gen, fixed=()):
     "Initial factors (list of (I_n, rank) tensors) and leftover weights (None unless all modes are fixed)."
     dt, dev = X.dtype, X.device
@@ -202,8 +207,8 @@ def _init_factors(X, rank, init, gen, fixed=()):
             factors = [rand((s, rank), gen, dt, dev) for s in X.shape]
             c = (sq_norm(X) / cp_norm_sq(None, factors)) ** (0.5 / X.ndim)
             return [F * c for F in factors], None
-        if init not in ('svd', 'abs_svd'):
-            raise ValueError(f"init: got {init!r}; accepted are 'svd', 'abs_svd', 'random', a CPTensor or (weights, factors)")
+        if init not in _SVD_INITS:
+            raise ValueError(f"init: got {init!r}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
         # tensorly's SVD inits are not scale consistent (the 'svd' fill is mean(X) while the SVD part scales like
         # sqrt(X); 'abs_svd' does not scale at all): compute them on Y = X / max(X), then multiply mode 0 by max(X).
         # The init of c X is then the init of X with mode 0 times c, for every c; on data with max 1 it is tensorly's.
@@ -215,8 +220,8 @@ def _init_factors(X, rank, init, gen, fixed=()):
         for n in range(X.ndim):
             A = _unfold_scipy(Y, n) if Y.is_sparse else unfold(Y, n)
             U, S, Vh = _leading_svd(A, rank, gen, dt, dev)
-            if init == 'svd':
-                W = _nndsvda(U, S, Vh, mean)
+            if init in ('nndsvda', 'nndsvd'):
+                W = _nndsvda(U, S, Vh, mean if init == 'nndsvda' else 0.0)
                 if n == 0: W = W * S                      # tensorly 0.10 puts the singular values on mode 0
             else: W = U.abs()                             # tensorly 0.4.3
             if W.shape[1] < rank:                         # fewer singular vectors than the rank: random columns
@@ -225,7 +230,7 @@ def _init_factors(X, rank, init, gen, fixed=()):
         factors[0] = factors[0] * xmax
         return factors, None
     if isinstance(init, (CPTensor, tuple, list)): return _check_init_cp(init, X, rank, fixed)
-    raise TypeError(f"init: got {type(init).__name__}; accepted are 'svd', 'abs_svd', 'random', a CPTensor or (weights, factors)")
+    raise TypeError(f"init: got {type(init).__name__}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
 
 # %% ../nbs/04_ncpd.ipynb #cf4db50e
 def _detach(X):
@@ -247,19 +252,20 @@ def _scale_factors(factors, k: int):
     "factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly."
     return [pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
 
-def ncpd_init(X, rank, init='svd', *, random_state=None, dtype=None, device=None) -> CPTensor:
+def ncpd_init(X, rank, init='nndsvda', *, random_state=None, dtype=None, device=None) -> CPTensor:
     """The initial CP model `ncpd` starts from (weights all one), e.g. to start several solvers from one point.
 
     X : nonnegative tensor (numpy, torch dense or sparse COO, scipy.sparse for k = 2) with k >= 2 modes.
-    init : 'svd' (NNDSVDa as tensorly 0.10), 'abs_svd' (|U| as tensorly 0.4.3) or 'random' (see `ncpd`).
+    init : 'nndsvda' (NNDSVDa as tensorly 0.10's 'svd'), 'nndsvd' (without the fill), 'abs_svd' (|U| as tensorly
+        0.4.3) or 'random' (see `ncpd`).
     Returns a CPTensor of torch tensors of X's dtype (float32 kept, others float64) on X's device.
-    Scale consistent: the init of c X is the init of X times c (spread over the modes) for every c. `'svd'` and
-    `'abs_svd'` are tensorly's inits of X / max(X) with the factor of mode 0 multiplied by max(X) (tensorly's own
+    Scale consistent: the init of c X is the init of X times c (spread over the modes) for every c. `'nndsvda'`,
+    `'nndsvd'` and `'abs_svd'` are tensorly's inits of X / max(X) with the factor of mode 0 multiplied by max(X) (tensorly's own
     'svd' init of X fills with mean(X) while its SVD part scales like sqrt(X), so it is not).
     Raises ValueError / TypeError as `ncpd`."""
     X, k = _prepare(X, dtype, device)
     rank = check_rank(rank)
-    if not isinstance(init, str): raise TypeError(f"init: ncpd_init takes a string ('svd', 'abs_svd', 'random'), got {type(init).__name__}")
+    if not isinstance(init, str): raise TypeError(f"init: ncpd_init takes a string ({_INIT_NAMES}), got {type(init).__name__}")
     factors, _ = _init_factors(X, rank, init, get_generator(random_state))
     factors = _scale_factors(factors, k)
     _check_finite_result(factors, "initial factors")
@@ -285,9 +291,9 @@ def _normalize(weights, factors):
     return weights, out
 
 # %% ../nbs/04_ncpd.ipynb #99e3734c
-def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random_state=None,
-         normalize_factors=False, fixed_modes=None, return_errors=False, dtype=None, device=None,
-         verbose=False, progress=False, n_inner=1):
+def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, random_state=None,
+         normalize_factors=False, fixed_modes=None, dtype=None, device=None, verbose=False, callback=None,
+         n_inner=1):
     """Nonnegative CP decomposition X ~ [[X_0, ..., X_{k-1}]] of a tensor of any order k >= 2
     (Carroll & Chang 1970; Harshman 1970), by HALS (Cichocki & Phan 2009) or multiplicative updates
     (Lee & Seung 2001 through the unfoldings), minimizing ||X - [[X_0, ..., X_{k-1}]]||_F.
@@ -298,38 +304,48 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
     rank : int >= 1, the number of components r.
     solver : 'hals' (default; exact column-wise block minimization, fast convergence) or 'mu'.
     n_iter_max : int >= 0, iterations (one iteration updates every non-fixed factor once).
-    init : 'svd' (NNDSVDa of the unfoldings, as tensorly 0.10), 'abs_svd' (|U| of the unfoldings, as
-        tensorly 0.4.3), 'random' (uniform, scaled to ||X||), or a CPTensor / (weights, factors) with
-        factors[n] of shape (I_n, rank); a given init is copied, never modified. See `ncpd_init`.
-    tol : stop when the relative change of the error between two iterations,
-        |e_{t-1} - e_t| / e_{t-1}, is below `tol` (0 runs all `n_iter_max` iterations). Note: tensorly uses
-        the absolute change |e_{t-1} - e_t| instead.
-    random_state : None, int, numpy or torch Generator (random init and the random columns that pad an SVD
-        init when a mode is smaller than the rank); draws are made on the CPU, so results do not depend on
+    init : 'nndsvda' (default: NNDSVDa of the unfoldings, tensorly 0.10's 'svd'), 'nndsvd' (the same without the
+        fill: exact zeros, which MU cannot move), 'abs_svd' (|U| of the unfoldings, as tensorly 0.4.3), 'random'
+        (uniform, scaled to ||X||), or a CPTensor / (weights, factors) with factors[n] of shape (I_n, rank); a given
+        init is copied, never modified. See `ncpd_init`.
+    tol : stop at the first iteration t where |e_{t-1} - e_t| <= tol * e_{t-1}, e_t the relative error after
+        iteration t (the book's one stopping rule, CONTRIBUTING.md); 0 runs all `n_iter_max` iterations. A fit that
+        reaches n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning). Note: tensorly uses the
+        absolute change |e_{t-1} - e_t| instead.
+    random_state : None, int, numpy Generator or RandomState, torch Generator (random init and the random columns that
+        pad an SVD init when a mode is smaller than the rank); draws are made on the CPU, so results do not depend on
         the device.
     normalize_factors : if True, factor columns have unit norm and the norms go into the weights
         (zero columns keep weight 0); otherwise the weights are all one.
     fixed_modes : modes whose factors are kept as initialized (useful with a given init).
-    return_errors : also return the list of relative errors ||X - model||_F / ||X||_F after each iteration
-        (computed from MTTKRP and Gram matrices, accurate to about 1e-8 in float64 and 1e-4 in float32).
-    verbose : print the error at every iteration; progress : show a tqdm progress bar.
+    verbose : show a progress line (a tqdm bar with the current relative error).
+    callback : None or callback(iteration, rel_error), called after every iteration (iteration counts from 1);
+        returning True stops the fit there (no ConvergenceWarning).
     n_inner : int >= 1, HALS sweeps over a factor's columns per mode update (ignored by 'mu'). Each extra sweep costs
         O(I_n r^2), little against the MTTKRP's O(r prod I) on a large tensor, and lowers the error per iteration
         (tensortools' ncp_hals uses 3); the default 1 is plain HALS.
 
-    Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device,
-    and the errors list if `return_errors`. Scale: the loop runs on X / 2**k (exact; max entry in [1/2, 1)) and the
+    Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device, with
+    what the fit did as attributes: `history_` (list of the relative errors ||X - model||_F / ||X||_F after each
+    iteration, computed from MTTKRP and Gram matrices, accurate to about 1e-8 in float64 and 1e-4 in float32),
+    `n_iter_` (iterations run) and `errors_` ([the final relative error], one entry per layer as the hierarchy
+    models have). Scale: the loop runs on X / 2**k (exact; max entry in [1/2, 1)) and the
     factors are scaled back (2**k split over the modes, or into the weights with `normalize_factors`), so X and c X
     give the same errors and the same factors up to scale for any c the dtype holds. A torch X that requires grad is
     detached. The results are checked: NaN or inf in a factor, weight or error raises ValueError (never returned).
     Raises ValueError (negative, NaN or inf entries; a mode of length 0; fewer than 2 modes; an all-zero X;
     rank < 1; unknown solver or init; an init of the wrong shape; bad n_iter_max, tol or fixed_modes) and
-    TypeError (non-integer rank, unsupported input types)."""
+    TypeError (non-integer rank, unsupported input types, a callback that is not callable)."""
     X, kx = _prepare(X, dtype, device)             # X / 2**kx, max entry in [1/2, 1)
     rank = _check_args(rank, solver, n_iter_max, tol)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
     k = X.ndim
     fixed = _check_fixed_modes(fixed_modes, k)
     normX2 = sq_norm(X); normX = normX2.sqrt()
+    if solver == 'mu' and init == 'nndsvd':
+        warnings.warn("init: 'nndsvd' leaves exact zeros in the factors, which solver='mu' can never change; "
+                      "use init='nndsvda' (zeros filled) or solver='hals'", UserWarning, stacklevel=2)
     factors, weights = _init_factors(X, rank, init, get_generator(random_state), fixed)
     if not isinstance(init, str): factors = _scale_factors(factors, -kx)     # a given init, to the scale of X / 2**kx
     if isinstance(n_inner, bool) or not isinstance(n_inner, numbers.Integral) or n_inner < 1:
@@ -337,8 +353,8 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
     update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
     modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape))
     G = [F.T @ F for F in factors]                  # Gram matrices, kept up to date
-    errs, errs_f = [], []
-    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver})", disable=not progress, leave=False)
+    errs, errs_f, stopped = [], [], False           # errs: 0-d tensors (no sync unless a float is needed)
+    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver})", disable=not verbose, leave=False)
     for it in bar:
         for n, M in _sweep_mttkrps(X, factors, modes, h):
             V = math.prod(G[m] for m in range(k) if m != n)
@@ -346,24 +362,29 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='svd', tol=1e-7, random
             G[n] = factors[n].T @ factors[n]
         # ||X - model||^2 = ||X||^2 - 2 <M_n, X_n> + <V_n, X_n^T X_n> for the last updated mode n
         errs.append((normX2 - 2 * (M * factors[n]).sum() + (V * G[n]).sum()).clamp_min(0).sqrt() / normX)
-        if tol > 0 or verbose or progress:
+        if tol > 0 or verbose or callback is not None:
             errs_f.append(float(errs[-1]))
-            if verbose: print(f"iteration {it + 1}: relative error {errs_f[-1]:.10g}")
-            if progress: bar.set_postfix(error=f"{errs_f[-1]:.5g}", refresh=False)
-            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) < tol * errs_f[-2]):
-                if verbose: print(f"converged after {it + 1} iterations: relative change of the error < tol = {tol:g}")
-                break
+            if verbose: bar.set_postfix(error=f"{errs_f[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs_f[-1]):
+                stopped = True; break
+            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) <= tol * errs_f[-2]):
+                stopped = True; break
     bar.close()
+    if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
+        warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the error "
+                      f"fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of iterations)",
+                      ConvergenceWarning, stacklevel=2)
     factors = [F.contiguous() for F in factors]
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
+    final = errs[-1] if errs else torch.tensor(rel_error(X, (weights, factors)), dtype=X.dtype)   # no iteration run
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
         weights = pow2_scale(weights, kx)                                   # back to the scale of X
     else: factors = _scale_factors(factors, kx)
     _check_finite_result(factors + [weights], "factors")
+    history = torch.stack(errs + [final.to(X.device)])
+    _check_finite_result([history], "relative errors")
+    history = history.tolist()
     cp = to_cptensor(weights, factors)
-    if return_errors:
-        errs = torch.stack(errs) if errs else None
-        if errs is not None: _check_finite_result([errs], "relative errors")
-        return cp, (errs.tolist() if errs is not None else [])
+    cp.history_, cp.n_iter_, cp.errors_ = history[:-1], len(errs), history[-1:]
     return cp

@@ -104,9 +104,9 @@ def _adam(model, lr):
     params = [A for m in model.modes for A in m.A]
     return torch.optim.Adam([{"params": [A], "lr": lr * float(A.detach().mean().clamp(min=1e-30))} for A in params])
 
-def _train(model, opt, X, nx2, n_epochs, hist, progress):
+def _train(model, opt, X, nx2, n_epochs, hist, verbose):
     "n_epochs projected Adam steps on `_loss`, appending the loss before each step to hist."
-    for epoch in tqdm(range(n_epochs), desc="Neural NCPD", disable=not progress, leave=False):
+    for epoch in tqdm(range(n_epochs), desc="Neural NCPD", disable=not verbose, leave=False):
         loss = _loss(model, X, nx2, warm_start=True)
         if not bool(torch.isfinite(loss)):
             raise FloatingPointError(f"neural_ncpd: the loss is not finite at epoch {len(hist)}; lower lr")
@@ -122,7 +122,7 @@ def _count(v, name, low):
 
 def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_restarts: int = 1,
                 screen_epochs: int = 25, random_state=None, ncpd_options=None, hncpd_options=None, dtype=None,
-                device=None, progress: bool = False) -> NeuralNCPD:
+                device=None, verbose: bool = False) -> NeuralNCPD:
     """Neural NCPD (Vendrow, Haddock & Needell, Asilomar 2021) of a nonnegative tensor of order k >= 2.
 
     X : (I_1, ..., I_k) nonnegative, numpy or torch, dense or sparse COO (never densified); ranks : strictly decreasing
@@ -132,10 +132,10 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
     n_epochs : projected Adam steps on sum_{l>=1} ||X - X^(l)||^2 / ||X||^2; lr : Adam's step relative to each A's
     mean initial entry.
     n_restarts, screen_epochs : with n_restarts > 1, draw that many initial hierarchies (they differ only when the
-    initial hierarchy has a random start, e.g. hncpd_options=dict(hnmf_init='random')), train each for
+    initial hierarchy has a random start, e.g. hncpd_options=dict(hnmf_options=dict(init='random'))), train each for
     min(screen_epochs, n_epochs) epochs, and continue only the one with the lowest training loss (on X itself, never
     on clean or held-out data) for the remaining epochs: the loss separates the local minima early.
-    random_state : seeds the NCPD and Standard HNCPD. dtype/device: X's by default.
+    random_state : seeds the NCPD and Standard HNCPD. dtype/device: X's by default. verbose : a progress line (epochs).
     Returns a trained `NeuralNCPD` with errors_ (per layer 0..L, against X), history_ ('loss' per epoch, before each
     step; 'restart_losses', each start's loss after screening), init_ (the StandardHNCPDModel it started from).
     Raises ValueError/TypeError for bad X, ranks, cp, n_epochs, n_restarts, screen_epochs or lr, and
@@ -159,13 +159,13 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
             init = standard_hncpd(X, ranks, cp=cp, random_state=gen, **(hncpd_options or {}))
             model = NeuralNCPD(ranks, init.factors0, [h.A for h in init.hnmfs])
             opt = _adam(model, lr)
-            hist = _train(model, opt, X, nx2, screen, [], progress)
+            hist = _train(model, opt, X, nx2, screen, [], verbose)
             with torch.no_grad(): final = float(_loss(model, X, nx2))
             starts.append((final, model, opt, hist, init))
         finals = [s[0] for s in starts]
         _, model, opt, hist, init = starts[int(np.argmin(finals))]
         del starts
-        _train(model, opt, X, nx2, n_epochs - screen, hist, progress)
+        _train(model, opt, X, nx2, n_epochs - screen, hist, verbose)
         with torch.no_grad():
             model.errors_ = [_rel_err(X, nx2, init.factors0)] + [_rel_err(X, nx2, F) for F in model.layer_factors()]
     model.history_ = {"loss": hist, "restart_losses": finals if n_restarts > 1 else []}

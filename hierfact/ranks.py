@@ -173,6 +173,10 @@ def corcondia(X, cp) -> float:
     return float(100 * (1 - (G * G).sum() / r))
 
 # %% ../nbs/18_ranks.ipynb #b11194e6
+import warnings
+from sklearn.exceptions import ConvergenceWarning
+from .multihntf import _check_options
+
 _MAX_DENSE_HELDOUT = 2**24
 
 def _masked_input(X):
@@ -197,8 +201,8 @@ def _masked_input(X):
     none = torch.zeros(X.shape, dtype=torch.bool, device=X.device)
     return X, none, none
 
-def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="svd", n_iter_max: int = 200, tol: float = 1e-6,
-                random_state=None, return_errors: bool = False):
+def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="nndsvda", n_iter_max: int = 200, tol: float = 1e-6,
+                random_state=None, dtype=None, device=None, verbose: bool = False, callback=None):
     """Nonnegative CP decomposition fitted to the observed entries of X only, min ||P_obs(X - [[X_1, ..., X_k]])||_F,
     by EM imputation (Tomasi & Bro 2005): fill the missing entries with the current model, run one NCPD sweep
     (`hierfact.ncpd.ncpd`, `solver`) on the completed tensor, repeat. The observed error never increases.
@@ -207,15 +211,25 @@ def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="svd", n_iter_m
         a torch tensor that requires grad is detached); its values at the missing entries are ignored: they may be NaN,
         inf or negative. observed : bool array or tensor of X's shape, True = observed (at least one, and not all of
         them zero); an observed entry must be finite and >= 0. rank : int >= 1.
-    init : 'svd', 'abs_svd', 'random' (as `ncpd`, applied to X with the missing entries set to the mean of the observed
-        ones) or a CP model (weights, factors) to start from. n_iter_max : EM sweeps; tol : stop when the observed
-        relative error changes by less than tol (relative) between sweeps. random_state : for a random init.
-    Returns the CPTensor (torch, X's dtype and device), and with return_errors the observed relative errors
-    ||P_obs(X - model)|| / ||P_obs X|| after each sweep. As `ncpd`, the fit runs on X / 2**k (exact, max observed entry
+    init : 'nndsvda', 'nndsvd', 'abs_svd', 'random' (as `ncpd`, applied to X with the missing entries set to the mean of
+        the observed ones) or a CP model (weights, factors) to start from. n_iter_max : EM sweeps; tol : stop at the first
+        sweep t with |e_{t-1} - e_t| <= tol * e_{t-1} (e the observed relative error; the book's one stopping rule);
+        reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning). random_state : for a
+        random init. dtype, device : of the computation (default X's; float32 stays float32, others become float64).
+    verbose : a progress line (tqdm bar with the observed error). callback : None or callback(sweep, rel_error),
+        called after every sweep (sweep counts from 1); returning True stops the fit.
+    Returns the CPTensor (torch, X's dtype and device) with `history_` (the observed relative errors
+    ||P_obs(X - model)|| / ||P_obs X|| after each sweep), `n_iter_` (sweeps run) and `errors_` ([the final observed
+    relative error]). As `ncpd`, the fit runs on X / 2**k (exact, max observed entry
     in [1/2, 1)) and the factors are scaled back, so X and c X give the same errors and factors up to scale.
     Raises ValueError / TypeError for bad X (NaN, inf or negative observed entries: the message names X and
     `observed`), observed, rank or options, and ValueError if a result would be NaN or inf."""
     X, nan, inf = _masked_input(X)
+    if dtype is not None or device is not None:
+        X = as_tensor(X, "X", nonnegative=False, dtype=dtype, device=device)
+        nan, inf = nan.to(X.device), inf.to(X.device)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected None or a function callback(sweep, rel_error), got {type(callback).__name__}")
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     obs = torch.as_tensor(observed, device=X.device) if not isinstance(observed, torch.Tensor) else observed.detach().to(X.device)
     if obs.dtype != torch.bool: raise TypeError(f"observed: expected a boolean mask, got dtype {obs.dtype}")
@@ -242,25 +256,35 @@ def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="svd", n_iter_m
             init = (w, _scale_factors([torch.as_tensor(_detach(f)) for f in fs], -kx))
         except (TypeError, ValueError): pass                           # `ncpd` says what is wrong with it
     with _threads_for(X):
-        cp, errs = _masked_ncpd(X, obs, X.sum() / n_obs, no, rank, solver, init, n_iter_max, tol, random_state)
+        cp, errs, stopped = _masked_ncpd(X, obs, X.sum() / n_obs, no, rank, solver, init, n_iter_max, tol, random_state,
+                                         verbose, callback)
+    if tol > 0 and not stopped and len(errs) == n_iter_max > 0:
+        warnings.warn(f"masked_ncpd: reached n_iter_max={n_iter_max} sweeps before the relative change of the observed "
+                      f"error fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of sweeps)",
+                      ConvergenceWarning, stacklevel=2)
+    final = errs[-1] if errs else float(torch.linalg.vector_norm(obs * (X - cp_to_tensor(cp)))) / no
     cp = to_cptensor(cp.weights, _scale_factors(cp.factors, kx))
     _check_finite_result(cp.factors, "factors")
-    if not all(math.isfinite(e) for e in errs):
+    if not all(math.isfinite(e) for e in errs + [final]):
         raise ValueError("X: the observed relative errors of this fit are not finite; pass dtype float64 or rescale X")
-    return (cp, errs) if return_errors else cp
+    cp.history_, cp.n_iter_, cp.errors_ = errs, len(errs), [final]
+    return cp
 
-def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_state):
+def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_state, verbose=False, callback=None):
     """The EM iterations of `masked_ncpd` (validated input, zero at the missing entries and scaled to max 1;
-    fill: the mean observed entry; no: ||P_obs X||). Returns (cp, errors)."""
-    cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, random_state=random_state)  # scaled start
+    fill: the mean observed entry; no: ||P_obs X||). Returns (cp, errors, stopped), stopped True when tol or the
+    callback ended the sweeps."""
+    cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, tol=0,
+              random_state=random_state)                               # scaled start
     F = [f.contiguous() for f in _factor_list(cp, "cp")]
     k, h, update = X.ndim, _split(tuple(X.shape)), (_hals_update if solver == "hals" else _mu_update)
     G = [f.T @ f for f in F]
     mask = obs.to(X.dtype)
     Xh = cp_to_tensor((None, F))
     R = mask * (X - Xh)                                                # residual on the observed entries
-    errs = []
-    for it in range(n_iter_max):
+    errs, stopped = [], False
+    bar = tqdm(range(n_iter_max), desc=f"masked_ncpd ({solver})", disable=not verbose, leave=False)
+    for it in bar:
         Y = (Xh + R).contiguous()                                      # E-step: X observed, the model elsewhere
         for n, M in _sweep_mttkrps(Y, F, range(k), h):                 # M-step: one NCPD sweep on Y (as `ncpd`)
             F[n] = update(F[n], M, math.prod(G[m] for m in range(k) if m != n))
@@ -268,9 +292,12 @@ def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_s
         Xh = cp_to_tensor((None, F))
         R = mask * (X - Xh)
         errs.append(float(torch.linalg.vector_norm(R)) / no)
-        if tol > 0 and it >= 1 and abs(errs[-2] - errs[-1]) <= tol * errs[-2]: break
+        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+        if tol > 0 and it >= 1 and abs(errs[-2] - errs[-1]) <= tol * errs[-2]: stopped = True; break
+    bar.close()
     cp = to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), [f.contiguous() for f in F])
-    return cp, errs
+    return cp, errs, stopped
 
 def _heldout_error(X, observed, cp) -> float:
     "||P_heldout(X - model)|| / ||P_heldout X|| for a dense X and a bool mask of the observed entries."
@@ -383,9 +410,9 @@ def _slice_cp(cp, r):
     return (w[:r], [f[:, :r].contiguous() for f in F])
 
 def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_fraction=0.1, core_consistency: bool = True,
-                     solver: str = "hals", n_iter_max: int = 300, tol: float = 1e-6, heldout_n_iter_max=None,
+                     solver: str = "hals", n_iter_max: int = 300, tol: float = 1e-6, heldout_options=None,
                      stability_threshold: float = 0.9, corcondia_threshold: float = 50.0, heldout_rtol: float = 0.01,
-                     random_state=0, dtype=None, device=None, progress: bool = False) -> RankDiagnostics:
+                     random_state=0, dtype=None, device=None, verbose: bool = False) -> RankDiagnostics:
     """Diagnostics for choosing the rank r_0 of a nonnegative CP decomposition, for every rank in `ranks`.
 
     X : nonnegative tensor of order k >= 2 (numpy, torch dense or sparse COO, scipy.sparse matrix).
@@ -393,11 +420,13 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
         `solver`, `n_iter_max`, `tol`): the first from the SVD start (the first r columns of the rank-max(ranks) one),
         the others from random starts; >= 2 for the stability.
     heldout_fraction : fraction of the entries held out (in (0, 1)); None skips the held-out diagnostic. The mask is
-        drawn once; `masked_ncpd` fits the rest (up to `heldout_n_iter_max` EM sweeps, default n_iter_max). A sparse X
-        is densified for it (at most 2^24 entries).
+        drawn once; `masked_ncpd` fits the rest, with `solver` and `heldout_options` (a dict with 'n_iter_max', the EM
+        sweeps, and 'tol'; default the fits' n_iter_max and tol). A sparse X is densified for it (at most 2^24 entries).
     core_consistency : compute CORCONDIA (`corcondia`) of each rank's best fit.
     stability_threshold, corcondia_threshold, heldout_rtol : the levels `RankDiagnostics.suggested` uses.
     random_state : seeds the mask, then the random starts. dtype, device : of the computation (default: X's).
+    verbose : a progress line over the ranks. The fits run at the given budget: they do not emit ConvergenceWarning
+    (every rank is fitted with the same n_iter_max, which is what the diagnostics compare).
     Returns a `RankDiagnostics` (kind 'ncpd'). Raises ValueError / TypeError for bad X (negative, NaN, all zero,
     fewer than 2 modes), empty / non-positive / repeated ranks, n_restarts < 1, a fraction outside (0, 1), a sparse X
     too large for the held-out fit, or bad solver options.
@@ -411,9 +440,11 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
     frac = None if heldout_fraction is None else _check_fraction(heldout_fraction, "heldout_fraction")
     if solver not in ("hals", "mu"): raise ValueError(f"solver: got {solver!r}; accepted are 'hals' and 'mu'")
     n_iter_max = _check_count(n_iter_max, "n_iter_max", 1)
-    ho_iter = n_iter_max if heldout_n_iter_max is None else _check_count(heldout_n_iter_max, "heldout_n_iter_max", 1)
     tol = _check_real(tol, "tol")
     if tol < 0: raise ValueError(f"tol: expected a number >= 0, got {tol}")
+    ho = dict(n_iter_max=n_iter_max, tol=tol) | _check_options(heldout_options, "heldout_options", ("n_iter_max", "tol"))
+    ho_iter, ho_tol = _check_count(ho["n_iter_max"], "heldout_options['n_iter_max']", 1), _check_real(ho["tol"], "heldout_options['tol']")
+    if ho_tol < 0: raise ValueError(f"heldout_options['tol']: expected a number >= 0, got {ho_tol}")
     st, ct = _check_thresholds(stability_threshold, corcondia_threshold)
     rtol = _check_real(heldout_rtol, "heldout_rtol")
     if rtol < 0: raise ValueError(f"heldout_rtol: expected a number >= 0, got {rtol}")
@@ -425,11 +456,19 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
                          f"(at most {_MAX_DENSE_HELDOUT:,}); pass heldout_fraction=None")
     with _threads_for(X):
         return _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct,
-                                 rtol, random_state, progress)
+                                 rtol, random_state, verbose, ho_tol)
 
 def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct, rtol,
-                      random_state, progress):
+                      random_state, verbose, ho_tol=None):
     "The fits of `rank_diagnostics` (validated arguments)."
+    ho_tol = tol if ho_tol is None else ho_tol
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)             # equal budgets are the point here
+        return _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st,
+                                      ct, rtol, random_state, verbose, ho_tol)
+
+def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct, rtol,
+                           random_state, verbose, ho_tol):
     gen = get_generator(random_state)
     if frac is not None:
         Xd = X.to_dense() if X.is_sparse else X
@@ -440,10 +479,10 @@ def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_it
         if float(torch.linalg.vector_norm(torch.where(observed, 0, Xd))) == 0:
             raise ValueError("X: every held-out entry is zero, so the held-out relative error is undefined; change random_state or heldout_fraction")
         fill = torch.where(observed, Xd, 0).sum() / int(observed.sum())
-        ho_start = ncpd_init(torch.where(observed, Xd, fill), max(ranks), "svd", random_state=gen)
-    svd_start = ncpd_init(X, max(ranks), "svd", random_state=gen)
+        ho_start = ncpd_init(torch.where(observed, Xd, fill), max(ranks), "nndsvda", random_state=gen)
+    svd_start = ncpd_init(X, max(ranks), "nndsvda", random_state=gen)
     errors, stab, cc, ho, secs, models = [], [], [], [], [], []
-    for r in tqdm(ranks, desc="ranks", disable=not progress, leave=False):
+    for r in tqdm(ranks, desc="ranks", disable=not verbose, leave=False):
         t0 = time.perf_counter()
         fits = [ncpd(X, r, solver=solver, init=_slice_cp(svd_start, r) if s == 0 else "random", n_iter_max=n_iter_max,
                      tol=tol, random_state=gen) for s in range(n_restarts)]
@@ -453,12 +492,12 @@ def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_it
         if n_restarts > 1: stab.append(_mean_pairwise([cp.factors for cp in fits], factor_similarity))
         if core_consistency: cc.append(corcondia(X, best))
         if frac is not None:
-            cpm = masked_ncpd(Xd, observed, r, solver=solver, init=_slice_cp(ho_start, r), n_iter_max=ho_iter, tol=tol)
+            cpm = masked_ncpd(Xd, observed, r, solver=solver, init=_slice_cp(ho_start, r), n_iter_max=ho_iter, tol=ho_tol)
             ho.append(_heldout_error(Xd, observed, cpm))
         secs.append(time.perf_counter() - t0)
     arr = lambda v, on: np.asarray(v, dtype=float) if on else None
     settings = dict(n_restarts=n_restarts, heldout_fraction=frac, solver=solver, n_iter_max=n_iter_max, tol=tol,
-                    heldout_n_iter_max=ho_iter if frac is not None else None, stability_threshold=st,
+                    heldout_options=dict(n_iter_max=ho_iter, tol=ho_tol) if frac is not None else None, stability_threshold=st,
                     corcondia_threshold=ct, heldout_rtol=rtol, random_state=random_state if isinstance(random_state, (int, type(None))) else "given",
                     shape=list(X.shape))
     return RankDiagnostics("ncpd", np.asarray(ranks), np.asarray(errors, dtype=float), arr(stab, n_restarts > 1),
@@ -467,7 +506,7 @@ def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_it
 # %% ../nbs/18_ranks.ipynb #7dd0fbc8
 def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: int = 800, tol: float = 1e-7,
                       core_consistency: bool = True, stability_threshold: float = 0.9, corcondia_threshold: float = 50.0,
-                      random_state=0, dtype=None, device=None, progress: bool = False) -> RankDiagnostics:
+                      random_state=0, dtype=None, device=None, verbose: bool = False) -> RankDiagnostics:
     """Diagnostics for the rank of the next Multi-HNTF layer (Vendrow, Haddock & Needell 2022) under a given layer.
 
     X : the nonnegative tensor (I_1 x ... x I_k), dense or sparse. above : the layer above, either a fitted
@@ -475,6 +514,7 @@ def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: 
         CP model (CPTensor, (weights, factors) or list of k matrices (I_i x r)), whose components are balanced first
         as `multihntf` does. ranks : candidates for the next rank (distinct integers in 1..r-1; default all of them).
     n_restarts : `fit_layer` fits per rank from uniform random W's (`n_iter_max`, `tol`); >= 2 for the stabilities.
+    verbose : a progress line over the ranks. As in `rank_diagnostics`, the fits emit no ConvergenceWarning.
     Returns a `RankDiagnostics` of kind 'layer': errors (relative to X), stability (mean pairwise similarity of the
     W's columns), partition_agreement (mean pairwise adjusted Rand index of the row-argmax partitions of the W's),
     corcondia (of the best layer's CP model), no held-out error; models holds each rank's best W (r x rank);
@@ -504,15 +544,17 @@ def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: 
     nx2 = sq_norm(X)
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     with _threads_for(X):
-        return _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2,
-                                  random_state, progress)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)         # equal budgets are the point here
+            return _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2,
+                                      random_state, verbose)
 
-def _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2, random_state, progress):
+def _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2, random_state, verbose):
     "The fits of `layer_diagnostics` (validated arguments)."
     from sklearn.metrics import adjusted_rand_score
     gen = get_generator(random_state)
     errors, stab, part, cc, secs, models = [], [], [], [], [], []
-    for q in tqdm(ranks, desc="layer ranks", disable=not progress, leave=False):
+    for q in tqdm(ranks, desc="layer ranks", disable=not verbose, leave=False):
         t0 = time.perf_counter()
         fits = [fit_layer(X, F, q, n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2) for _ in range(n_restarts)]
         e = [fit.errors[-1] for fit in fits]

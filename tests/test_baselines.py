@@ -55,7 +55,7 @@ def test_experiment_seeds(monkeypatch):
 # ------------------------------------------------------------------ HNTF
 def test_hntf_reference_run(syn):
     "The reference notebook's own HNTF-1 run (order (0, 1, 2), seed 0): errors vs the noisy tensor and topic losses."
-    m = hntf(syn.X, [7, 4, 2], mode=0, order=(0, 1, 2), layer_init="numpy_seed", random_state=0)
+    m = hntf(syn.X, [7, 4, 2], mode=0, order=(0, 1, 2), layer_options=dict(init="numpy_seed"), random_state=0)
     np.testing.assert_allclose(m.errors, [0.2774291903373395, 0.42423269714704986, 0.7441611122856939], atol=1e-4)
     rec = topic_recovery(m, synthetic_groupings(syn))
     ref = {(0, 2): 0.2036617276441755, (0, 1): 0.14894673309860393, (1, 2): 0.1173055591837687}
@@ -66,9 +66,9 @@ def test_hntf_reference_run(syn):
     (dict(mode=3), ValueError, "mode"), (dict(mode=-4), ValueError, "mode"), (dict(mode=1.0), ValueError, "mode"),
     (dict(mode=True), ValueError, "mode"), (dict(order=(1, 0, 2)), ValueError, "order"),
     (dict(order=(0, 1)), ValueError, "order"), (dict(order=(0, 1, 1)), ValueError, "order"),
-    (dict(order="abc"), TypeError, "order"), (dict(layer_init="nndsvd"), ValueError, "layer_init"),
-    (dict(layer_init="numpy_seed", random_state=None), ValueError, "random_state"),
-    (dict(layer_init="numpy_seed", random_state=-1), ValueError, "random_state"),
+    (dict(order="abc"), TypeError, "order"), (dict(layer_options=dict(init="svd")), ValueError, "layer_options"), (dict(layer_options=dict(layer_tol=0)), ValueError, "layer_options"),
+    (dict(layer_options=dict(init="numpy_seed"), random_state=None), ValueError, "random_state"),
+    (dict(layer_options=dict(init="numpy_seed"), random_state=-1), ValueError, "random_state"),
     (dict(cp=(None, [np.ones((8, 3))] * 3)), ValueError, "cp"), (dict(cp="x"), TypeError, "cp"),
 ])
 def test_hntf_bad_args(kw, exc, msg):
@@ -102,7 +102,7 @@ def test_hntf_matrix_is_hnmf_of_codes():
     "For a matrix, HNTF's next layer is an NMF of the codes: X ~ A (A1 B1^T)."
     F = _cp((9, 8), 3)
     X = F[0] @ F[1].T
-    m = hntf(X, [3, 2], cp=(None, F), layer_init="abs_svd", layer_solver="hals", layer_n_iter_max=500, layer_tol=0)
+    m = hntf(X, [3, 2], cp=(None, F), layer_options=dict(init="abs_svd", solver="hals", n_iter_max=500, tol=0))
     B1, A1 = m.factors(1)[1], m.W[0]
     assert abs(m.errors[1] - float(torch.linalg.norm(X - F[0] @ A1 @ B1.T) / torch.linalg.norm(X))) < 1e-10
 
@@ -114,7 +114,7 @@ def test_standard_hncpd_exact():
             for s in (12, 10, 8)]
     T = cp_to_tensor((None, true))
     for balance in (True, False):
-        m = standard_hncpd(T, [5, 3], cp=(None, true), hnmf_n_iter_max=3000, hnmf_tol=0, balance=balance)
+        m = standard_hncpd(T, [5, 3], cp=(None, true), hnmf_options=dict(n_iter_max=3000, tol=0), balance=balance)
         assert m.errors[0] < 1e-6 and m.errors[1] < 1e-4, m.errors
     assert m.grouping(0, 1, mode=-1).shape == (5, 3)
     with pytest.raises(ValueError, match="mode"): m.grouping(0, 1, mode=3)

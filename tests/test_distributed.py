@@ -95,8 +95,8 @@ def _worker(outdir):
         kw = dict(kw); md = kw.pop("mode")
         st = {}
         init = d[cpk] if cpk else "random"
-        cp, errs = hd.distributed_ncpd(hd.split_mode(d[key], md), r, mode=md, init=init, return_errors=True,
-                                       stats=st, **kw)
+        cp = hd.distributed_ncpd(hd.split_mode(d[key], md), r, mode=md, init=init, stats=st, **kw)
+        errs = cp.history_
         m = md % d[key].ndim
         out[f"ncpd/{name}"] = dict(weights=cp.weights, factors=[hd.gather_split(F, 0) if n == m else F
                                                                  for n, F in enumerate(cp.factors)],
@@ -198,7 +198,7 @@ def test_ncpd_matches_one_process(runs, name):
     procs, d, _ = runs
     key, cpk, r, kw = NCPD_CASES[name]
     kw = {k: v for k, v in kw.items() if k != "mode"}
-    one, errs = ncpd(d[key], r, init=d[cpk] if cpk else "random", return_errors=True, **kw)
+    one = ncpd(d[key], r, init=d[cpk] if cpk else "random", **kw); errs = one.history_
     for p in procs:
         res = p[f"ncpd/{name}"]
         assert len(res["errors"]) == len(errs) and np.allclose(res["errors"], errs, rtol=1e-9, atol=1e-12)
@@ -249,7 +249,7 @@ def test_gather_split_uneven(runs):
 def test_cli_ncpd_inside_group(runs):
     procs, d, out = runs
     z = np.load(out / "cli_ncpd.npz")
-    one, errs = ncpd(d["tensor"], 3, init="random", random_state=0, n_iter_max=20, return_errors=True)
+    one = ncpd(d["tensor"], 3, init="random", random_state=0, n_iter_max=20); errs = one.history_
     for n in range(3): assert np.abs(z[f"factor{n}"] - one.factors[n].numpy()).max() < TOL
     assert np.allclose(z["errors"], errs, rtol=1e-9)
 

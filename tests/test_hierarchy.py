@@ -73,7 +73,7 @@ def test_multihntf_reproducible_and_independent_of_global_rng(T):
 
 
 def test_multihntf_recovers_exact_rank_and_errors_monotone(T):
-    m = multihntf(T, [4, 2], solver="hals", init="random", ncpd_n_iter_max=3000, ncpd_tol=0, random_state=0)
+    m = multihntf(T, [4, 2], solver="hals", init="random", ncpd_options=dict(n_iter_max=3000, tol=0), random_state=0)
     assert m.errors[0] < 1e-4
     assert m.errors[1] >= m.errors[0]
 

@@ -4,6 +4,7 @@ requires_grad cases of chapters 04, 05, 06 and 18."""
 import numpy as np
 import pytest
 import torch
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")   # short fits on purpose
 
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.hnmf import hnmf
@@ -57,11 +58,11 @@ def _check_sweep(fit, X, dt):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("solver", ["hals", "mu"])
-@pytest.mark.parametrize("init", ["svd", "abs_svd", "random"])
+@pytest.mark.parametrize("init", ["nndsvda", "nndsvd", "abs_svd", "random"])
 def test_ncpd_scale(dt, solver, init):
     X = _tensor()
     def fit(Y):
-        cp, e = ncpd(Y, 3, solver=solver, init=init, n_iter_max=30, tol=0, random_state=0, return_errors=True)
+        cp = ncpd(Y, 3, solver=solver, init=init, n_iter_max=30, tol=0, random_state=0); e = cp.history_
         assert cp.factors[0].dtype == (torch.float32 if dt == np.float32 else torch.float64)
         return e, cp.factors
     _check_sweep(fit, X, dt)
@@ -71,7 +72,7 @@ def test_ncpd_scale(dt, solver, init):
 def test_ncpd_normalize_factors_scale(dt):
     X = _tensor()
     def fit(Y):
-        cp, e = ncpd(Y, 3, n_iter_max=30, tol=0, normalize_factors=True, return_errors=True)
+        cp = ncpd(Y, 3, n_iter_max=30, tol=0, normalize_factors=True); e = cp.history_
         return e, cp.factors
     _check_sweep(fit, X, dt)
     cp = ncpd(_scaled(X, 1e20, dt), 3, n_iter_max=30, tol=0, normalize_factors=True)
@@ -83,7 +84,7 @@ def test_ncpd_normalize_factors_scale(dt):
 def test_ncpd_init_scale(dt):
     "The svd init is scale consistent: the init of c X is the init of X times c, spread over the modes."
     X = _tensor()
-    for init in ("svd", "abs_svd"):
+    for init in ("nndsvda", "nndsvd", "abs_svd"):
         ref = ncpd_init(_scaled(X, 1.0, dt), 3, init)
         for c in SCALES:
             a = ncpd_init(_scaled(X, c, dt), 3, init)
@@ -97,7 +98,7 @@ def test_masked_ncpd_scale(dt):
     X = _tensor(seed=2)
     obs = np.random.default_rng(3).random(X.shape) > 0.2
     def fit(Y):
-        cp, e = masked_ncpd(Y, obs, 3, n_iter_max=30, tol=0, random_state=0, return_errors=True)
+        cp = masked_ncpd(Y, obs, 3, n_iter_max=30, tol=0, random_state=0); e = cp.history_
         return e, cp.factors
     _check_sweep(fit, X, dt)
 
@@ -115,7 +116,7 @@ def test_hnmf_scale(dt):
 def test_multihntf_scale(dt):
     X = _tensor(seed=4)
     def fit(Y):
-        m = multihntf(Y, [4, 2], ncpd_n_iter_max=40, n_iter_max=100, tol=0, random_state=0)
+        m = multihntf(Y, [4, 2], ncpd_options=dict(n_iter_max=40), n_iter_max=100, tol=0, random_state=0)
         return m.errors, m.factors(0) + m.factors(1)
     _check_sweep(fit, X, dt)
 
@@ -136,9 +137,9 @@ def test_masked_ncpd_nan_unobserved():
     X = _tensor(seed=5)
     obs = np.random.default_rng(6).random(X.shape) > 0.3
     Xz, Xn, Xi = np.where(obs, X, 0.0), np.where(obs, X, np.nan), np.where(obs, X, np.inf)
-    a, ea = masked_ncpd(Xz, obs, 3, n_iter_max=20, tol=0, random_state=0, return_errors=True)
+    a = masked_ncpd(Xz, obs, 3, n_iter_max=20, tol=0, random_state=0); ea = a.history_
     for Y in (Xn, Xi, np.where(obs, X, -5.0), torch.as_tensor(Xn)):
-        b, eb = masked_ncpd(Y, obs, 3, n_iter_max=20, tol=0, random_state=0, return_errors=True)
+        b = masked_ncpd(Y, obs, 3, n_iter_max=20, tol=0, random_state=0); eb = b.history_
         np.testing.assert_allclose(eb, ea, rtol=1e-12, atol=1e-12)
         for f, g in zip(b.factors, a.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
         assert all(torch.isfinite(f).all() for f in b.factors)
@@ -221,8 +222,8 @@ def test_baselines_scale(dt, which):
     from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
     X = _tensor(seed=8)
     def fit(Y):
-        if which == "hntf": m = hntf(Y, [3, 2], n_iter_max=30, layer_n_iter_max=30, random_state=0)
-        elif which == "standard_hncpd": m = standard_hncpd(Y, [3, 2], n_iter_max=30, hnmf_n_iter_max=60, random_state=0)
+        if which == "hntf": m = hntf(Y, [3, 2], n_iter_max=30, layer_options=dict(n_iter_max=30), random_state=0)
+        elif which == "standard_hncpd": m = standard_hncpd(Y, [3, 2], n_iter_max=30, hnmf_options=dict(n_iter_max=60), random_state=0)
         else: m = standard_ncpd(Y, [3, 2], n_iter_max=30)
         return m.errors, m.factors(0) + m.factors(1)
     _check_sweep(fit, X, dt)

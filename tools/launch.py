@@ -161,8 +161,8 @@ def main(argv=None):
             arrays = dict(A=res.A.cpu().numpy(), S=S.cpu().numpy(), errors=np.array(res.errors))
         else:
             info = {}
-            cp, errs = distributed_ncpd(X_local, a.rank, mode=a.mode, init=a.init or "random", return_errors=True,
-                                        stats=info, **kw)
+            cp = distributed_ncpd(X_local, a.rank, mode=a.mode, init=a.init or "random", stats=info, **kw)
+            errs = cp.history_
             w, facs = cp
             facs = [gather_split(F, 0) if n == a.mode % len(facs) else F for n, F in enumerate(facs)]
             n_iter, last = len(errs), (errs[-1] if errs else float("nan"))
