@@ -449,15 +449,16 @@ def synthetic_groupings(data) -> dict:
 def topic_recovery(model, true_groupings: dict, *, modes=None) -> dict:
     """{(a, b): grouping_distance(model.grouping(a, b), G_true)} for each (a, b) -> G_true in `true_groupings`.
 
-    model : anything with `grouping(layer, to_layer)` (MultiHNTFModel, HNTFModel, HNMFModel-like); for a
-    StandardHNCPDModel the distance is averaged over `modes` (default all), each mode having its own grouping.
+    model : anything with `grouping(layer, to_layer)` (MultiHNTFModel, HNTFModel, HNMFModel-like); for a model with
+    one hierarchy per mode (StandardHNCPDModel, NeuralNCPD) the distance is averaged over `modes` (default all), each
+    mode having its own grouping.
     Raises TypeError for a model without groupings (e.g. IndependentNCPDModel)."""
-    if not hasattr(model, "grouping"):
+    if not hasattr(model, "grouping") or not getattr(model, "has_tree", True):
         raise TypeError(f"model: a {type(model).__name__} has no hierarchy (no grouping matrices) to score")
     out = {}
     for (a, b), T in true_groupings.items():
-        if isinstance(model, StandardHNCPDModel):
-            ms = range(len(model.hnmfs)) if modes is None else modes
+        if isinstance(model, _PerModeCP):
+            ms = range(len(model.factors0)) if modes is None else modes
             out[(a, b)] = float(np.mean([grouping_distance(model.grouping(a, b, mode=i), T) for i in ms]))
         else:
             out[(a, b)] = grouping_distance(model.grouping(a, b), T)
