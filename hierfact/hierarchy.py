@@ -42,6 +42,7 @@ def row_normalise(M: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/hierarchy.ipynb #f2264b3d
 FORMAT, VERSION = "hierfact", 1
+_KINDS = {}                       # kind -> class, filled as the classes are defined
 
 class HierarchicalModel:
     """The interface of every fitted hierarchy in hierfact (see the chapter "One model type for every hierarchy").
@@ -51,8 +52,12 @@ class HierarchicalModel:
     checked iterations; [] where none), word_mode (the mode of the words). Methods: factors(l), cp(l), grouping(a, b),
     topics(l), profiles(l), topic_tree(labels), save(path), load(path) (classmethod).
     Deprecated: `errors` (an alias of `errors_`)."""
-    kind = "hierarchy"            # the short name written to files
+    kind = "hierarchy"            # the short name written to files (each subclass sets its own: the loader's key)
     has_tree = True               # False for models without links between layers (independent NCPDs)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "kind" in cls.__dict__: _KINDS[cls.kind] = cls
 
     # -- what a subclass provides
     def _factors(self, layer: int) -> list:
@@ -146,7 +151,7 @@ class HierarchicalModel:
         """Read a model written by `save` (tensors come back on the CPU, in the dtype they were saved in).
         Raises FileNotFoundError for a missing file, ValueError naming `path` for a file that holds no hierfact
         model, or one of a class that is not `cls` or a subclass of it."""
-        m = load(path)
+        m = _load(path, cls)
         if not isinstance(m, cls):
             raise ValueError(f"path: {os.fspath(path)!r} holds a {type(m).__name__}, not a {cls.__name__}; use hierfact.load")
         return m
@@ -163,16 +168,17 @@ def _jsonable(v):
 # %% ../nbs/hierarchy.ipynb #927327d5
 _OLD_KINDS = {"hnmf": "hierfact.hnmf.HNMFModel", "multihntf": "hierfact.multihntf.MultiHNTFModel"}
 
-def _resolve(qualname: str, path) -> type:
-    mod, _, name = str(qualname).rpartition(".")
-    if not (mod == "hierfact" or mod.startswith("hierfact.")):
-        raise ValueError(f"path: {os.fspath(path)!r} names class {qualname!r}, which is not a hierfact model")
-    try: cls = getattr(importlib.import_module(mod), name)
-    except (ImportError, AttributeError):
-        raise ValueError(f"path: {os.fspath(path)!r} names class {qualname!r}, which this hierfact does not have") from None
-    if not (isinstance(cls, type) and issubclass(cls, HierarchicalModel)):
-        raise ValueError(f"path: {os.fspath(path)!r} names {qualname!r}, which is not a hierarchy model")
-    return cls
+_MODULES = ("hierfact.hnmf", "hierfact.multihntf", "hierfact.baselines", "hierfact.neural_nmf", "hierfact.neural_ncpd",
+            "hierfact.neural_multihntf")
+
+def _resolve(kind, path) -> type:
+    "The class registered for `kind` (the package's hierarchy modules are imported once if needed)."
+    if kind not in _KINDS:
+        for mod in _MODULES: importlib.import_module(mod)
+    if kind not in _KINDS:
+        raise ValueError(f"path: {os.fspath(path)!r} holds a model of kind {kind!r}, which this hierfact does not know "
+                         f"(known: {', '.join(sorted(_KINDS))})")
+    return _KINDS[kind]
 
 def _old_meta(meta: dict, files) -> dict:
     "A header written before the format (kinds 'hnmf'/'multihntf', key 'errors') in today's shape."
@@ -183,8 +189,9 @@ def _old_meta(meta: dict, files) -> dict:
             "errors_": meta.get("errors", []), "n_iter_": [None] * n, "history_": [[] for _ in range(n)],
             "word_mode": 0 if meta["kind"] == "hnmf" else -1, "state": state, "arrays": arrays, "children": {}}
 
-def _build(meta: dict, z, prefix: str, path):
-    cls = _resolve(meta["class"], path)
+def _build(meta: dict, z, prefix: str, path, top=None):
+    "The model of `meta` (arrays under `prefix` in z); `top`: the class to build if the file's kind is its kind."
+    cls = top if top is not None and meta.get("kind") == top.kind else _resolve(meta.get("kind"), path)
     children = {name: _build(cm, z, f"{prefix}{name}/", path) for name, cm in meta.get("children", {}).items()}
     arrays = {k: torch.as_tensor(z[prefix + k]) for k in meta["arrays"]}
     m = cls._from_state(meta, arrays, children)
@@ -199,6 +206,10 @@ def load(path) -> HierarchicalModel:
     NeuralNMF, NeuralNCPD, NeuralMultiHNTF, the baselines' models) with the same factors(l), grouping and errors_.
     Raises TypeError for a path that is not a str or PathLike, FileNotFoundError if it does not exist, and ValueError
     naming `path` if it holds no hierfact model."""
+    return _load(path)
+
+def _load(path, _cls=None):
+    "`load`, building `_cls` when the file's kind is its kind (`HierarchicalModel.load` on a class)."
     if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path: expected a file path, got {type(path).__name__}")
     if not os.path.isfile(path): raise FileNotFoundError(f"path: no file {os.fspath(path)!r}")
     try:
@@ -213,7 +224,7 @@ def load(path) -> HierarchicalModel:
                 meta = _old_meta(meta, z.files)
             elif meta.get("version", 0) > VERSION:
                 raise ValueError(f"format version {meta['version']} is newer than this hierfact reads ({VERSION})")
-            return _build(meta, z, "", path)
+            return _build(meta, z, "", path, _cls)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         if isinstance(e, ValueError) and str(e).startswith("path:"): raise
         raise ValueError(f"path: {os.fspath(path)!r} is not a model file written by hierfact ({e})") from None
