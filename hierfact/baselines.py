@@ -21,6 +21,7 @@ from .ncpd import ncpd
 from .tensor import pow2_normalize, pow2_scale
 from .ncpd import _scale_factors, _check_finite_result, _detach
 from .hnmf import hnmf, HNMFModel
+from .hierarchy import HierarchicalModel, check_layer, check_layer_pair, row_normalise
 from .multihntf import (MultiHNTFModel, balance_factors, core_tensor, _khatri_rao_power,
                                 _all_but_one_products)
 
@@ -77,18 +78,69 @@ def _check_layers(layer, to_layer, n):
         raise ValueError(f"layer, to_layer: need integers 0 <= layer < to_layer <= {n - 1}, got {layer!r}, {to_layer!r}")
     return int(layer), int(to_layer)
 
-class _LayeredCP:
-    "Shared accessors of the layered CP models below (`layers[l]` holds layer l's k factor matrices)."
-    def factors(self, layer: int = 0) -> list:
-        "The layer's factor matrices, one (I_i x r_layer) tensor per mode, in X's mode order."
-        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 0 <= layer < len(self.ranks):
-            raise ValueError(f"layer: must be an integer in 0..{len(self.ranks) - 1}, got {layer!r}")
-        return list(self._layer_factors(int(layer)))
+class _LayeredCP(HierarchicalModel):
+    """Shared base of the layered CP models below: a `HierarchicalModel` whose `_layer_factors(l)` gives layer l's k
+    factor matrices (factors(l), cp(l), grouping, topics, topic_tree, save come from `HierarchicalModel`)."""
+    def _factors(self, layer): return self._layer_factors(layer)
 
-    def cp(self, layer: int = 0):
-        "The layer's model as a tensorly CPTensor (unit weights)."
-        F = self.factors(layer)
-        return to_cptensor(torch.ones(F[0].shape[1], dtype=F[0].dtype, device=F[0].device), F)
+    def __post_init__(self):
+        n = len(self.ranks)
+        if not self.n_iter_: self.n_iter_ = [None] * n
+        if not self.history_: self.history_ = [[] for _ in range(n)]
+
+def _layers_state(layers) -> dict:
+    "Arrays layer{l}_factor{i} of a list of layers of factor matrices."
+    return {f"layer{l}_factor{i}": f for l, F in enumerate(layers) for i, f in enumerate(F)}
+
+def _layers_from(arrays, n_layers, order) -> list:
+    return [[arrays[f"layer{l}_factor{i}"] for i in range(order)] for l in range(n_layers)]
+
+class _PerModeCP(_LayeredCP):
+    """Layered CP models that keep the r_0 components of the first layer and give every mode's factor its own
+    hierarchical NMF, X_i^(l) = T_i^(l) S_i^(l-1) with T_i^(l) = A_i^(0) ... A_i^(l-1) (Standard HNCPD, Neural NCPD).
+    A subclass gives `_mode_hnmf(i)`: mode i's ([A_i^(0), ...], [S_i^(0), ...]), detached. The topics of layer l >= 1
+    are T_word_mode^(l) (I x r_l); the grouping and the tree's links are those of the word mode's NMF."""
+    def _mode_topics(self, i, layer):
+        A, _ = self._mode_hnmf(i)
+        T = A[0]
+        for M in A[1:layer]: T = T @ M
+        return T
+
+    def grouping(self, layer: int = 0, to_layer: int | None = None, *, mode: int | None = None) -> torch.Tensor:
+        """Row-normalised grouping of mode `mode` (default: word_mode) from `layer` to `to_layer`:
+        S_mode^(to_layer-1)^T (r_0 x r_to) from layer 0, A_mode^(layer) ... A_mode^(to_layer-1) between later layers."""
+        layer, to_layer = check_layer_pair(layer, to_layer, len(self.ranks))
+        i = self._word_mode() if mode is None else _check_mode(mode, len(self.factors0))
+        A, S = self._mode_hnmf(i)
+        if layer == 0: return row_normalise(S[to_layer - 1].T)
+        M = A[layer]
+        for B in A[layer + 1:to_layer]: M = M @ B
+        return row_normalise(M)
+
+    def _link(self, layer): return self.grouping(layer, layer + 1)
+
+    def topics(self, layer: int = 0) -> torch.Tensor:
+        "Layer `layer`'s r_layer topics in the word mode: factors0[word_mode] at layer 0, T_word_mode^(layer) below."
+        layer = check_layer(layer, len(self.ranks))
+        wm = self._word_mode()
+        return self.factors0[wm] if layer == 0 else self._mode_topics(wm, layer)
+
+    def profiles(self, layer: int = 0) -> list:
+        """Every mode's view of layer `layer`'s r_layer word topics (I_i x r_layer): the word mode's topics, and for
+        another mode i the weight the r_0 components give it, sent to the topics through the word mode's codes,
+        (X_i^(l) * c) S_w^(l-1)^T with c the sums over the remaining modes' factors (at layer 0: factors0)."""
+        layer = check_layer(layer, len(self.ranks))
+        if layer == 0: return list(self.factors0)
+        F, wm = self.factors(layer), self._word_mode()
+        S = self._mode_hnmf(wm)[1][layer - 1]
+        out = []
+        for i in range(len(F)):
+            if i == wm: out.append(self._mode_topics(wm, layer)); continue
+            c = torch.ones(F[0].shape[1], dtype=F[0].dtype, device=F[0].device)
+            for j in range(len(F)):
+                if j not in (i, wm): c = c * F[j].sum(0)
+            out.append((F[i] * c) @ S.T)
+        return out
 
 # %% ../nbs/12_baselines.ipynb #66fc5f88
 @dataclass
@@ -104,16 +156,27 @@ class HNTFModel(_LayeredCP):
     order: tuple
     layers: list
     W: list
-    errors: list = field(default_factory=list)
+    errors_: list = field(default_factory=list)
+    n_iter_: list = field(default_factory=list)
+    history_: list = field(default_factory=list)
+    word_mode: int = -1
+    kind = "hntf"
 
     def _layer_factors(self, layer): return self.layers[layer]
 
-    def grouping(self, layer: int = 0, to_layer: int | None = None) -> torch.Tensor:
-        "Row-normalised W^(layer) ... W^(to_layer-1) (r_layer x r_to_layer): how mode `mode`'s topics gather."
-        layer, to_layer = _check_layers(layer, to_layer, len(self.ranks))
-        M = self.W[layer]
-        for W in self.W[layer + 1:to_layer]: M = M @ W
-        return _row_normalise(M)
+    def _link(self, layer):
+        "W^(layer): grouping(a, b) is the row-normalised W^(a) ... W^(b-1), how mode `mode`'s topics gather."
+        return self.W[layer]
+
+    def _state(self):
+        return ({"mode": int(self.mode), "order": [int(o) for o in self.order], "n_modes": len(self.layers[0])},
+                {**_layers_state(self.layers), **{f"W_{l}": W for l, W in enumerate(self.W)}}, {})
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        st, n = meta["state"], len(meta["ranks"])
+        return cls(list(meta["ranks"]), st["mode"], tuple(st["order"]), _layers_from(arrays, n, st["n_modes"]),
+                   [arrays[f"W_{l}"] for l in range(n - 1)])
 
 # %% ../nbs/12_baselines.ipynb #3fa69d20
 from .multihntf import _check_options
@@ -194,29 +257,36 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
 
 # %% ../nbs/12_baselines.ipynb #f0df3a81
 @dataclass
-class StandardHNCPDModel(_LayeredCP):
+class StandardHNCPDModel(_PerModeCP):
     """Standard HNCPD: an NCPD at rank r_0 and an independent hierarchical NMF of each factor matrix.
 
     ranks : [r_0, ..., r_L]; factors0 : the k balanced NCPD factors (I_i x r_0); hnmfs : per mode the HNMFModel of
-    factors0[i] with ranks [r_1, ..., r_L]; errors : ||X - X^(l)||_F / ||X||_F per layer."""
+    factors0[i] with ranks [r_1, ..., r_L]; errors_ : ||X - X^(l)||_F / ||X||_F per layer. factors(l) has r_0 columns
+    per mode (X_i^(l) = T_i^(l) S_i^(l-1)); topics(l), grouping(a, b) (mode=word_mode by default) and the tree follow
+    the word mode's NMF (see `_PerModeCP`)."""
     ranks: list
     factors0: list
     hnmfs: list
-    errors: list = field(default_factory=list)
+    errors_: list = field(default_factory=list)
+    n_iter_: list = field(default_factory=list)
+    history_: list = field(default_factory=list)
+    word_mode: int = -1
+    kind = "standard-hncpd"
 
     def _layer_factors(self, layer):
         if layer == 0: return self.factors0
         return [m.topics(layer - 1) @ m.S[layer - 1] for m in self.hnmfs]
 
-    def grouping(self, layer: int = 0, to_layer: int | None = None, *, mode: int = 0) -> torch.Tensor:
-        """Row-normalised grouping of mode `mode` from `layer` to `to_layer`: S_mode^(to_layer-1)^T (r_0 x r_to) from
-        layer 0, A_mode^(layer) ... A_mode^(to_layer-1) between later layers."""
-        layer, to_layer = _check_layers(layer, to_layer, len(self.ranks))
-        h = self.hnmfs[_check_mode(mode, len(self.hnmfs))]
-        if layer == 0: return _row_normalise(h.S[to_layer - 1].T)
-        M = h.A[layer]
-        for A in h.A[layer + 1:to_layer]: M = M @ A
-        return _row_normalise(M)
+    def _mode_hnmf(self, i): return self.hnmfs[i].A, self.hnmfs[i].S
+
+    def _state(self):
+        return ({"order": len(self.factors0)}, {f"factor0_{i}": f for i, f in enumerate(self.factors0)},
+                {f"hnmf{i}": h for i, h in enumerate(self.hnmfs)})
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        k = meta["state"]["order"]
+        return cls(list(meta["ranks"]), [arrays[f"factor0_{i}"] for i in range(k)], [children[f"hnmf{i}"] for i in range(k)])
 
 def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
                    hnmf_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
@@ -245,24 +315,38 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
     hs = [hnmf(f, ranks[1:], random_state=gen, **ho) for f in F] if len(ranks) > 1 else []
     model = StandardHNCPDModel(ranks, F, hs)
     nx2 = sq_norm(X)
-    model.errors = [_rel_err(X, nx2, model.factors(l)) for l in range(len(ranks))]
+    model.errors_ = [_rel_err(X, nx2, model.factors(l)) for l in range(len(ranks))]
     # back to the scale of X: every mode's factor and codes times 2**(kx/k) (balanced columns stay balanced)
     c = 2.0 ** (kx / X.ndim)
     if kx:
         model.factors0 = [f * c for f in F]
         for h in hs: h.S = [S * c for S in h.S]
-    _check_finite_result(model.factors0 + [S for h in hs for S in h.S] + [torch.tensor(model.errors)], "factors")
+    _check_finite_result(model.factors0 + [S for h in hs for S in h.S] + [torch.tensor(model.errors_)], "factors")
     return model
 
 # %% ../nbs/12_baselines.ipynb #40e49b68
 @dataclass
 class IndependentNCPDModel(_LayeredCP):
-    "Independent NCPDs ('Standard NCPD'): layers[l] holds the factors of the rank-ranks[l] NCPD; errors per layer."
+    """Independent NCPDs ('Standard NCPD'): layers[l] holds the factors of the rank-ranks[l] NCPD; errors_ per layer.
+    A `HierarchicalModel` without links between its layers: grouping and topic_tree raise ValueError (has_tree False)."""
     ranks: list
     layers: list
-    errors: list = field(default_factory=list)
+    errors_: list = field(default_factory=list)
+    n_iter_: list = field(default_factory=list)
+    history_: list = field(default_factory=list)
+    word_mode: int = -1
+    kind = "standard-ncpd"
+    has_tree = False              # independent fits: no links between the layers, so no grouping and no tree
 
     def _layer_factors(self, layer): return self.layers[layer]
+
+    def profiles(self, layer: int = 0) -> list: return self.factors(layer)
+
+    def _state(self): return {"n_modes": len(self.layers[0])}, _layers_state(self.layers), {}
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        return cls(list(meta["ranks"]), _layers_from(arrays, len(meta["ranks"]), meta["state"]["n_modes"]))
 
 def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
                   random_state=None, dtype=None, device=None, verbose: bool = False) -> IndependentNCPDModel:
@@ -335,15 +419,16 @@ def synthetic_groupings(data) -> dict:
 def topic_recovery(model, true_groupings: dict, *, modes=None) -> dict:
     """{(a, b): grouping_distance(model.grouping(a, b), G_true)} for each (a, b) -> G_true in `true_groupings`.
 
-    model : anything with `grouping(layer, to_layer)` (MultiHNTFModel, HNTFModel, HNMFModel-like); for a
-    StandardHNCPDModel the distance is averaged over `modes` (default all), each mode having its own grouping.
+    model : anything with `grouping(layer, to_layer)` (MultiHNTFModel, HNTFModel, HNMFModel-like); for a model with
+    one hierarchy per mode (StandardHNCPDModel, NeuralNCPD) the distance is averaged over `modes` (default all), each
+    mode having its own grouping.
     Raises TypeError for a model without groupings (e.g. IndependentNCPDModel)."""
-    if not hasattr(model, "grouping"):
+    if not hasattr(model, "grouping") or not getattr(model, "has_tree", True):
         raise TypeError(f"model: a {type(model).__name__} has no hierarchy (no grouping matrices) to score")
     out = {}
     for (a, b), T in true_groupings.items():
-        if isinstance(model, StandardHNCPDModel):
-            ms = range(len(model.hnmfs)) if modes is None else modes
+        if isinstance(model, _PerModeCP):
+            ms = range(len(model.factors0)) if modes is None else modes
             out[(a, b)] = float(np.mean([grouping_distance(model.grouping(a, b, mode=i), T) for i in ms]))
         else:
             out[(a, b)] = grouping_distance(model.grouping(a, b), T)
@@ -465,6 +550,17 @@ def ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, 
 class SupervisedHNMFModel(HNMFModel):
     "A hierarchical NMF fitted layer by layer with SSNMF; B[l] is layer l's classifier (None where unsupervised)."
     B: list = field(default_factory=list)
+    kind = "supervised-hnmf"
+
+    def _state(self):
+        st, arrays, ch = super()._state()
+        return {**st, "B": [b is not None for b in self.B]}, {**arrays, **{f"B_{l}": b for l, b in enumerate(self.B) if b is not None}}, ch
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        m = super()._from_state(meta, arrays, children)
+        m.B = [arrays[f"B_{l}"] if has else None for l, has in enumerate(meta["state"]["B"])]
+        return m
 
 def _layer_labels(labels, n_layers, name="labels"):
     if labels is None: return [None] * n_layers
@@ -596,9 +692,22 @@ def fit_layer_supervised(X, factors, rank: int, Y=None, L=None, *, mode: int = -
 class SupervisedMultiHNTFModel(MultiHNTFModel):
     """A Multi-HNTF hierarchy fitted with labels on the samples of mode `mode` (see `supervised_multihntf`).
     B[l] : the classifier of layer l (classes x r_l; None where that layer is unsupervised). `save` keeps the
-    hierarchy, not B."""
+    hierarchy, B and mode."""
     B: list = field(default_factory=list)
     mode: int = -1
+    kind = "supervised-multihntf"
+
+    def _state(self):
+        st, arrays, ch = super()._state()
+        return ({**st, "B": [b is not None for b in self.B], "mode": int(self.mode)},
+                {**arrays, **{f"B_{l}": b for l, b in enumerate(self.B) if b is not None}}, ch)
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        m = super()._from_state(meta, arrays, children)
+        m.B = [arrays[f"B_{l}"] if has else None for l, has in enumerate(meta["state"]["B"])]
+        m.mode = meta["state"]["mode"]
+        return m
 
     def codes(self, layer: int = 0) -> torch.Tensor:
         "The layer's codes of the labelled mode's samples, factors(layer)[mode]^T (r_layer x I_mode): S at that layer."
@@ -642,13 +751,13 @@ def supervised_multihntf(X, ranks, labels=None, L=None, *, mode: int = -1, lam: 
     F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     if balance: F = balance_factors(F)
     nx2 = sq_norm(X)
-    model = SupervisedMultiHNTFModel(ranks, F, [], [rel_error(X, (None, F))], [], B=[B0], mode=mode)
+    model = SupervisedMultiHNTFModel(ranks, F, [], [rel_error(X, (None, F))], [[]], [None], B=[B0], mode=mode)
     for l in range(1, len(ranks)):
         fit = fit_layer_supervised(X, F, ranks[l], labs[l], L if labs[l] is not None else None, mode=mode, lam=lam,
                                    n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2)
         F = [f @ fit.W for f in F]
-        model.W.append(fit.W); model.B.append(fit.B); model.histories.append(fit.errors)
-        model.errors.append(rel_error(X, (None, F)))
+        model.W.append(fit.W); model.B.append(fit.B); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
+        model.errors_.append(rel_error(X, (None, F)))
     return model
 
 # %% ../nbs/12_baselines.ipynb #f84d40db

@@ -21,12 +21,13 @@ from .tensor import as_tensor, check_ranks, to_numpy, rel_error, unfold
 from .ncpd import ncpd
 from .hnmf import hnmf, HNMFModel, topic_tree, format_tree
 from .multihntf import multihntf, MultiHNTFModel
+from .baselines import IndependentNCPDModel
 
 # %% auto #0
 __all__ = ['MAX_TENSOR_BYTES', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'DATA_SUFFIXES', 'Dataset',
-           'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'Hierarchy', 'max_first_rank', 'check_data_ranks',
-           'fit_hierarchy', 'report', 'save_outputs', 'load_model', 'parse_rank_spec', 'build_parser', 'rank_choice',
-           'save_rank_outputs', 'main']
+           'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
+           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'report', 'save_outputs', 'parse_rank_spec',
+           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -220,28 +221,41 @@ def load_dataset(data=None, *, vocab=None, text_column: str | None = None, group
     return Dataset(X, [f"mode{i}" for i in range(X.ndim - 1)] + ["word"], labels, X.ndim - 1, f"{p}: dense tensor {X.shape}")
 
 # %% ../nbs/09_topics.ipynb #f0626896
-@dataclass
-class Hierarchy:
-    "Per layer: `mode_weights[l][i]` (I_i x r_l numpy), `errors[l]`, and `groupings[l]` (r_l x r_{l+1}) when the model has a tree."
-    model: str
-    ranks: list
-    mode_weights: list
-    errors: list
-    groupings: list = field(default_factory=list)
-    fitted: object = None
+def model_name(m) -> str:
+    "The `--model` name of a fitted model (its `kind`; independent NCPDs are 'ncpd')."
+    return {"standard-ncpd": "ncpd"}.get(m.kind, m.kind)
 
-    def tree(self, ds: Dataset, top_n: int = 10) -> dict | None:
-        "The topic tree over the feature mode (None for independent NCPDs)."
-        if not self.groupings: return None
-        t = topic_tree(self.groupings, [w[ds.feature_mode] for w in self.mode_weights], ds.labels[ds.feature_mode], top_n=top_n)
-        for l, layer in enumerate(t["layers"]):                     # add the other modes' top labels
-            for i, name in enumerate(ds.mode_names):
-                if i == ds.feature_mode: continue
-                M = self.mode_weights[l][i]
-                for j, topic in enumerate(layer["topics"]):
-                    order = np.argsort(-M[:, j])[:3]
-                    topic[f"top_{name}"] = [str(ds.labels[i][k]) for k in order if M[k, j] > 0]
-        return t
+def mode_weights(m, ds: Dataset, layer: int) -> list:
+    """Layer `layer`'s weights of every mode of `ds` (numpy, I_i x r_layer): the model's `profiles(layer)`; for a matrix
+    model of the word-mode unfolding (hnmf, neural-nmf: words x cells) the cells' weights are reshaped over the other
+    modes and summed over all but mode i."""
+    P = [to_numpy(p) for p in m.profiles(layer)]
+    if model_name(m) not in ("hnmf", "neural-nmf"): return P      # a tensor model of ds.X itself
+    fm = ds.feature_mode
+    other = [s for i, s in enumerate(ds.X.shape) if i != fm]
+    S = P[1].T.reshape(P[1].shape[1], *other)                     # codes (r_l x cells) over the other modes
+    per, k = [], 0
+    for i in range(len(ds.X.shape)):
+        if i == fm: per.append(P[0])
+        else:
+            axes = tuple(a + 1 for a in range(len(other)) if a != k)
+            per.append(S.sum(axis=axes).T); k += 1
+    return per
+
+def hierarchy_tree(m, ds: Dataset, top_n: int = 10) -> dict | None:
+    """The model's topic tree over the feature mode (`topic_tree` with the words as labels), each topic with the top 3
+    labels of every other mode (`top_{mode}`); None for a model without a tree (independent NCPDs)."""
+    if not m.has_tree: return None
+    t = m.topic_tree(ds.labels[ds.feature_mode], top_n=top_n)
+    for l, layer in enumerate(t["layers"]):                     # add the other modes' top labels
+        W = mode_weights(m, ds, l)
+        for i, name in enumerate(ds.mode_names):
+            if i == ds.feature_mode: continue
+            M = W[i]
+            for j, topic in enumerate(layer["topics"]):
+                order = np.argsort(-M[:, j])[:3]
+                topic[f"top_{name}"] = [str(ds.labels[i][k]) for k in order if M[k, j] > 0]
+    return t
 
 # %% ../nbs/09_topics.ipynb #b518865e
 def max_first_rank(ds: Dataset, model: str = "multihntf") -> tuple:
@@ -298,44 +312,8 @@ def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
     if X.is_sparse and X.ndim == 2: return (X.t() if fm == 1 else X).coalesce()
     return unfold(X.to_dense() if X.is_sparse else X, fm)
 
-def _unfolding_weights(X_shape, fm: int, ranks, topics, codes) -> list:
-    """Per layer, per mode (I_i x r_l) numpy weights of a factorization of the feature-mode unfolding: the topics for the
-    feature mode, each code matrix S_l (r_l x cells) reshaped over the other modes and summed over all but mode i."""
-    other = [s for i, s in enumerate(X_shape) if i != fm]
-    weights = []
-    for l in range(len(ranks)):
-        S = to_numpy(codes[l]).reshape(ranks[l], *other)
-        per, k = [], 0
-        for i in range(len(X_shape)):
-            if i == fm: per.append(to_numpy(topics[l]))
-            else:
-                axes = tuple(a + 1 for a in range(len(other)) if a != k)
-                per.append(S.sum(axis=axes).T); k += 1
-        weights.append(per)
-    return weights
-
-def _neural_ncpd_weights(m, fm: int) -> list:
-    "Per layer, per mode (I_i x r_l) weights of a NeuralNCPD `m` seen through its feature mode `fm` (see above)."
-    k = len(m.modes)
-    with torch.no_grad():
-        F0 = [f.detach() for f in m.factors0]
-        layers = m.layer_factors()                                      # layers 1..L: k factors (I_i x r_0) each
-        S = [s.detach() for s in m.modes[fm](F0[fm])]                   # S_fm^(l-1): (r_l x r_0)
-        weights = [[to_numpy(f) for f in F0]]
-        for l in range(1, len(m.ranks)):
-            F = [f.detach() for f in layers[l - 1]]
-            per = []
-            for i in range(k):
-                if i == fm: per.append(to_numpy(m.modes[fm].topics(l - 1))); continue
-                c = torch.ones(F[0].shape[1], dtype=F[0].dtype, device=F[0].device)
-                for j in range(k):
-                    if j not in (i, fm): c = c * F[j].sum(0)
-                per.append(to_numpy((F[i] * c) @ S[l - 1].T))
-            weights.append(per)
-    return weights
-
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
-                  device=None, progress: bool = True, n_epochs=None) -> Hierarchy:
+                  device=None, progress: bool = True, n_epochs=None):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
 
     'multihntf': Multi-HNTF (Vendrow, Haddock & Needell 2022); 'hnmf': hierarchical NMF (Cichocki & Zdunek 2006) of the
@@ -345,7 +323,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     'neural-ncpd': Neural NCPD (Vendrow, Haddock & Needell 2021) of the tensor (at least two ranks), initialised from
     Standard HNCPD on the rank-ranks[0] NCPD. n_epochs : training epochs of the neural models (default 100); must be
     None for the others. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
-    'hals' or 'mu'. Returns a Hierarchy whose mode_weights[l][i] are float numpy arrays (I_i x ranks[l]).
+    'hals' or 'mu'. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
+    NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
     Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
     an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
     ranks = check_ranks(ranks, "--ranks")
@@ -360,139 +339,102 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     check_data_ranks(ds, ranks, model)
     X = as_tensor(ds.X, "DATA", device=device)
     h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs)
-    bad = [l for l, e in enumerate(h.errors) if not np.isfinite(e)]
+    bad = [l for l, e in enumerate(h.errors_) if not np.isfinite(e)]
     if bad:
-        raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors[bad[0]]} error at layer "
+        raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors_[bad[0]]} error at layer "
                                  f"{bad[0]}; try --solver {'mu' if solver == 'hals' else 'hals'}, smaller ranks or another --random-state")
     return h
 
-def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) -> Hierarchy:
+def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
     "`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`."
     sv = {} if solver is None else dict(solver=solver)            # None: the library's default solver
     if model == "multihntf":
         m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv)
-        W = [[to_numpy(f) for f in m.factors(l)] for l in range(len(ranks))]
-        return Hierarchy(model, ranks, W, list(m.errors), [to_numpy(w) for w in m.W], m)
-    if model == "hnmf":
-        m = hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, progress=progress, **sv)
-        weights = _unfolding_weights(tuple(X.shape), fm, ranks, [m.topics(l) for l in range(len(ranks))], m.S)
-        return Hierarchy(model, ranks, weights, list(m.errors), [to_numpy(a) for a in m.A[1:]], m)
-    if model == "neural-nmf":
+    elif model == "hnmf":
+        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, progress=progress, **sv)
+    elif model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
-        Xw = _word_unfolding(X, fm)
-        m = neural_nmf(Xw, ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs, random_state=random_state,
-                       progress=progress, hnmf_options=sv)
-        with torch.no_grad(): S = [s.detach() for s in m(Xw)]
-        A = [a.detach() for a in m.A]
-        fitted = HNMFModel(ranks, A, S, list(m.errors_))
-        weights = _unfolding_weights(tuple(X.shape), fm, ranks, [fitted.topics(l) for l in range(len(ranks))], S)
-        return Hierarchy(model, ranks, weights, list(m.errors_), [to_numpy(a) for a in A[1:]], fitted)
-    if model == "neural-ncpd":
+        return neural_nmf(_word_unfolding(X, fm), ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs,
+                          random_state=random_state, progress=progress, hnmf_options=sv)
+    elif model == "neural-ncpd":
         from hierfact.neural_ncpd import neural_ncpd
         cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
         m = neural_ncpd(X, ranks, cp=cp, n_epochs=n_epochs, random_state=random_state, verbose=progress)
-        groupings = [to_numpy(m.grouping(l, mode=fm)) for l in range(len(ranks) - 1)]
-        return Hierarchy(model, ranks, _neural_ncpd_weights(m, fm), [float(e) for e in m.errors_], groupings, m)
-    layers, errors, cps = [], [], []
-    it = ranks
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(ranks, desc="NCPD ranks")
-    for r in it:
-        cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
-        cps.append(cp); errors.append(rel_error(X, cp))
-        layers.append([to_numpy(f) for f in cp.factors])
-    return Hierarchy(model, ranks, layers, errors, [], cps)
+    else:
+        layers, errors = [], []
+        it = ranks
+        if progress:
+            from tqdm.auto import tqdm
+            it = tqdm(ranks, desc="NCPD ranks")
+        for r in it:
+            cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
+            errors.append(rel_error(X, cp)); layers.append(list(cp.factors))
+        m = IndependentNCPDModel(list(ranks), layers, errors)
+    m.word_mode = fm                                                 # the tensor models' topics are over the words
+    return m
 
 # %% ../nbs/09_topics.ipynb #e498d5be
-def report(h: Hierarchy, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
-    """The text the CLI prints (a str): per layer the relative error, each topic's top `n_words` words and top `n_labels`
-    labels of the other modes, then the topic tree (main parents only). Raises nothing beyond bad-argument errors."""
-    out = [f"{ds.description}", f"model {h.model}, ranks {' -> '.join(map(str, h.ranks))}", ""]
-    for l, r in enumerate(h.ranks):
-        out.append(f"== layer {l}: rank {r}, relative reconstruction error {h.errors[l]:.4f}")
+def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
+    """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): per layer the relative error, each
+    topic's top `n_words` words and top `n_labels` labels of the other modes, then the topic tree (main parents only).
+    Raises nothing beyond bad-argument errors."""
+    out = [f"{ds.description}", f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}", ""]
+    for l, r in enumerate(m.ranks):
+        out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")
+        W = mode_weights(m, ds, l)
         for j in range(r):
-            words = h.mode_weights[l][ds.feature_mode][:, j]
+            words = W[ds.feature_mode][:, j]
             top = [str(ds.labels[ds.feature_mode][k]) for k in np.argsort(-words)[:n_words] if words[k] > 0]
             line = f"  topic {l}.{j}: {', '.join(top)}"
             for i, name in enumerate(ds.mode_names):
                 if i == ds.feature_mode: continue
-                M = h.mode_weights[l][i][:, j]
+                M = W[i][:, j]
                 labs = [str(ds.labels[i][k]) for k in np.argsort(-M)[:n_labels] if M[k] > 0]
                 line += f"\n      {'peak ' if name == 'month' else 'top '}{name}s: {', '.join(labs)}"
             out.append(line)
         out.append("")
-    t = h.tree(ds)
+    t = hierarchy_tree(m, ds)
     if t is not None:
         out.append("== topic tree (supertopic, then the topics feeding it with their share of it)")
         out.append(format_tree(t, n_words=5))
     return "\n".join(out)
 
-def save_outputs(h: Hierarchy, ds: Dataset, out) -> list:
-    """Write model.npz, topic_tree.json and PNG figures (a heatmap per non-feature mode with at most 200 labels, the
-    topic tree, and for a time mode -- one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends,
-    `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends are sums of their sub-topics', else by
-    layer) into the folder `out` (created if needed); returns the written paths. Raises OSError if `out` cannot be written."""
+def save_outputs(m, ds: Dataset, out) -> list:
+    """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json and PNG figures (a heatmap per
+    non-feature mode with at most 200 labels, the topic tree, and for a time mode -- one named in `TIME_MODES`, e.g. the
+    tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
+    are sums of their sub-topics', else by layer) into the folder `out` (created if needed); returns the written paths.
+    Raises OSError if `out` cannot be written."""
     from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
     import matplotlib
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     written = []
-    _save_model(h, out / "model.npz")
+    m.save(out / "model.npz")
     written.append(out / "model.npz")
-    t = h.tree(ds)
-    summary = {"model": h.model, "ranks": h.ranks, "errors": h.errors, "data": ds.description, "tree": t}
+    t = hierarchy_tree(m, ds)
+    name_m, ranks = model_name(m), list(m.ranks)
+    summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t}
     (out / "topic_tree.json").write_text(json.dumps(summary, indent=1))
     written.append(out / "topic_tree.json")
+    weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode or len(ds.labels[i]) > 200: continue
-        fig = plot_mode_heatmaps([w[i] for w in h.mode_weights], ds.labels[i], name, h.ranks)[0].figure
+        fig = plot_mode_heatmaps([w[i] for w in weights], ds.labels[i], name, ranks)[0].figure
         p = out / f"{name}_factors.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     if t is not None:
-        ax = plot_topic_tree(t, title=f"{h.model} topic tree ({' -> '.join(map(str, h.ranks))})")
+        ax = plot_topic_tree(t, title=f"{name_m} topic tree ({' -> '.join(map(str, ranks))})")
         p = out / "topic_tree.png"; ax.figure.savefig(p, dpi=110, bbox_inches="tight"); plt.close(ax.figure); written.append(p)
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode or name not in TIME_MODES: continue
-        by = "supertopic" if h.model == "multihntf" and len(h.ranks) > 1 else "layer"
-        fig = plot_trends([w[i] for w in h.mode_weights], [str(v) for v in ds.labels[i]],
-                          groupings=h.groupings if by == "supertopic" else None,
+        by = "supertopic" if name_m == "multihntf" and len(ranks) > 1 else "layer"
+        fig = plot_trends([w[i] for w in weights], [str(v) for v in ds.labels[i]],
+                          groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
                           topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     return written
 
 TIME_MODES = ("month", "week", "day", "year", "date", "time")
-
-def _save_model(h: Hierarchy, path) -> None:
-    """model.npz: MultiHNTFModel.save / HNMFModel.save for 'multihntf' / 'hnmf'; the same HNMF arrays (A_l, S_l) for
-    'neural-nmf' (meta kind 'hnmf', model 'neural-nmf'); for 'ncpd' and 'neural-ncpd' the displayed weights
-    `layer{l}_factor{i}` (I_i x r_l), plus for 'neural-ncpd' the first-layer factors `factor0_{i}`, every mode's
-    `A_{i}_{l}` and the word-mode groupings `grouping_{l}`."""
-    if h.model in ("multihntf", "hnmf"): return h.fitted.save(path)
-    meta = {"kind": h.model, "ranks": h.ranks, "errors": [float(e) for e in h.errors]}
-    arrays = {}
-    if h.model == "neural-nmf":
-        meta["kind"], meta["model"] = "hnmf", "neural-nmf"
-        arrays.update({f"A_{l}": to_numpy(A) for l, A in enumerate(h.fitted.A)})
-        arrays.update({f"S_{l}": to_numpy(S) for l, S in enumerate(h.fitted.S)})
-    else:
-        arrays.update({f"layer{l}_factor{i}": w for l, ws in enumerate(h.mode_weights) for i, w in enumerate(ws)})
-        if h.model == "neural-ncpd":
-            meta["order"] = len(h.fitted.modes)
-            arrays.update({f"factor0_{i}": to_numpy(f) for i, f in enumerate(h.fitted.factors0)})
-            arrays.update({f"A_{i}_{l}": to_numpy(A.detach()) for i, m in enumerate(h.fitted.modes) for l, A in enumerate(m.A)})
-            arrays.update({f"grouping_{l}": g for l, g in enumerate(h.groupings)})
-    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
-
-def load_model(path):
-    """Reload a model written by `hierfact topics --out`: a MultiHNTFModel ('multihntf'), an HNMFModel ('hnmf' and
-    'neural-nmf', whose trained A_l and codes S_l have the HNMF layout), or for 'ncpd' and 'neural-ncpd' a dict of numpy
-    arrays (`layer{l}_factor{i}` (I_i x r_l), and for 'neural-ncpd' also `factor0_{i}`, `A_{i}_{l}`, `grouping_{l}`)
-    plus 'meta' (the JSON header). Raises ValueError for a file of another kind, OSError if unreadable."""
-    with np.load(path) as z:
-        kind = json.loads(str(z["meta"]))["kind"]
-        if kind in ("ncpd", "neural-ncpd"): return {k: z[k] for k in z.files}
-    if kind not in ("multihntf", "hnmf"): raise ValueError(f"path: {path} holds a model of unknown kind {kind!r}")
-    return MultiHNTFModel.load(path) if kind == "multihntf" else HNMFModel.load(path)
 
 # %% ../nbs/09_topics.ipynb #9fd9124b
 def parse_rank_spec(tokens, name: str = "--ranks") -> list:

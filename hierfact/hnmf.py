@@ -16,6 +16,7 @@ from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
 from .nmf import nmf
 from .tensor import pow2_normalize, pow2_scale
 from .ncpd import _check_finite_result, _detach
+from .hierarchy import HierarchicalModel
 
 # %% auto #0
 __all__ = ['topic_tree', 'format_tree', 'HNMFModel', 'hnmf']
@@ -83,40 +84,42 @@ def _rel_error_AS(X: torch.Tensor, A: torch.Tensor, S: torch.Tensor, nx2) -> flo
     return float(torch.sqrt(torch.clamp(err2, min=0) / nx2))
 
 @dataclass
-class HNMFModel:
-    """A fitted hierarchical NMF: X ~ A_0 A_1 ... A_l S_l at each layer l.
+class HNMFModel(HierarchicalModel):
+    """A fitted hierarchical NMF: X ~ A_0 A_1 ... A_l S_l at each layer l (a `HierarchicalModel`).
 
     ranks : [r_0, ..., r_L]; A : [A_0 (n1 x r_0), A_1 (r_0 x r_1), ...]; S : [S_0 (r_0 x n2), ..., S_L (r_L x n2)];
-    errors : ||X - A_0...A_l S_l||_F / ||X||_F per layer."""
+    errors_ : ||X - A_0...A_l S_l||_F / ||X||_F per layer; n_iter_ : iterations of each layer's NMF; history_ : each
+    layer's NMF error history (`NMFResult.errors`, the fit of S_{l-1} by A_l S_l); word_mode : 0 (the features).
+    factors(l) = [A_0 ... A_l (n1 x r_l), S_l^T (n2 x r_l)]; grouping(a, b) = row-normalised A_{a+1} ... A_b.
+    Deprecated: `errors` (alias of `errors_`)."""
     ranks: list
     A: list
     S: list
-    errors: list = field(default_factory=list)
+    errors_: list = field(default_factory=list)
+    n_iter_: list = field(default_factory=list)
+    history_: list = field(default_factory=list)
+    word_mode: int = 0
+    kind = "hnmf"
 
-    def topics(self, layer: int = 0) -> torch.Tensor:
-        "The layer's topics in feature space, A_0 A_1 ... A_layer (n1 x r_layer)."
+    def __post_init__(self):
+        n = len(self.ranks)
+        if not self.n_iter_: self.n_iter_ = [None] * n
+        if not self.history_: self.history_ = [[] for _ in range(n)]
+
+    def _factors(self, layer):
         T = self.A[0]
         for A in self.A[1:layer + 1]: T = T @ A
-        return T
+        return [T, self.S[layer].T]
 
-    def topic_tree(self, labels=None, **kw) -> dict:
-        "The topic tree (see `topic_tree`) with the groupings A_1, ..., A_L."
-        return topic_tree(self.A[1:], [self.topics(l) for l in range(len(self.ranks))], labels, **kw)
+    def _link(self, layer): return self.A[layer + 1]
 
-    def save(self, path) -> None:
-        "Save to a .npz file."
-        arrays = {f"A_{l}": to_numpy(A) for l, A in enumerate(self.A)}
-        arrays.update({f"S_{l}": to_numpy(S) for l, S in enumerate(self.S)})
-        np.savez(path, meta=np.array(json.dumps({"kind": "hnmf", "ranks": self.ranks, "errors": self.errors})), **arrays)
+    def _state(self):
+        return {}, {**{f"A_{l}": A for l, A in enumerate(self.A)}, **{f"S_{l}": S for l, S in enumerate(self.S)}}, {}
 
     @classmethod
-    def load(cls, path) -> "HNMFModel":
-        "Load a model saved with `save`."
-        with np.load(path) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("kind") != "hnmf": raise ValueError(f"path: {path} does not hold a hierarchical NMF model")
-            L = len(meta["ranks"])
-            return cls(meta["ranks"], [torch.as_tensor(z[f"A_{l}"]) for l in range(L)], [torch.as_tensor(z[f"S_{l}"]) for l in range(L)], meta["errors"])
+    def _from_state(cls, meta, arrays, children):
+        n = len(meta["ranks"])
+        return cls(list(meta["ranks"]), [arrays[f"A_{l}"] for l in range(n)], [arrays[f"S_{l}"] for l in range(n)])
 
 # %% ../nbs/05_hnmf.ipynb #ef812b2a
 def _drop_dead_topics(A, S):
@@ -149,7 +152,7 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
     Xn, kx = pow2_normalize(X)                               # for the errors: X / 2**kx (each layer's nmf rescales its own data)
     nx2 = sq_norm(Xn)
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    As, Ss, errors = [], [], []
+    As, Ss, errors, fits = [], [], [], []
     T, Y = None, X
     layers = range(len(ranks))
     if progress:
@@ -160,8 +163,8 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         res = nmf(Y, ranks[l], beta_loss=beta_loss, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=seed)
         A, S = _drop_dead_topics(res.A, res.S)
         T = A if T is None else T @ A
-        As.append(A); Ss.append(S)
+        As.append(A); Ss.append(S); fits.append(res)
         errors.append(_rel_error_AS(Xn, T, pow2_scale(S, -kx), nx2))
         Y = S
     _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
-    return HNMFModel(ranks, As, Ss, errors)
+    return HNMFModel(ranks, As, Ss, errors, [f.n_iter for f in fits], [list(f.errors) for f in fits])

@@ -18,6 +18,7 @@ from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, un
 from .ncpd import ncpd
 from .tensor import pow2_normalize, pow2_scale
 from .ncpd import _scale_factors, _check_finite_result, _detach
+from .hierarchy import HierarchicalModel
 
 # %% auto #0
 __all__ = ['core_tensor', 'LayerFit', 'fit_layer', 'balance_factors', 'MultiHNTFModel', 'multihntf', 'match_components',
@@ -158,54 +159,49 @@ def balance_factors(factors) -> list:
 
 # %% ../nbs/06_multihntf.ipynb #0342be03
 @dataclass
-class MultiHNTFModel:
-    """A fitted Multi-HNTF hierarchy.
+class MultiHNTFModel(HierarchicalModel):
+    """A fitted Multi-HNTF hierarchy (a `HierarchicalModel`).
 
     ranks : [r_0, r_1, ..., r_L]; factors0 : the k first-layer factor matrices (I_i x r_0, torch);
-    W : L matrices W^(l) (r_l x r_{l+1}); errors : relative error ||X - X^(l)|| / ||X|| at each layer;
-    histories : per hierarchical layer, the error history of its training."""
+    W : L matrices W^(l) (r_l x r_{l+1}); errors_ : relative error ||X - X^(l)|| / ||X|| at each layer;
+    history_ : per layer the error history of its training ([] for the first layer, the NCPD); n_iter_ : per layer
+    the iterations of `fit_layer` (None for the first layer); word_mode : the mode of the words (default -1, the last).
+    factors(l) = [X_i^(0) W^(0) ... W^(l-1)]; grouping(a, b) = row-normalised W^(a) ... W^(b-1).
+    Deprecated: `errors` (alias of `errors_`), `histories` (history_[1:])."""
     ranks: list
     factors0: list
     W: list
-    errors: list = field(default_factory=list)
-    histories: list = field(default_factory=list)
+    errors_: list = field(default_factory=list)
+    history_: list = field(default_factory=list)
+    n_iter_: list = field(default_factory=list)
+    word_mode: int = -1
+    kind = "multihntf"
 
-    def factors(self, layer: int = 0) -> list:
-        "Factor matrices X_i^(layer) = X_i^(0) W^(0) ... W^(layer-1), each (I_i x r_layer)."
-        if not 0 <= layer < len(self.ranks): raise ValueError(f"layer: must be in 0..{len(self.ranks) - 1}, got {layer}")
+    def __post_init__(self):
+        if len(self.W) == len(self.ranks) - 1:                    # a complete model given without its records
+            if not self.history_: self.history_ = [[] for _ in self.ranks]
+            if not self.n_iter_: self.n_iter_ = [None] * len(self.ranks)
+
+    @property
+    def histories(self) -> list:
+        "Deprecated: history_[1:], the error histories of the hierarchical layers."
+        return self.history_[1:]
+
+    def _factors(self, layer):
         F = list(self.factors0)
         for W in self.W[:layer]: F = [f @ W for f in F]
         return F
 
-    def cp(self, layer: int = 0) -> CPTensor:
-        "The layer's model as a tensorly CPTensor (unit weights)."
-        F = self.factors(layer)
-        return to_cptensor(torch.ones(F[0].shape[1], dtype=F[0].dtype, device=F[0].device), F)
+    def _link(self, layer): return self.W[layer]
 
-    def grouping(self, layer: int = 0, to_layer: int | None = None) -> torch.Tensor:
-        "Row-normalised W^(layer) ... W^(to_layer-1): how much of each topic of `layer` goes to each topic of `to_layer`."
-        to_layer = layer + 1 if to_layer is None else to_layer
-        M = self.W[layer]
-        for W in self.W[layer + 1:to_layer]: M = M @ W
-        s = M.sum(1, keepdim=True)
-        return torch.where(s > 0, M / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(M))
-
-    def save(self, path) -> None:
-        "Save to a .npz file (numpy arrays and the ranks/errors as JSON)."
-        arrays = {f"factor0_{i}": to_numpy(f) for i, f in enumerate(self.factors0)}
-        arrays.update({f"W_{l}": to_numpy(W) for l, W in enumerate(self.W)})
-        meta = json.dumps({"kind": "multihntf", "ranks": list(self.ranks), "errors": list(self.errors), "order": len(self.factors0)})
-        np.savez(path, meta=np.array(meta), **arrays)
+    def _state(self):
+        return ({"order": len(self.factors0)},
+                {**{f"factor0_{i}": f for i, f in enumerate(self.factors0)}, **{f"W_{l}": W for l, W in enumerate(self.W)}}, {})
 
     @classmethod
-    def load(cls, path) -> "MultiHNTFModel":
-        "Load a model saved with `save` (tensors come back as float64 torch tensors on the CPU)."
-        with np.load(path) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("kind") != "multihntf": raise ValueError(f"path: {path} does not hold a Multi-HNTF model")
-            f0 = [torch.as_tensor(z[f"factor0_{i}"]) for i in range(meta["order"])]
-            Ws = [torch.as_tensor(z[f"W_{l}"]) for l in range(len(meta["ranks"]) - 1)]
-        return cls(meta["ranks"], f0, Ws, meta["errors"])
+    def _from_state(cls, meta, arrays, children):
+        return cls(list(meta["ranks"]), [arrays[f"factor0_{i}"] for i in range(meta["state"]["order"])],
+                   [arrays[f"W_{l}"] for l in range(len(meta["ranks"]) - 1)])
 
 # %% ../nbs/06_multihntf.ipynb #379daffb
 _NCPD_STAGE_KEYS = ("n_iter_max", "tol", "n_inner", "verbose", "callback")
@@ -268,7 +264,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     if given: factors = _scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
     if balance: factors = balance_factors(factors)
     nx2 = sq_norm(X)
-    model = MultiHNTFModel(ranks, factors, [], [rel_error(X, (None, factors))], [])
+    model = MultiHNTFModel(ranks, factors, [], [rel_error(X, (None, factors))], [[]], [None])
     F = factors
     layers = range(1, len(ranks))
     if verbose:
@@ -277,10 +273,11 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     for l in layers:
         fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback)
         F = [f @ fit.W for f in F]
-        model.W.append(fit.W); model.histories.append(fit.errors); model.errors.append(rel_error(X, (None, F)))
+        model.W.append(fit.W); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
+        model.errors_.append(rel_error(X, (None, F)))
     # back to the scale of X: 2**kx over the k modes (balanced: 2**(kx/k) each, so the columns stay balanced)
     model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else _scale_factors(factors, kx))
-    _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors)], "factors")
+    _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors_)], "factors")
     return model
 
 # %% ../nbs/06_multihntf.ipynb #a8d176c6

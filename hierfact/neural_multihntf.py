@@ -172,10 +172,10 @@ def label_sq_error(S, Y):
 class NeuralMultiHNTF(MultiHNTFModel):
     """A Multi-HNTF hierarchy trained end to end (see `neural_multihntf`).
 
-    Inherited: ranks [r_0, ..., r_L]; factors0 : k matrices A_i (I_i, r_0); W : L matrices W^(l) (r_l, r_{l+1});
-    errors : ||X - X^(l)||_F / ||X||_F per layer after training; histories : per hierarchical layer l = 1..L the
-    relative error at every evaluation; methods factors(layer), cp(layer) (tensorly CPTensor), grouping(layer, to_layer),
-    save (the hierarchy only). Added: layer_weights (w_0, ..., w_L); history : dict with 'loss' (the objective J,
+    Inherited (a `HierarchicalModel`): ranks [r_0, ..., r_L]; factors0 : k matrices A_i (I_i, r_0); W : L matrices
+    W^(l) (r_l, r_{l+1}); errors_ : ||X - X^(l)||_F / ||X||_F per layer after training; history_ : per layer l = 0..L
+    the relative error at every evaluation; n_iter_ : the epochs (every layer is trained together); methods factors(layer),
+    cp(layer) (tensorly CPTensor), grouping(layer, to_layer), topics, topic_tree, save (everything below too). Added: layer_weights (w_0, ..., w_L); history : dict with 'loss' (the objective J,
     n_epochs + 1 values, before every step and after the last), 'layer_errors' (array (n_epochs + 1, L + 1) of relative
     errors vs X) and, with labels, 'label_error' (||Y - B S_L||_F / ||Y||_F on the known labels); best_epoch : the
     evaluation whose parameters were kept (the lowest J); init : the MultiHNTFModel training started from;
@@ -187,6 +187,26 @@ class NeuralMultiHNTF(MultiHNTFModel):
     mode: int = -1
     lam: float = 0.0
     B: torch.Tensor | None = None
+    kind = "neural-multihntf"
+
+    def _state(self):
+        st, arrays, ch = super()._state()
+        st = {**st, "layer_weights": [float(w) for w in self.layer_weights], "best_epoch": int(self.best_epoch),
+              "mode": int(self.mode), "lam": float(self.lam), "B": self.B is not None,
+              "history": {k: ("array" if isinstance(v, np.ndarray) else "list") for k, v in self.history.items()}}
+        arrays = {**arrays, **{f"history_{k}": np.asarray(v, dtype=np.float64) for k, v in self.history.items()}}
+        if self.B is not None: arrays["B"] = self.B
+        return st, arrays, ({**ch, "init": self.init} if self.init is not None else ch)
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        m = super()._from_state(meta, arrays, children)
+        st = meta["state"]
+        m.layer_weights, m.best_epoch, m.mode, m.lam = st["layer_weights"], st["best_epoch"], st["mode"], st["lam"]
+        m.B, m.init = arrays.get("B") if st["B"] else None, children.get("init")
+        m.history = {k: (arrays[f"history_{k}"].numpy() if t == "array" else arrays[f"history_{k}"].tolist())
+                     for k, t in st["history"].items()}
+        return m
 
     def rel_errors(self, X) -> list:
         """Relative errors ||X - X^(l)||_F / ||X||_F of every layer against a tensor X of the model's shape (e.g. the
@@ -339,6 +359,6 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
         rel = (torch.stack(errs).clamp(min=0) / nx2).sqrt().cpu().numpy()
     hist = {"loss": losses, "layer_errors": rel}
     if supervised: hist["label_error"] = lerrs
-    return NeuralMultiHNTF(ranks, A, W, (e2.clamp(min=0) / nx2).sqrt().tolist(), [rel[:, l].tolist() for l in range(1, L + 1)],
-                           layer_weights=weights, history=hist, best_epoch=best_epoch, init=model, mode=mode, lam=lam,
+    return NeuralMultiHNTF(ranks, A, W, (e2.clamp(min=0) / nx2).sqrt().tolist(), [rel[:, l].tolist() for l in range(L + 1)],
+                           [n_epochs] * (L + 1), layer_weights=weights, history=hist, best_epoch=best_epoch, init=model, mode=mode, lam=lam,
                            B=None if B is None else B.detach())

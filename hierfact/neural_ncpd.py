@@ -16,21 +16,24 @@ from .tensor import as_tensor, check_ranks, get_generator, mttkrp, cp_norm_sq, s
 from .nnls import _cpu_threads
 from .neural_nmf import NeuralNMF
 from .ncpd import ncpd
-from .baselines import (_LayeredCP, _cp_factors, _rel_err, _row_normalise, _check_layers, _check_mode,
+from .baselines import (_PerModeCP, _cp_factors, _rel_err, _row_normalise, _check_layers, _check_mode,
                                 standard_hncpd, StandardHNCPDModel)
 
 # %% auto #0
 __all__ = ['NeuralNCPD', 'neural_ncpd']
 
 # %% ../nbs/16_neural_ncpd.ipynb #31bf4946
-class NeuralNCPD(_LayeredCP, torch.nn.Module):
+class NeuralNCPD(_PerModeCP, torch.nn.Module):
     """Neural NCPD (Vendrow, Haddock & Needell 2021): fixed NCPD factors X_i (I_i x r_0) and per mode a `NeuralNMF`
     with S_i^(0) = q(X_i, A_i^(0)), S_i^(l) = q(S_i^(l-1), A_i^(l)); layer l's factors X_i^(l) = A_i^(0)...A_i^(l-1) S_i^(l-1).
 
     ranks : strictly decreasing [r_0, r_1, ..., r_L], L >= 1; factors0 : k >= 2 nonnegative (I_i, r_0) matrices;
     A : per mode the initial [A_i^(0) (I_i, r_1), A_i^(1) (r_1, r_2), ...] (copied). dtype/device: factors0[0]'s.
     Parameters: `modes` (a ModuleList of NeuralNMF). Attributes after `neural_ncpd`: errors_ (relative error
-    ||X - X^(l)|| / ||X|| per layer l = 0..L), history_ (dict: per-epoch 'loss', sum_l ||X - X^(l)||^2 / ||X||^2).
+    ||X - X^(l)|| / ||X|| per layer l = 0..L), history (dict: per-epoch 'loss', sum_l ||X - X^(l)||^2 / ||X||^2),
+    n_iter_ (epochs per layer; None for the fixed first layer), history_ (per layer, [] : no per-layer checks).
+    A `HierarchicalModel` with r_0 components at every layer (see `_PerModeCP`): topics(l), grouping(a, b)
+    (mode=word_mode, default the last) and the tree follow the word mode's Neural NMF.
     Raises ValueError (ranks, shapes, L = 0) and what NeuralNMF raises (negative or non-finite A)."""
     def __init__(self, ranks, factors0, A):
         torch.nn.Module.__init__(self)
@@ -48,6 +51,8 @@ class NeuralNCPD(_LayeredCP, torch.nn.Module):
         for i, f in enumerate(F): self.register_buffer(f"factor0_{i}", f.clone())
         self.modes = torch.nn.ModuleList([NeuralNMF(ranks[1:], f.shape[0], A=a, dtype=f.dtype, device=f.device)
                                           for f, a in zip(F, A)])
+        self.errors_, self.n_iter_, self.history_, self.history, self.init_ = [], [None] * len(ranks), [[] for _ in ranks], {}, None
+        self.word_mode = -1
 
     @property
     def factors0(self): return [getattr(self, f"factor0_{i}") for i in range(len(self.modes))]
@@ -67,17 +72,27 @@ class NeuralNCPD(_LayeredCP, torch.nn.Module):
         if layer == 0: return self.factors0
         with torch.no_grad(): return [f.detach() for f in self.layer_factors()[layer - 1]]
 
-    def grouping(self, layer: int = 0, to_layer: int | None = None, *, mode: int = 0) -> torch.Tensor:
-        """Row-normalised grouping of mode `mode` (as `StandardHNCPDModel.grouping`): S_mode^(to_layer-1)^T (r_0, r_to)
-        from layer 0, A_mode^(layer) ... A_mode^(to_layer-1) between later layers."""
-        layer, to_layer = _check_layers(layer, to_layer, len(self.ranks))
-        i = _check_mode(mode, len(self.modes))
+    kind = "neural-ncpd"
+
+    def _mode_hnmf(self, i):
+        "Mode i's ([A_i^(0), ...], [S_i^(0), ...]) (detached), as in `_PerModeCP`."
         m = self.modes[i]
         with torch.no_grad():
-            if layer == 0: return _row_normalise(m._forward(self.factors0[i])[to_layer - 1].T)
-            M = m.A[layer].detach()
-            for A in m.A[layer + 1:to_layer]: M = M @ A.detach()
-        return _row_normalise(M)
+            return [A.detach() for A in m.A], [S.detach() for S in m._forward(self.factors0[i])]
+
+    def _state(self):
+        arrays = {f"factor0_{i}": f for i, f in enumerate(self.factors0)}
+        arrays.update({f"A_{i}_{l}": A.detach() for i, m in enumerate(self.modes) for l, A in enumerate(m.A)})
+        return ({"order": len(self.modes), "history": self.history}, arrays,
+                {} if self.init_ is None else {"init_": self.init_})
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        k, n = meta["state"]["order"], len(meta["ranks"]) - 1
+        m = cls(list(meta["ranks"]), [arrays[f"factor0_{i}"] for i in range(k)],
+                [[arrays[f"A_{i}_{l}"] for l in range(n)] for i in range(k)])
+        m.history, m.init_ = meta["state"]["history"], children.get("init_")
+        return m
 
     @torch.no_grad()
     def project_(self):
@@ -136,7 +151,7 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
     min(screen_epochs, n_epochs) epochs, and continue only the one with the lowest training loss (on X itself, never
     on clean or held-out data) for the remaining epochs: the loss separates the local minima early.
     random_state : seeds the NCPD and Standard HNCPD. dtype/device: X's by default. verbose : a progress line (epochs).
-    Returns a trained `NeuralNCPD` with errors_ (per layer 0..L, against X), history_ ('loss' per epoch, before each
+    Returns a trained `NeuralNCPD` with errors_ (per layer 0..L, against X), history ('loss' per epoch, before each
     step; 'restart_losses', each start's loss after screening), init_ (the StandardHNCPDModel it started from).
     Raises ValueError/TypeError for bad X, ranks, cp, n_epochs, n_restarts, screen_epochs or lr, and
     FloatingPointError if the loss becomes non-finite."""
@@ -168,6 +183,7 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
         _train(model, opt, X, nx2, n_epochs - screen, hist, verbose)
         with torch.no_grad():
             model.errors_ = [_rel_err(X, nx2, init.factors0)] + [_rel_err(X, nx2, F) for F in model.layer_factors()]
-    model.history_ = {"loss": hist, "restart_losses": finals if n_restarts > 1 else []}
+    model.history = {"loss": hist, "restart_losses": finals if n_restarts > 1 else []}
+    model.n_iter_ = [None] + [n_epochs] * (len(ranks) - 1)
     model.init_ = init
     return model

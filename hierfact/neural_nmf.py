@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, check_ranks, get_generator, sq_norm, to_numpy
 from .hnmf import hnmf
+from .hierarchy import HierarchicalModel
 from .nnls import _cpu_threads
 from .nnls_grad import NNLSFunction, nnls_layer
 
@@ -150,7 +151,7 @@ def _dtype_arg(dtype):
     if dt not in (torch.float32, torch.float64): raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}")
     return dt
 
-class NeuralNMF(torch.nn.Module):
+class NeuralNMF(HierarchicalModel, torch.nn.Module):
     """Neural NMF (Gao et al. 2019; Will et al. 2022): S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l), optional scores B S_L.
 
     ranks : strictly decreasing [r_0, ..., r_L]; n_features : m, the rows of X (needed unless A is given).
@@ -160,6 +161,10 @@ class NeuralNMF(torch.nn.Module):
     dtype : float32 or float64 (default), device : where the parameters live. ridge : passed to every NNLS layer.
     Parameters: `A` (a ParameterList), `B` (a Parameter or None). Calling the module on X (m, n), dense or sparse
     torch, returns [S_0, ..., S_L] (differentiable in the A's, and in X if it requires grad).
+    A `HierarchicalModel` (word_mode 0, the features): after `neural_nmf`, codes_ holds [S_0, ..., S_L] on the training
+    X (detached), factors(l) = [A_0 ... A_l (m x r_l), S_l^T (n x r_l)], grouping(a, b) = row-normalised
+    A_{a+1} ... A_b; errors_ (per layer), n_iter_ (epochs), history_ (per layer, [] : no per-layer checks) and
+    history (the training record, a dict of loss curves).
     Raises ValueError (ranks not decreasing, shapes, negative or non-finite A) and TypeError (bad dtype, types)."""
     def __init__(self, ranks, n_features=None, *, n_classes=None, A=None, B=None, dtype=torch.float64, device=None,
                  random_state=None, ridge=None):
@@ -193,6 +198,7 @@ class NeuralNMF(torch.nn.Module):
                 B = as_tensor(B, "B", ndim=2, dtype=dtype, device=As[0].device, nonnegative=False, allow_sparse=False).detach().clone()
                 if tuple(B.shape) != shape: raise ValueError(f"B: expected shape {shape} (n_classes, ranks[-1]), got {tuple(B.shape)}")
             self.B = torch.nn.Parameter(B)
+        self.errors_, self.n_iter_, self.history_, self.codes_, self.history = [], [None] * len(ranks), [[] for _ in ranks], None, {}
 
     @property
     def dtype(self): return self.A[0].dtype
@@ -239,6 +245,33 @@ class NeuralNMF(torch.nn.Module):
         "Clamp every A_l at 0, in place (the projection of projected gradient steps); returns self."
         for A in self.A: A.clamp_(min=0)
         return self
+
+    kind, word_mode = "neural-nmf", 0
+
+    def _factors(self, layer):
+        if self.codes_ is None:
+            raise ValueError("codes_: this NeuralNMF holds no codes of its data; fit it with neural_nmf, or set "
+                             "model.codes_ = [S.detach() for S in model(X)]")
+        return [self.topics(layer), self.codes_[layer].T]
+
+    def _link(self, layer): return self.A[layer + 1].detach()
+
+    def _state(self):
+        arrays = {f"A_{l}": A.detach() for l, A in enumerate(self.A)}
+        if self.B is not None: arrays["B"] = self.B.detach()
+        if self.codes_ is not None: arrays.update({f"S_{l}": S for l, S in enumerate(self.codes_)})
+        return ({"n_features": self.n_features, "n_classes": self.n_classes, "ridge": self.ridge,
+                 "codes": self.codes_ is not None, "history": self.history}, arrays, {})
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        st, n = meta["state"], len(meta["ranks"])
+        A = [arrays[f"A_{l}"] for l in range(n)]
+        m = cls(list(meta["ranks"]), st["n_features"], n_classes=st["n_classes"], A=A, B=arrays.get("B"),
+                dtype=A[0].dtype, ridge=st["ridge"])
+        if st["codes"]: m.codes_ = [arrays[f"S_{l}"] for l in range(n)]
+        m.history = st["history"]
+        return m
 
 # %% ../nbs/11_neural_nmf.ipynb #8cd201af
 _LOSSES = ("energy", "reconstruction")
@@ -404,7 +437,7 @@ def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnm
     init : 'hnmf' (hierarchical NMF, `hierfact.hnmf.hnmf` with `hnmf_options`; the classifier B then starts at the
         talk's least-squares fit B = (Y L) pinv(S_L)) or 'random' (uniform A's, as the NeuralNMF package).
     The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
-    Returns the trained `NeuralNMF`, with `history_` (the loss history) and `errors_` (relative error per layer,
+    Returns the trained `NeuralNMF`, with `history` (the loss history), `codes_` and `errors_` (relative error per layer,
     ||X - A_0...A_l S_l||_F / ||X||_F). Raises what `train_neural_nmf` and `hnmf` raise, and ValueError for a bad init."""
     if init not in ("hnmf", "random"): raise ValueError(f"init: got {init!r}; accepted are 'hnmf' and 'random'")
     ranks = check_ranks(ranks)
@@ -422,10 +455,12 @@ def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnm
                       device=X.device, random_state=gen, ridge=ridge)
     if y is not None and init == "hnmf":
         with torch.no_grad(): model.B.copy_(pinv_classifier(model(X)[-1], y, known, n_classes))
-    model.history_ = train_neural_nmf(model, X, y, known, loss=loss, lam=lam, classification=classification,
+    model.history = train_neural_nmf(model, X, y, known, loss=loss, lam=lam, classification=classification,
                                       reduction=reduction, n_epochs=n_epochs, optimizer=optimizer, lr=lr,
                                       lr_class=lr_class, class_iters=class_iters, project=project, progress=progress)
     model.errors_ = layer_errors(model, X)
+    with torch.no_grad(): model.codes_ = [S.detach() for S in model(X)]
+    model.n_iter_ = [n_epochs] * len(ranks)
     return model
 
 # %% ../nbs/11_neural_nmf.ipynb #986736c5
@@ -472,8 +507,8 @@ class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
                            random_state=self.random_state, dtype=self.dtype, device=self.device,
                            progress=bool(self.verbose))
-        self.model_, self.history_, self.errors_ = model, model.history_, model.errors_
-        self.n_iter_ = len(model.history_["loss"])
+        self.model_, self.history_, self.errors_ = model, model.history, model.errors_
+        self.n_iter_ = len(model.history["loss"])
         self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(model.A))]
         self.components_ = self.topics_[-1]
         if model.B is not None: self.classes_ = np.arange(model.n_classes)

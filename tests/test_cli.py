@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hierfact.cli import main, load_model, load_dataset
+from hierfact.cli import main, load_dataset
+from hierfact import load
 
 
 def run(*args):
@@ -47,7 +48,7 @@ def test_csv_grouped_tensor_main_job(corpus, tmp_path, capsys):
     assert "http" not in words and "someone" not in words           # URLs and handles removed
     assert (tmp_path / "source_factors.png").stat().st_size > 1000 and (tmp_path / "topic_tree.png").stat().st_size > 1000
     assert (tmp_path / "month_trends.png").stat().st_size > 1000 and not (tmp_path / "source_trends.png").exists()
-    m = load_model(tmp_path / "model.npz")
+    m = load(tmp_path / "model.npz")
     assert len(m.W) == 1 and m.W[0].shape == (3, 2)
 
 
@@ -131,13 +132,15 @@ def test_neural_models_same_outputs_as_the_others(small_tensor, tmp_path, model,
     assert {e["child"] for e in tree["tree"]["edges"] if e["main"]} == {0, 1, 2}          # every topic has a parent
     for f in ("model.npz", "topic_tree.png", "mode0_factors.png", "mode1_factors.png"):
         assert (tmp_path / f).stat().st_size > 500
-    m = load_model(tmp_path / "model.npz")
+    m = load(tmp_path / "model.npz")
+    assert m.ranks == [3, 2] and m.errors_ == pytest.approx(tree["errors"], rel=1e-15)
     if model == "neural-nmf":
-        assert m.ranks == [3, 2] and m.A[0].shape == (20, 3) and m.A[1].shape == (3, 2) and m.S[1].shape == (2, 30)
+        assert m.A[0].shape == (20, 3) and m.A[1].shape == (3, 2) and m.codes_[1].shape == (2, 30)
     else:
-        assert m["layer0_factor2"].shape == (20, 3) and m["layer1_factor2"].shape == (20, 2) and m["layer1_factor0"].shape == (5, 2)
-        assert m["grouping_0"].shape == (3, 2) and m["A_2_0"].shape == (20, 2) and m["factor0_1"].shape == (6, 3)
-        np.testing.assert_allclose(m["grouping_0"].sum(1), 1.0)
+        assert m.word_mode == 2 and m.topics(0).shape == (20, 3) and m.topics(1).shape == (20, 2)
+        assert m.profiles(1)[0].shape == (5, 2) and m.factors0[1].shape == (6, 3) and m.modes[2].A[0].shape == (20, 2)
+        np.testing.assert_allclose(m.grouping(0).sum(1).numpy(), 1.0)
+    assert load(tmp_path / "model.npz").topic_tree(top_n=3)["layers"][1]["rank"] == 2
 
 
 def test_neural_ncpd_weights_are_the_layer_model_marginals(small_tensor):
@@ -146,12 +149,13 @@ def test_neural_ncpd_weights_are_the_layer_model_marginals(small_tensor):
     from hierfact.cli import load_dataset, fit_hierarchy
     from hierfact.tensor import cp_to_tensor
     ds = load_dataset(small_tensor / "t.npy")
+    from hierfact.cli import mode_weights
     h = fit_hierarchy(ds, [3, 2], "neural-ncpd", progress=False, n_epochs=5)
-    F = [f.detach() for f in h.fitted.layer_factors()[0]]
+    F = [f.detach() for f in h.layer_factors()[0]]
     Xhat = cp_to_tensor((None, F)).numpy()
-    W, T = h.mode_weights[1][0], h.mode_weights[1][2]            # mode-0 weights (5 x 2), word topics (20 x 2)
+    W, T = mode_weights(h, ds, 1)[0], mode_weights(h, ds, 1)[2]  # mode-0 weights (5 x 2), word topics (20 x 2)
     np.testing.assert_allclose((W * T.sum(0)).sum(1), Xhat.sum((1, 2)), rtol=1e-8)
-    assert h.errors[1] == pytest.approx(float(np.linalg.norm(ds.X - Xhat) / np.linalg.norm(ds.X)), rel=1e-8)
+    assert h.errors_[1] == pytest.approx(float(np.linalg.norm(ds.X - Xhat) / np.linalg.norm(ds.X)), rel=1e-8)
 
 
 def test_neural_nmf_on_sparse_documents(tmp_path, capsys):
@@ -442,7 +446,7 @@ def test_non_finite_fit_is_an_error(tiny, monkeypatch, capsys):
     import hierfact.cli as cli
     real = cli._fit_model
     def nan_fit(*a, **k):
-        h = real(*a, **k); h.errors[-1] = float("nan"); return h
+        h = real(*a, **k); h.errors_[-1] = float("nan"); return h
     monkeypatch.setattr(cli, "_fit_model", nan_fit)
     assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 1
     cap = capsys.readouterr()

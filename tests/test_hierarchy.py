@@ -136,7 +136,7 @@ def test_save_load_roundtrip(tmp_path, M, T):
     h = hnmf(M, [4, 2], random_state=0); h.save(tmp_path / "h.npz")
     hb = HNMFModel.load(tmp_path / "h.npz")
     torch.testing.assert_close(hb.topics(1), h.topics(1))
-    with pytest.raises(ValueError, match="Multi-HNTF"): MultiHNTFModel.load(tmp_path / "h.npz")
+    with pytest.raises(ValueError, match="path"): MultiHNTFModel.load(tmp_path / "h.npz")
 
 
 def test_topic_tree_shares():

@@ -198,7 +198,7 @@ def test_training_improves_every_layer(X3, fitted):
     assert fitted.rel_errors(clean)[-1] < before[-1]                # the coarse layer also nearer the clean tensor
     assert all(bool((f >= 0).all()) and bool(torch.isfinite(f).all()) for f in fitted.factors0 + fitted.W)
     np.testing.assert_allclose(fitted.history["layer_errors"][fitted.best_epoch], fitted.errors, rtol=1e-10)
-    assert len(fitted.histories) == 1 and len(fitted.histories[0]) == 151
+    assert len(fitted.history_) == 2 and len(fitted.history_[1]) == 151
 
 
 def test_model_interface(X3, fitted, tmp_path):

@@ -67,8 +67,8 @@ def test_input_not_modified_and_finite(X3):
     m = neural_ncpd(X3, [4, 3, 2], cp=cp, n_epochs=10, random_state=0)
     assert torch.equal(X3, before) and all(torch.equal(a, b) for a, b in zip(cp.factors, cp_before))
     assert len(m.errors_) == 3 and np.isfinite(m.errors_).all() and all(0 <= e <= 1 for e in m.errors_)
-    assert len(m.history_["loss"]) == 10 and np.isfinite(m.history_["loss"]).all()
-    assert m.history_["loss"][-1] <= m.history_["loss"][0]
+    assert len(m.history["loss"]) == 10 and np.isfinite(m.history["loss"]).all()
+    assert m.history["loss"][-1] <= m.history["loss"][0]
     for l in range(3):
         F = m.factors(l)
         assert [tuple(f.shape) for f in F] == [(8, 4), (7, 4), (6, 4)]
@@ -88,7 +88,7 @@ def test_float32_kept():
 def test_reproducible(X3):
     a = neural_ncpd(X3, [4, 3, 2], n_epochs=8, random_state=3)
     b = neural_ncpd(X3, [4, 3, 2], n_epochs=8, random_state=3)
-    assert a.errors_ == b.errors_ and a.history_ == b.history_
+    assert a.errors_ == b.errors_ and a.history == b.history
     assert all(torch.equal(x, y) for x, y in zip(a.factors(2), b.factors(2)))
     g = torch.Generator().manual_seed(3)
     c = neural_ncpd(X3, [4, 3, 2], n_epochs=8, random_state=g)

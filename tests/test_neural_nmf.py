@@ -177,7 +177,7 @@ def test_all_zero_data_trains(data):
     m = neural_nmf(X, [4, 2], n_epochs=5, random_state=0)
     S = m(X)
     assert all(bool((s[:, :5] == 0).all()) for s in S) and finite(*S)
-    assert np.isfinite(m.history_["loss"]).all()
+    assert np.isfinite(m.history["loss"]).all()
 
 
 def test_divergence_raises_and_restores(data):
@@ -217,13 +217,13 @@ def test_float32_stays_float32(data):
     X, y = data
     m = neural_nmf(X.float(), [4, 3], y, lam=0.1, n_epochs=5, random_state=0)
     assert m.dtype == torch.float32 and all(a.dtype == torch.float32 for a in m.A) and m.B.dtype == torch.float32
-    assert np.isfinite(m.history_["loss"]).all()
+    assert np.isfinite(m.history["loss"]).all()
 
 
 def test_reconstruction_loss_and_random_init(data):
     X, _ = data
     m = neural_nmf(X, [5, 2], init="random", loss="reconstruction", n_epochs=30, random_state=1)
-    h = m.history_["reconstruction"]
+    h = m.history["reconstruction"]
     assert h[-1] < h[0]
     errs = layer_errors(m, X)
     assert len(errs) == 2 and all(0 < e < 1 for e in errs)
@@ -289,4 +289,4 @@ def test_cuda_matches_cpu(data):
         torch.testing.assert_close(S, out[0][0], rtol=1e-9, atol=1e-12)
         torch.testing.assert_close(gA, out[0][1], rtol=1e-7, atol=1e-10)
     m = neural_nmf(X.cuda(), [4, 3], y, lam=0.1, n_epochs=5, random_state=0)
-    assert m.device.type == "cuda" and np.isfinite(m.history_["loss"]).all()
+    assert m.device.type == "cuda" and np.isfinite(m.history["loss"]).all()

@@ -72,7 +72,7 @@ def test_topic_graph_main_edges_do_not_cross():
 
 def test_plot_topic_tree_keeps_the_cli_call_and_saves(tmp_path):
     tree, *_ = hierarchy()
-    for layer in tree["layers"]:                                       # what hierfact.cli.Hierarchy.tree adds
+    for layer in tree["layers"]:                                       # what hierfact.cli.hierarchy_tree adds
         for t in layer["topics"]: t["top_account"] = ["@acc"]
     ax = plot_topic_tree(tree, title="multihntf topic tree (6 -> 3 -> 2)")
     assert ax.get_title().startswith("multihntf") and len(ax.texts) == 11
