@@ -118,8 +118,8 @@ def test_bad_layer_input():
         nnls_layer(X, sp.csr_matrix(A.numpy()))
     with pytest.raises(ValueError, match="ridge"):
         nnls_layer(X, A, ridge=float("nan"))
-    with pytest.raises(ValueError, match="max_iter"):
-        nnls_layer(X, A, max_iter=-1)
+    with pytest.raises(ValueError, match="n_iter_max"):
+        nnls_layer(X, A, n_iter_max=-1)
     Ag = A.clone().requires_grad_()
     with pytest.raises(ValueError, match="grad_S"):
         torch.autograd.grad(nnls_layer(X, Ag), Ag, torch.full((3, 4), float("nan"), dtype=torch.float64))
