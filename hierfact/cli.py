@@ -372,14 +372,14 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs) ->
         W = [[to_numpy(f) for f in m.factors(l)] for l in range(len(ranks))]
         return Hierarchy(model, ranks, W, list(m.errors), [to_numpy(w) for w in m.W], m)
     if model == "hnmf":
-        m = hnmf(_word_unfolding(X, fm), ranks, solver=solver, random_state=random_state, progress=progress)
+        m = hnmf(_word_unfolding(X, fm), ranks, solver=solver, random_state=random_state, verbose=progress)
         weights = _unfolding_weights(tuple(X.shape), fm, ranks, [m.topics(l) for l in range(len(ranks))], m.S)
         return Hierarchy(model, ranks, weights, list(m.errors), [to_numpy(a) for a in m.A[1:]], m)
     if model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         Xw = _word_unfolding(X, fm)
         m = neural_nmf(Xw, ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs, random_state=random_state,
-                       progress=progress, hnmf_options=dict(solver=solver))
+                       verbose=progress, hnmf_options=dict(solver=solver))
         with torch.no_grad(): S = [s.detach() for s in m(Xw)]
         A = [a.detach() for a in m.A]
         fitted = HNMFModel(ranks, A, S, list(m.errors_))
