@@ -142,14 +142,14 @@ def newsgroups(seeds, epochs):
     for s in seeds:
         known = label_mask(news.y_sub, 0.75, random_state=s)
         first_u = ssnmf(X, 10, random_state=s)
-        first_s = ssnmf(X, 10, news.Y_sub, known, random_state=s)
+        first_s = ssnmf(X, 10, np.where(known, news.y_sub, -1), random_state=s)
         mu = supervised_multihntf(X, [10, 6], cp=(None, [first_u.A, first_u.S.T]), random_state=s)
         msup = supervised_multihntf(X, [10, 6], [None, news.Y_super], known, cp=(None, [first_s.A, first_s.S.T]), random_state=s)
         nu = neural_multihntf(X, [10, 6], model=mu, n_epochs=epochs)
         ns = neural_multihntf(X, [10, 6], model=msup, y=news.y_super, known=known, mode=1, lam=1.0, n_epochs=epochs)
         for k, m in zip(rows, (mu, nu, msup, ns)):
             rows[k].append([m.errors[0] * x_norm, m.errors[1] * x_norm,
-                            pinv_accuracy(m.factors(1)[1].T, news.y_super, known)])
+                            pinv_accuracy(m.factors(1)[1].T, np.where(known, news.y_super, -1), news.y_super)])
     print("Second layer (10 -> 6) on the 200-document subsample, λ = 1, 75% of the labels known per category "
           f"({len(seeds)} trials; first layer SSNMF as nbs/15):\n\n```")
     print(comparison_table({k: np.array(v) for k, v in rows.items()}, None,

@@ -22,6 +22,7 @@ from .tensor import pow2_normalize, pow2_scale
 from .ncpd import _scale_factors, _check_finite_result, _detach
 from .hnmf import hnmf, HNMFModel
 from .hierarchy import HierarchicalModel, check_layer, check_layer_pair, row_normalise
+from .nmf import _stopped, _warn_unconverged
 from .multihntf import (MultiHNTFModel, balance_factors, core_tensor, _khatri_rao_power,
                                 _all_but_one_products)
 
@@ -436,15 +437,31 @@ def topic_recovery(model, true_groupings: dict, *, modes=None) -> dict:
 
 # %% ../nbs/12_baselines.ipynb #6ca3554e
 def one_hot(y, n_classes=None) -> np.ndarray:
-    "One-hot label matrix (n_classes x n) of integer labels y (n,). Raises ValueError for bad labels or too few classes."
+    """One-hot label matrix (n_classes x n), float64 numpy, of integer labels y (n,): column j is e_{y_j}, or zero where
+    y_j = -1 (an unknown label), so one_hot(y) is the masked label matrix L o Y of SSNMF. n_classes defaults to
+    max(y) + 1. Raises ValueError for non-integer labels, labels below -1, or too few classes."""
     y = np.asarray(y)
     if y.ndim != 1 or (y.size and y.dtype.kind not in "iu"):
         raise ValueError(f"y: expected a 1-D array of integer labels, got dtype {y.dtype} and shape {y.shape}")
-    if y.size and y.min() < 0: raise ValueError(f"y: labels must be >= 0, got {y.min()}")
+    if y.size and y.min() < -1: raise ValueError(f"y: labels must be >= 0, or -1 for unknown, got {y.min()}")
     c = (int(y.max()) + 1 if y.size else 0) if n_classes is None else _check_int(n_classes, "n_classes", 1)
     if y.size and y.max() >= c: raise ValueError(f"n_classes: {c} is too small for label {int(y.max())}")
-    Y = np.zeros((c, y.size)); Y[y, np.arange(y.size)] = 1.0
+    Y = np.zeros((c, y.size)); k = y >= 0
+    Y[y[k], np.flatnonzero(k)] = 1.0
     return Y
+
+def _y_labels(y, n, n_classes=None, name="y"):
+    """(Y, L) numpy for SSNMF from labels y (n,) (ints, -1 unknown): Y = one_hot(y, n_classes) (c x n), L = y >= 0 (n,).
+    ValueError (naming `name`) for the wrong length, labels below -1 or no known label."""
+    ya = np.asarray(to_numpy(y))
+    if ya.shape != (n,):
+        raise ValueError(f"{name}: expected {n} integer labels (one per sample, -1 for unknown), got shape {ya.shape}")
+    if ya.size and ya.dtype.kind == "f" and np.isfinite(ya).all() and (ya == np.round(ya)).all(): ya = ya.astype(np.int64)
+    if ya.dtype.kind not in "iu": raise ValueError(f"{name}: expected integer labels (-1 for unknown), got dtype {ya.dtype}")
+    if not (ya >= 0).any(): raise ValueError(f"{name}: no label is known (all are -1); pass None for an unsupervised fit")
+    try: Y = one_hot(ya, n_classes)
+    except ValueError as e: raise ValueError(f"{name}: {e}") from None
+    return Y, ya >= 0
 
 def _labels(Y, L, n, dtype, device, name="Y"):
     "(Y, M): the label matrix (c x n) and the mask as a (c x n) or (1 x n) 0/1 tensor (all ones when L is None)."
@@ -485,17 +502,34 @@ class SSNMFResult:
         return f"SSNMFResult(A={tuple(self.A.shape)}, S={tuple(self.S.shape)}, B={B}, n_iter={self.n_iter}, error={self.errors[-1]:.6g})"
 
 # %% ../nbs/12_baselines.ipynb #87b1273e
-def ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, n_iter_max: int = 500,
-          tol: float = 1e-4, random_state=None, eps: float = 1e-10, dtype=None, device=None) -> SSNMFResult:
+def ssnmf(X, rank, y=None, *, n_classes=None, lam: float = 1.0, A=None, S=None, B=None, n_iter_max: int = 500,
+          tol: float = 1e-4, random_state=None, eps: float = 1e-10, dtype=None, device=None,
+          verbose: bool = False) -> SSNMFResult:
     """Semi-supervised NMF: min ||X - AS||_F^2 + lam ||L o (Y - BS)||_F^2 over A, B, S >= 0 by multiplicative updates
-    (Lee, Yoo & Choi 2010; Haddock et al. 2021, the Frobenius/Frobenius model). Without Y: Lee-Seung NMF.
+    (Lee, Yoo & Choi 2010; Haddock et al. 2021, the Frobenius/Frobenius model). Without y: Lee-Seung NMF.
 
     X : nonnegative (n1 x n2) matrix, dense or sparse (numpy, scipy.sparse, torch; kept sparse).
-    Y : optional nonnegative label matrix (classes x n2), e.g. `one_hot(y)`; L : optional mask of the known labels,
-        shape (n2,) (bool or 0/1, per sample) or Y's shape (per entry); None = all known.
+    y : optional integer labels (n2,), -1 for an unknown label: Y = `one_hot(y, n_classes)` (classes x n2) and the
+        mask L = (y >= 0) per sample. n_classes : default max(y) + 1.
     lam : weight of the label term (>= 0). A, S, B : optional initial factors (copied; otherwise uniform draws from
-        `random_state`, A and S scaled so that ||AS||_F = ||X||_F). n_iter_max, tol : see the text (tol=0 runs all).
-    Returns an SSNMFResult. Raises ValueError (bad X, Y, L, shapes, lam, n_iter_max, tol; an L without Y) and TypeError."""
+        `random_state` (None, int, numpy Generator or RandomState, torch Generator), A and S scaled so that
+        ||AS||_F = ||X||_F). n_iter_max, tol : every 10 iterations stop when |e_prev - e| <= tol * e_prev with
+        e = sqrt(objective) (the library's rule; e is the relative error's multiple without labels); tol=0 runs all
+        n_iter_max iterations; reaching n_iter_max with tol > 0 unmet emits sklearn.exceptions.ConvergenceWarning.
+    dtype, device : computation dtype (float32/float64; default X's, ints -> float64) and device (default X's).
+    verbose : a progress line (tqdm bar).
+    Returns an SSNMFResult. Raises ValueError (bad X, y, shapes, lam, n_iter_max, tol; B without y) and TypeError."""
+    X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
+    Y, L = (None, None) if y is None else _y_labels(y, X.shape[1], n_classes)
+    res, unconverged = _ssnmf(X, rank, Y, L, lam=lam, A=A, S=S, B=B, n_iter_max=n_iter_max, tol=tol,
+                              random_state=random_state, eps=eps, verbose=verbose)
+    if unconverged: _warn_unconverged("ssnmf", n_iter_max, tol)
+    return res
+
+def _ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, n_iter_max: int = 500,
+           tol: float = 1e-4, random_state=None, eps: float = 1e-10, dtype=None, device=None, verbose=False):
+    """`ssnmf` on a label matrix Y (classes x n2) and a mask L ((n2,), (1, n2) or Y's shape; None: all known), as
+    `supervised_multihntf` passes them. Returns (SSNMFResult, whether n_iter_max was reached with tol > 0 unmet)."""
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     rank = check_rank(rank)
     lam = _check_nonneg(lam, "lam"); n_iter_max = _check_int(n_iter_max, "n_iter_max"); tol = _check_nonneg(tol, "tol")
@@ -506,7 +540,7 @@ def ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, 
     sup = Y is not None
     if sup: Y, M = _labels(Y, L, n2, dt, dev)
     elif L is not None: raise ValueError("L: a label mask was given without labels Y")
-    elif B is not None: raise ValueError("B: a classifier init was given without labels Y")
+    elif B is not None: raise ValueError("B: a classifier init was given without labels y")
     gen = get_generator(random_state)
     def given(F, name, shape):
         F = as_tensor(F, name, ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
@@ -531,8 +565,9 @@ def ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, 
 
     e, ce, f = measure(_mm(XT, A).T, A.T @ A, S, B)
     errors, cerrs, objs = [e], [ce], [f]
-    it = 0
-    for it in range(1, n_iter_max + 1):
+    it, converged = 0, False
+    from tqdm.auto import tqdm
+    for it in tqdm(range(1, n_iter_max + 1), desc="ssnmf", disable=not verbose, leave=False):
         A = A * (_mm(X, S.T) / (A @ (S @ S.T) + eps))
         if sup: B = B * ((MY @ S.T) / ((M * (B @ S)) @ S.T + eps))
         AtX, AtA = _mm(XT, A).T, A.T @ A
@@ -540,10 +575,11 @@ def ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, 
         else: S = S * (AtX / (AtA @ S + eps))
         e, ce, f = measure(AtX, AtA, S, B)
         errors.append(e); cerrs.append(ce); objs.append(f)
-        if tol > 0 and it % 10 == 0:
-            f0, fp, fn = math.sqrt(objs[0]), math.sqrt(objs[-11]), math.sqrt(objs[-1])
-            if f0 == 0 or (fp - fn) / f0 < tol: break
-    return SSNMFResult(A, S, B if sup else None, errors, cerrs, it)
+        if it % 10 == 0 and _stopped(math.sqrt(objs[-11]), math.sqrt(objs[-1]), tol):
+            converged = True
+            break
+    unconverged = tol > 0 and not converged and n_iter_max > 0
+    return SSNMFResult(A, S, B if sup else None, errors, cerrs, it), unconverged
 
 # %% ../nbs/12_baselines.ipynb #d363870d
 @dataclass
@@ -570,24 +606,44 @@ def _layer_labels(labels, n_layers, name="labels"):
         return list(labels)
     return [None] * (n_layers - 1) + [labels]
 
-def supervised_hnmf(X, ranks, labels=None, L=None, *, lam: float = 1.0, first_layer=None, n_iter_max: int = 500,
-                    tol: float = 1e-4, random_state=None, dtype=None, device=None) -> SupervisedHNMFModel:
-    """Supervised (semi-supervised) hierarchical NMF: `ssnmf` of X at ranks[0] with labels[0], then of each layer's codes
-    S_{l-1} at ranks[l] with labels[l] (Haddock et al.'s SSNMF in the multilayer scheme of Cichocki & Zdunek 2006).
+def _layer_y(y, n_layers, name="y"):
+    "Per-layer labels: None, one label array (the last layer), or a list of n_layers entries (arrays or None)."
+    if y is None: return [None] * n_layers
+    if isinstance(y, (list, tuple)) and all(e is None or np.ndim(e) >= 1 for e in y):     # one entry per layer
+        if len(y) != n_layers:
+            raise ValueError(f"{name}: a list needs one entry per layer ({n_layers}; None for an unsupervised layer), got {len(y)}")
+        return list(y)
+    return [None] * (n_layers - 1) + [y]
+
+def supervised_hnmf(X, ranks, y=None, *, lam: float = 1.0, first_layer=None, n_iter_max: int = 500,
+                    tol: float = 1e-4, random_state=None, dtype=None, device=None,
+                    verbose: bool = False) -> SupervisedHNMFModel:
+    """Supervised (semi-supervised) hierarchical NMF: `ssnmf` of X at ranks[0] with y[0], then of each layer's codes
+    S_{l-1} at ranks[l] with y[l] (Haddock et al.'s SSNMF in the multilayer scheme of Cichocki & Zdunek 2006).
 
     X : nonnegative (features x samples) matrix, dense or sparse; ranks : strictly decreasing.
-    labels : None, one (classes x samples) matrix (supervises the last layer), or a list with one entry per layer
-        (None = unsupervised); L : mask of the known labels (samples,) or per entry, shared by all layers.
-    first_layer : optional layer 0 as an SSNMFResult or a pair (A, S), to share it between models (labels[0] must then
-        be None). Returns a SupervisedHNMFModel (A, S, errors ||X - A_0...A_l S_l|| / ||X||, B)."""
+    y : None, one integer label array (samples,) (supervises the last layer), or a list with one entry per layer
+        (None = unsupervised); -1 marks an unknown label. lam, n_iter_max, tol : as `ssnmf`, for every layer;
+        random_state : None, int, numpy Generator or RandomState, torch Generator. dtype, device : as `ssnmf`.
+    first_layer : optional layer 0 as an SSNMFResult or a pair (A, S), to share it between models (y[0] must then
+        be None). verbose : a progress line over the layers. One sklearn.exceptions.ConvergenceWarning names the layers
+        that reached n_iter_max with tol > 0 unmet. Returns a SupervisedHNMFModel (A, S, errors
+        ||X - A_0...A_l S_l|| / ||X||, B). Raises ValueError/TypeError for bad X, ranks, y or options."""
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     ranks = check_ranks(ranks)
-    labs = _layer_labels(labels, len(ranks))
+    labs = _layer_y(y, len(ranks))
+    labs = [None if yl is None else _y_labels(yl, X.shape[1], name=f"y[{l}]") for l, yl in enumerate(labs)]
     gen = get_generator(random_state)
     As, Ss, Bs, errors, T, Z = [], [], [], [], None, X
-    for l, r in enumerate(ranks):
+    unconverged = []
+    layers = range(len(ranks))
+    if verbose:
+        from tqdm.auto import tqdm
+        layers = tqdm(layers, desc="supervised HNMF layers")
+    for l in layers:
+        r = ranks[l]
         if l == 0 and first_layer is not None:
-            if labs[0] is not None: raise ValueError("labels: labels[0] supervise the first layer, which is given (first_layer)")
+            if labs[0] is not None: raise ValueError("y: y[0] supervises the first layer, which is given (first_layer)")
             A0, S0 = first_layer
             A = as_tensor(A0, "first_layer A", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False)
             S = as_tensor(S0, "first_layer S", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False)
@@ -595,13 +651,15 @@ def supervised_hnmf(X, ranks, labels=None, L=None, *, lam: float = 1.0, first_la
                 raise ValueError(f"first_layer: expected A {(X.shape[0], r)} and S {(r, X.shape[1])}, got {tuple(A.shape)} and {tuple(S.shape)}")
             Bl = getattr(first_layer, "B", None)
         else:
-            res = ssnmf(Z, r, labs[l], L if labs[l] is not None else None, lam=lam, n_iter_max=n_iter_max, tol=tol,
-                        random_state=gen)
+            Yl, Ll = labs[l] if labs[l] is not None else (None, None)
+            res, unconv = _ssnmf(Z, r, Yl, Ll, lam=lam, n_iter_max=n_iter_max, tol=tol, random_state=gen)
+            if unconv: unconverged.append(l)
             A, S, Bl = res.A, res.S, res.B
         T = A if T is None else T @ A
         As.append(A); Ss.append(S); Bs.append(Bl)
         errors.append(rel_error(X, (None, [T, S.T])))
         Z = S
+    if unconverged: _warn_unconverged(f"supervised_hnmf (layers {unconverged})", n_iter_max, tol)
     return SupervisedHNMFModel(ranks, As, Ss, errors, B=Bs)
 
 # %% ../nbs/12_baselines.ipynb #7b93fe49
@@ -738,8 +796,8 @@ def supervised_multihntf(X, ranks, labels=None, L=None, *, mode: int = -1, lam: 
     if cp is None:
         if k == 2:
             Xm = X if mode == 1 else (X.t().coalesce() if X.is_sparse else X.T)
-            res = ssnmf(Xm, ranks[0], labs[0], L if labs[0] is not None else None, lam=lam, n_iter_max=ssnmf_n_iter_max,
-                        tol=ssnmf_tol, random_state=gen)
+            res, _ = _ssnmf(Xm, ranks[0], labs[0], L if labs[0] is not None else None, lam=lam, n_iter_max=ssnmf_n_iter_max,
+                            tol=ssnmf_tol, random_state=gen)
             cp = (None, [res.A, res.S.T] if mode == 1 else [res.S.T, res.A])
             B0 = res.B
         else:
@@ -761,34 +819,46 @@ def supervised_multihntf(X, ranks, labels=None, L=None, *, mode: int = -1, lam: 
     return model
 
 # %% ../nbs/12_baselines.ipynb #f84d40db
-def _acc_inputs(S, y, known):
+def _acc_inputs(S, y, y_true):
+    "(S float64, y, y_true int64, known mask) validated: labels (n,) with -1 for unknown in y, all known in y_true."
     S = np.asarray(to_numpy(S), dtype=np.float64)
     if S.ndim != 2: raise ValueError(f"S: expected a (rank x n_samples) matrix, got shape {S.shape}")
     if not np.isfinite(S).all(): raise ValueError("S: has NaN or inf entries")
-    y = np.asarray(y)
-    if y.shape != (S.shape[1],) or (y.size and y.dtype.kind not in "iu"):
-        raise ValueError(f"y: expected {S.shape[1]} integer labels (one per column of S), got dtype {y.dtype}, shape {y.shape}")
-    known = np.asarray(known)
-    if known.shape != (S.shape[1],) or known.dtype != bool:
-        raise ValueError(f"known: expected a boolean mask of shape ({S.shape[1]},), got dtype {known.dtype}, shape {known.shape}")
-    if known.all() or not known.any(): raise ValueError("known: needs at least one labelled and one unlabelled sample")
-    return S, y.astype(np.int64), known
+    out = []
+    for name, v in (("y", y), ("y_true", y_true)):
+        v = np.asarray(to_numpy(v))
+        if v.shape != (S.shape[1],) or (v.size and v.dtype.kind not in "iu"):
+            raise ValueError(f"{name}: expected {S.shape[1]} integer labels (one per column of S), got dtype {v.dtype}, shape {v.shape}")
+        out.append(v.astype(np.int64))
+    y, y_true = out
+    if (y < -1).any(): raise ValueError(f"y: labels must be >= 0, or -1 for unknown, got {y.min()}")
+    if (y_true < 0).any(): raise ValueError(f"y_true: must hold every true label (>= 0), got {y_true.min()}")
+    known = y >= 0
+    if known.all() or not known.any():
+        raise ValueError("y: needs at least one labelled and one unlabelled (-1) sample")
+    if (y[known] != y_true[known]).any():
+        raise ValueError("y_true: differs from y on a known label; y_true must hold every true label, y the known ones")
+    return S, y, y_true, known
 
-def pinv_accuracy(S, y, known, n_classes=None) -> float:
-    """The talk's accuracy: B = (Y o L) pinv(S) with Y = one_hot(y), L the known-label mask; the fraction of unlabelled
-    samples j (known[j] False) with argmax_c (B S)[c, j] == y[j]. S : codes (r x n); y : int labels (n,); known : bool (n,).
-    Raises ValueError for bad shapes, non-integer labels, non-finite S, or a mask with no labelled or no unlabelled sample."""
-    S, y, known = _acc_inputs(S, y, known)
-    B = (one_hot(y, n_classes) * known[None, :]) @ np.linalg.pinv(S)
+def pinv_accuracy(S, y, y_true, n_classes=None) -> float:
+    """The talk's accuracy: B = one_hot(y) pinv(S) (one_hot(y) = Y o L: the known labels, unknown columns zero); the
+    fraction of unlabelled samples j (y[j] = -1) with argmax_c (B S)[c, j] == y_true[j].
+    S : codes (r x n); y : int labels (n,), -1 for unknown; y_true : all n true labels (equal to y where known);
+    n_classes : default max(y_true) + 1. Raises ValueError for bad shapes, non-integer labels, non-finite S, y_true
+    differing from y on a known label, or no labelled or no unlabelled sample."""
+    S, y, y_true, known = _acc_inputs(S, y, y_true)
+    c = int(y_true.max()) + 1 if n_classes is None else n_classes
+    B = one_hot(y, c) @ np.linalg.pinv(S)
     pred = np.argmax(B @ S, axis=0)
-    return float((pred[~known] == y[~known]).mean())
+    return float((pred[~known] == y_true[~known]).mean())
 
-def logreg_accuracy(S, y, known, *, normalize: bool = True, C: float = 1.0, max_iter: int = 2000) -> float:
-    """Accuracy on the unlabelled samples of scikit-learn's LogisticRegression(C, max_iter) trained on the labelled samples'
-    codes (columns of S, each scaled to sum 1 when `normalize`). Same arguments and errors as `pinv_accuracy`."""
+def logreg_accuracy(S, y, y_true, *, normalize: bool = True, C: float = 1.0, n_iter_max: int = 2000) -> float:
+    """Accuracy on the unlabelled samples (y = -1), against y_true, of scikit-learn's LogisticRegression(C,
+    max_iter=n_iter_max) trained on the labelled samples' codes (columns of S, each scaled to sum 1 when `normalize`).
+    Same arguments and errors as `pinv_accuracy`."""
     from sklearn.linear_model import LogisticRegression
-    S, y, known = _acc_inputs(S, y, known)
+    S, y, y_true, known = _acc_inputs(S, y, y_true)
     F = S.T
     if normalize: F = _row_norm_np(F)
-    clf = LogisticRegression(C=C, max_iter=max_iter).fit(F[known], y[known])
-    return float((clf.predict(F[~known]) == y[~known]).mean())
+    clf = LogisticRegression(C=C, max_iter=n_iter_max).fit(F[known], y[known])
+    return float((clf.predict(F[~known]) == y_true[~known]).mean())

@@ -351,11 +351,11 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
     if model == "multihntf":
         m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv)
     elif model == "hnmf":
-        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, progress=progress, **sv)
+        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv)
     elif model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         return neural_nmf(_word_unfolding(X, fm), ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs,
-                          random_state=random_state, progress=progress, hnmf_options=sv)
+                          random_state=random_state, verbose=progress, hnmf_options=sv)
     elif model == "neural-ncpd":
         from hierfact.neural_ncpd import neural_ncpd
         cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)

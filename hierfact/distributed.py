@@ -20,7 +20,8 @@ from tensorly.cp_tensor import CPTensor
 
 from .tensor import as_tensor, check_rank, get_generator, rand, sq_norm, to_cptensor, pow2_scale
 from .nmf import (NMFResult, _Data, _HALS_DELTA, _check_options, _given_factor, _hals_update,
-                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _split, _tiny)
+                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _split, _tiny,
+                          _stopped, _warn_unconverged)
 from .ncpd import (_check_args, _check_fixed_modes, _hals_update as _cp_hals_update,
                            _mu_update as _cp_mu_update, _split as _tree_cut, _sweep_mttkrps)
 from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES, _OPTIMIZERS as _NN_OPTIMIZERS,
@@ -336,7 +337,8 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
         TSQR), 'random', or 'custom' with A (replicated: process 0's copy is broadcast) and S_local (this
         process's rank x n2_p block). The random generator's state is broadcast from process 0, so random_state=None
         also gives every process the same draws.
-    verbose : print the error every 10 iterations (process 0 only).
+    verbose : a progress line with the error at every check (process 0 only). Reaching n_iter_max with tol > 0
+        unmet emits sklearn.exceptions.ConvergenceWarning (process 0 only; the decision is the same everywhere).
     Returns a `DistNMFResult` (A replicated, S this process's columns, errors, n_iter, converged, offset, n_cols, comm).
     Raises on every process (none is left waiting) ValueError / TypeError as `nmf` does, naming the process whose
     input was rejected: a process with 0 columns, processes disagreeing on n1, dtype, rank or options, an all-zero
@@ -466,6 +468,8 @@ def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, 
         inS = _inner_sweeps(n2, D.shape[0], st["nnz"], rank)
     w0, c0 = comm.words, comm.calls
     converged, it = False, 0
+    from tqdm.auto import tqdm
+    bar = tqdm(total=n_iter_max, desc=f"distributed nmf {solver}/{loss}", disable=not (verbose and comm.rank == 0), leave=False)
     for it in range(1, n_iter_max + 1):
         if solver == "hals":
             _hals_update(At, P.T, G, inA)                         # replicated: the same on every process
@@ -482,15 +486,17 @@ def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, 
             _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
             num, ssum, e = reduce_kl()
         errors.append(e)
-        if it % 10 == 0:
-            e0, e_prev, e_now = to_e(errors[0]), to_e(errors[-11]), to_e(errors[-1])
-            if verbose and comm.rank == 0: print(f"distributed nmf {solver}/{loss}: iteration {it}, error {errors[-1]:.6g}")
-            if e0 == 0 or (e_prev - e_now) / e0 < tol:
+        bar.update(1)
+        if it % 10 == 0:                                          # a check: the rule of `hierfact.nmf.nmf`
+            bar.set_postfix(error=f"{errors[-1]:.6g}")
+            if _stopped(to_e(errors[-11]), to_e(errors[-1]), tol):
                 converged = True
                 break
-        if errors[-1] == 0:
+        if tol > 0 and errors[-1] == 0:
             converged = True
             break
+    bar.close()
+    if tol > 0 and not converged and comm.rank == 0: _warn_unconverged("distributed_nmf", n_iter_max, tol, stacklevel=4)
     stats = comm.stats(comm.words - w0, comm.calls - c0, it)
     if solver == "hals": A = At.T.contiguous()
     if mask is not None:
@@ -666,7 +672,8 @@ def _dist_ncpd(X, factors, r, md, fixed, solver, n_iter_max, tol, normX2, normX,
 
 # %% ../nbs/19_distributed.ipynb #4408828f
 def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epochs: int = 100,
-                                 optimizer: str = "adam", lr=None, project: bool = True, group=None) -> dict:
+                                 optimizer: str = "adam", lr=None, project: bool = True, verbose: bool = False,
+                                 group=None) -> dict:
     """Data-parallel unsupervised training of a `hierfact.neural_nmf.NeuralNMF` (Gao et al. 2019; Will et al. 2022):
     the documents X = [X_1 ... X_p] are split over the processes of `group`; the A_l are replicated (process 0's
     values are broadcast first). Each epoch: every process runs the NNLS layers and the backward pass on its
@@ -677,7 +684,7 @@ def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epoc
     rounding.
     X_local : this process's columns (m x n_p, n_p >= 1), dense or sparse; cast to the model's dtype and device.
     loss : 'energy' or 'reconstruction'; optimizer 'adam' (lr None: 1e-2 x the mean entry of each A_l) or 'gd' (lr
-    required); project : clamp the A_l at 0 after each step.
+    required); project : clamp the A_l at 0 after each step; verbose : a progress line (process 0 only).
     Returns the history dict(loss=[...], <loss name>=[...]) of the global loss before each step, the same on every
     process. The model is trained in place. Raises TypeError / ValueError (on every process) for a bad model,
     options or X_local, and FloatingPointError when the loss or a parameter becomes non-finite (the A_l before the failing step are kept)."""
@@ -709,8 +716,9 @@ def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epoc
         opt = torch.optim.Adam([{"params": [p], "lr": rate if rate is not None else
                                  _NN_ADAM_REL * float(p.detach().abs().mean().clamp(min=1e-30))} for p in params])
     hist = {"loss": [], loss: []}
+    from tqdm.auto import tqdm
     with _cpu_threads(model.device):
-        for epoch in range(epochs):
+        for epoch in tqdm(range(epochs), desc="distributed Neural NMF", disable=not (verbose and comm.rank == 0), leave=False):
             Ss = model._forward(X, warm_start=True)
             main = _nn_main_loss(model, X, Ss, loss, "sum", x_sq)
             for p in params: p.grad = None

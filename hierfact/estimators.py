@@ -36,7 +36,7 @@ PARAMETER_MAP = {
         "ranks": "ranks", "n_classes": "n_classes", "init": "init", "loss": "loss", "lam": "lam",
         "classification": "classification", "reduction": "reduction", "max_iter": "n_epochs",
         "optimizer": "optimizer", "lr": "lr", "class_iters": "class_iters", "project": "project",
-        "random_state": "random_state", "verbose": "progress", "dtype": "dtype", "device": "device"}),
+        "random_state": "random_state", "verbose": "verbose", "dtype": "dtype", "device": "device"}),
     "NCPD": ("hierfact.ncpd.ncpd", {
         "n_components": "rank", "init": "init", "solver": "solver", "tol": "tol", "max_iter": "n_iter_max",
         "random_state": "random_state", "dtype": "dtype", "device": "device"}),
@@ -45,10 +45,7 @@ PARAMETER_MAP = {
         "random_state": "random_state", "dtype": "dtype", "device": "device"}),
 }
 
-NOT_FORWARDED = {
-    ("NMF", "verbose"): "nmf's reporting arguments (verbose, progress) are being reworked (issue 12); "
-                        "the estimator stores verbose and will pass it once they settle",
-}
+NOT_FORWARDED = {}    # (estimator, parameter) -> why it is accepted but not passed on; none today
 
 # %% ../nbs/22_estimators.ipynb #c8cec86a
 class HNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
-from .nmf import nmf
+from .nmf import nmf, _warn_unconverged, _check_callback
+import warnings
+from sklearn.exceptions import ConvergenceWarning
 from .tensor import pow2_normalize, pow2_scale
 from .ncpd import _check_finite_result, _detach
 from .hierarchy import HierarchicalModel
@@ -132,17 +134,27 @@ def _drop_dead_topics(A, S):
     return A, S
 
 def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", n_iter_max: int = 500,
-         tol: float = 1e-4, random_state=None, dtype=None, device=None, progress: bool = False) -> HNMFModel:
+         tol: float = 1e-4, random_state=None, dtype=None, device=None, verbose: bool = False,
+         callback=None) -> HNMFModel:
     """Hierarchical (multilayer) NMF, X ~ A_0 S_0, S_{l-1} ~ A_l S_l (Cichocki & Zdunek 2006).
 
     X : nonnegative (n1 features x n2 samples) matrix, dense or sparse (numpy, scipy.sparse, torch).
-    ranks : strictly decreasing [r_0, ..., r_L]. The other arguments go to `hierfact.nmf.nmf` at every layer
-    (layer l uses a seed drawn from `random_state`).
+    ranks : strictly decreasing [r_0, ..., r_L]. beta_loss, solver, init, n_iter_max, tol go to `hierfact.nmf.nmf`
+    at every layer (layer l uses a seed drawn from `random_state`: None, int, numpy Generator or RandomState, torch
+    Generator); each layer stops by the library's rule |e_prev - e| <= tol * e_prev (tol=0: n_iter_max iterations).
+    dtype, device : computation dtype (float32/float64; default X's, ints -> float64) and device (default X's).
+    verbose : a progress line over the layers. callback : None or callback(iteration, error), called at every check
+        (every 10 iterations) of the layer being fitted, with the iteration within that layer and its relative error
+        ||S_{l-1} - A_l S_l||_F / ||S_{l-1}||_F (S_{-1} = X); returning True stops that layer's fit (the next layer
+        then starts from its codes). One sklearn.exceptions.ConvergenceWarning names the layers that reached
+        n_iter_max with tol > 0 unmet.
     Scale: every layer's `nmf` fits its data divided by an exact power of two and splits it back between A_l and
     S_l, and the errors are computed on X / 2**k, so X and c X give the same errors and factors up to c. A dead topic (a zero
     column of A_l or a zero row of S_l) gets both zeroed: its code row never feeds the next layer (HALS leaves the
     code row of a topic with a zero column at its initial values). A torch X that requires grad is detached.
-    Raises ValueError/TypeError for bad X or ranks, and ValueError if a result would be NaN or inf."""
+    Raises ValueError/TypeError for bad X, ranks or callback (and what `hierfact.nmf.nmf` raises for bad options),
+    and ValueError if a result would be NaN or inf."""
+    _check_callback(callback)
     X = as_tensor(_detach(X), "X", ndim=2, dtype=dtype, device=device)
     ranks = check_ranks(ranks)
     if ranks[0] > min(X.shape) and init != "random":
@@ -154,17 +166,24 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     As, Ss, errors, fits = [], [], [], []
     T, Y = None, X
-    layers = range(len(ranks))
-    if progress:
+    layers, unconverged = range(len(ranks)), []
+    if verbose:
         from tqdm.auto import tqdm
         layers = tqdm(layers, desc="HNMF layers")
     for l in layers:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
-        res = nmf(Y, ranks[l], beta_loss=beta_loss, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=seed)
+        with warnings.catch_warnings(record=True) as caught:      # one warning for all layers, below
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = nmf(Y, ranks[l], beta_loss=beta_loss, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol,
+                      random_state=seed, callback=callback)
+        for w in caught:
+            if issubclass(w.category, ConvergenceWarning): unconverged.append(l)
+            else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         A, S = _drop_dead_topics(res.A, res.S)
         T = A if T is None else T @ A
         As.append(A); Ss.append(S); fits.append(res)
         errors.append(_rel_error_AS(Xn, T, pow2_scale(S, -kx), nx2))
         Y = S
     _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
+    if unconverged: _warn_unconverged(f"hnmf (layers {unconverged})", n_iter_max, tol)
     return HNMFModel(ranks, As, Ss, errors, [f.n_iter for f in fits], [list(f.errors) for f in fits])

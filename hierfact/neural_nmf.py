@@ -73,18 +73,18 @@ def reconstruction_loss(X, As, S_last, *, reduction: str = "sum", x_sq=None):
 
 _CLASS_KINDS = ("cross_entropy", "squared")
 
-def classification_loss(scores, y, known=None, *, kind: str = "cross_entropy", reduction: str = "sum"):
-    """Classification loss of the scores B S_L (c, n) against integer labels y (n,), masked to the known labels.
+def classification_loss(scores, y, *, kind: str = "cross_entropy", reduction: str = "sum"):
+    """Classification loss of the scores B S_L (c, n) against integer labels y (n,), on the known labels only.
 
+    y : integer torch tensor (n,), on scores' device: 0..c-1 for a known label, -1 for an unknown one (ignored).
     kind : 'cross_entropy' (softmax over the c scores of each document) or 'squared' (||onehot(y_j) - scores_j||^2).
-    known : bool tensor (n,), True where the label is known (None: all); other labels are ignored (any value).
     reduction : 'sum' over the known documents, or 'mean' (cross-entropy averaged over the known documents,
     squared error over their c * n_known entries). Labels must already be valid (see `train_neural_nmf`).
     Returns a differentiable scalar tensor (0 when no label is known)."""
     _check_reduction(reduction)
     if kind not in _CLASS_KINDS: raise ValueError(f"kind: got {kind!r}; accepted are {_CLASS_KINDS}")
     c, n = scores.shape
-    idx = torch.arange(n, device=scores.device) if known is None else known.nonzero().squeeze(1)
+    idx = (y >= 0).nonzero().squeeze(1)
     if idx.numel() == 0: return scores.sum() * 0
     P, t = scores[:, idx], y[idx]
     if kind == "cross_entropy": return torch.nn.functional.cross_entropy(P.T, t, reduction=reduction)
@@ -95,10 +95,32 @@ def classification_loss(scores, y, known=None, *, kind: str = "cross_entropy", r
 def _as_cpu_tensor(v):
     return v.detach().cpu() if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(to_numpy(v)))
 
+def _check_y(y, n, n_classes, device, name="y", allow_unknown=True):
+    """Validate labels y (n,): integers 0..n_classes-1, -1 for unknown (numpy, torch, list). Returns (y long tensor on
+    `device` with -1 kept for unknown, n_classes; default max label + 1). TypeError for non-integer labels; ValueError
+    for the shape, labels below -1 or >= n_classes, no known label (or any unknown one without `allow_unknown`)."""
+    y = _as_cpu_tensor(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"{name}: expected a 1-D array of {n} integer labels (one per document/sample), got shape {tuple(y.shape)}")
+    if y.dtype == torch.bool or y.dtype.is_complex: raise TypeError(f"{name}: expected integer class labels, got dtype {y.dtype}")
+    if y.dtype.is_floating_point and not (bool(torch.isfinite(y).all()) and bool((y == y.round()).all())):
+        raise TypeError(f"{name}: expected integer class labels, got non-integer floats")
+    y = y.long()
+    known = y >= 0
+    if not allow_unknown and not bool(known.all()):
+        raise ValueError(f"{name}: expected every label known (0..c-1), got {int((~known).sum())} negative")
+    if not bool(known.any()): raise ValueError(f"{name}: no label is known (all are -1); pass y=None for unsupervised training")
+    n_classes = int(y.max()) + 1 if n_classes is None else check_rank(n_classes, "n_classes")
+    bad = (y < -1) | (y >= n_classes)
+    if bool(bad.any()):
+        raise ValueError(f"{name}: labels must be in 0..{n_classes - 1} (n_classes={n_classes}) or -1 for unknown; "
+                         f"{int(bad.sum())} are out of range (e.g. {int(y[bad][0])})")
+    return y.to(device), n_classes
+
 def _check_labels(y, known, n, n_classes, device):
-    """Validate labels y (n,) and the mask known (n,) (None: known = y >= 0). Returns (y long tensor with the unknown
-    entries set to 0, known bool tensor, n_classes). TypeError for non-integer labels, ValueError for shapes,
-    out-of-range known labels or no known label."""
+    """Labels y (n,) with an optional bool mask known (n,) (None: known = y >= 0), for `hierfact.neural_multihntf`
+    until it takes `y` alone: returns (y long tensor with the unknown entries set to 0, known bool tensor, n_classes).
+    The library's own functions take `y` with -1 for unknown labels (`_check_y`)."""
     y = _as_cpu_tensor(y)
     if y.ndim != 1 or y.shape[0] != n:
         raise ValueError(f"y: expected a 1-D array of {n} integer labels (one per document/sample), got shape {tuple(y.shape)}")
@@ -124,26 +146,34 @@ def _check_labels(y, known, n, n_classes, device):
                          f"out of range (e.g. {int(yk[bad][0])}). Mark unknown labels with -1 or with `known`")
     return torch.where(known, y, torch.zeros_like(y)).to(device), known.to(device), n_classes
 
-def pinv_classifier(S, y, known=None, n_classes=None):
-    """The talk's least-squares classifier on codes S (r, n): B = (Y * L) pinv(S), Y the one-hot labels (c, n) and L
-    the known mask (n,) (None: labels -1 are unknown). Returns B (c, r), a torch tensor in S's dtype and device.
-    Raises what `_check_labels` raises (ValueError/TypeError naming y or known)."""
-    S = as_tensor(S, "S", ndim=2, nonnegative=False, allow_sparse=False).detach()
-    y, known, c = _check_labels(y, known, S.shape[1], n_classes, S.device)
-    Y = torch.nn.functional.one_hot(y, c).T.to(S.dtype) * known.to(S.dtype)
-    return Y @ torch.linalg.pinv(S)
+def _one_hot_known(y, c, dtype):
+    "(Y o L) for labels y (-1 unknown): the one-hot (c, n) matrix with the columns of unknown labels zero."
+    return torch.nn.functional.one_hot(y.clamp(min=0), c).T.to(dtype) * (y >= 0).to(dtype)
 
-def label_accuracy(S, y, known, n_classes=None) -> float:
-    """Accuracy on the unlabelled documents by the talk's rule: B = (Y * L) pinv(S) fitted on the known labels,
-    prediction argmax_c (B S)_{cj} for every j with known[j] False; returns the fraction predicted right.
-
-    S : codes (r, n) (any method's); y : all n true labels (the unknown ones are used only for scoring);
-    known : bool (n,). Raises ValueError (shapes, labels out of range, no known or no unknown document)."""
+def pinv_classifier(S, y, n_classes=None):
+    """The talk's least-squares classifier on codes S (r, n): B = (Y o L) pinv(S), Y the one-hot labels (c, n) and L
+    the known mask (n,), both from y (n,) (integers 0..c-1, -1 for unknown). Returns B (c, r), a torch tensor in S's
+    dtype and device. Raises what `_check_y` raises (ValueError/TypeError naming y)."""
     S = as_tensor(S, "S", ndim=2, nonnegative=False, allow_sparse=False).detach()
-    B = pinv_classifier(S, y, known, n_classes)
-    yt, kt = _as_cpu_tensor(y).long().to(S.device), _as_cpu_tensor(known).bool().to(S.device)
-    if bool(kt.all()): raise ValueError("known: every label is known; there is no unlabelled document to score")
-    return float(((B @ S).argmax(0)[~kt] == yt[~kt]).double().mean())
+    y, c = _check_y(y, S.shape[1], n_classes, S.device)
+    return _one_hot_known(y, c, S.dtype) @ torch.linalg.pinv(S)
+
+def label_accuracy(S, y, y_true, n_classes=None) -> float:
+    """Accuracy on the unlabelled documents by the talk's rule: B = (Y o L) pinv(S) fitted on the known labels of y,
+    prediction argmax_c (B S)_{cj} for every j with y[j] = -1, scored against y_true[j]; returns the fraction right.
+
+    S : codes (r, n) (any method's); y : (n,) integer labels used for fitting, -1 for unknown; y_true : (n,) all n true
+    labels (equal to y where y is known; the unknown ones are used only for scoring). Raises ValueError (shapes,
+    labels out of range, y_true differing from y on a known label, no known or no unknown document)."""
+    S = as_tensor(S, "S", ndim=2, nonnegative=False, allow_sparse=False).detach()
+    B = pinv_classifier(S, y, n_classes)
+    yk, _ = _check_y(y, S.shape[1], n_classes, S.device)
+    yt, _ = _check_y(y_true, S.shape[1], None, S.device, name="y_true", allow_unknown=False)
+    known = yk >= 0
+    if bool(known.all()): raise ValueError("y: every label is known (none is -1); there is no unlabelled document to score")
+    if not torch.equal(yt[known], yk[known]):
+        raise ValueError("y_true: differs from y on a known label; y_true must hold every true label, y the known ones")
+    return float(((B @ S).argmax(0)[~known] == yt[~known]).double().mean())
 
 # %% ../nbs/11_neural_nmf.ipynb #f2dce5ad
 def _dtype_arg(dtype):
@@ -308,16 +338,16 @@ def layer_errors(model, X) -> list:
         out.append(math.sqrt(float(_sq_dist(X, T, S, x_sq)) / float(x_sq)))
     return out
 
-def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam: float = 0.0,
+def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0,
                      classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 100,
                      optimizer: str = "adam", lr=None, lr_class=None, lr_decay: float = 1.0, decay_every: int = 1,
-                     class_iters: int = 0, project: bool = True, progress: bool = False, callback=None) -> dict:
+                     class_iters: int = 0, project: bool = True, verbose: bool = False, callback=None) -> dict:
     """Train a `NeuralNMF` in place by backpropagation through its NNLS layers (Gao et al. 2019; Will et al. 2022).
 
     X : (m, n) data, features x samples, dense or sparse (numpy, scipy.sparse, torch; never densified), nonnegative;
         cast to the model's dtype and device.
-    y, known : labels (n,) (integers 0..n_classes-1; -1 = unknown unless `known` says) and an optional bool mask (n,)
-        of the known labels, for semi-supervised training (the model needs n_classes); None: unsupervised.
+    y : labels (n,) for semi-supervised training, integers 0..n_classes-1 where known and -1 where unknown (numpy,
+        torch or a list; the model needs n_classes); None: unsupervised.
     loss : 'energy' (sum_l ||S_{l-1} - A_l S_l||^2) or 'reconstruction' (||X - A_0...A_L S_L||^2), plus
         lam * the classification loss ('cross_entropy' or 'squared', see `classification_loss`) when labelled.
     reduction : 'sum' or 'mean' (the NeuralNMF package's per-entry scale). n_epochs : full-batch steps.
@@ -325,11 +355,12 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
         steps, lr required). lr_class : B's rate (default: lr, or Adam's default). lr_decay, decay_every : multiply the
         rates by lr_decay every decay_every epochs. class_iters : 0 (B stepped with the A's) or the number of steps
         on B alone after each step on the A's (the reference package uses 30). project : clamp A_l at 0 after each
-        step (False reproduces the package's unsupervised rule). progress : tqdm bar. callback(epoch, model, history).
+        step (False reproduces the package's unsupervised rule). verbose : a progress line (tqdm bar with the loss).
+        callback : None or callback(epoch, model, history), called after every epoch.
     Returns the history: dict of per-epoch lists 'loss' (total), loss name ('energy'/'reconstruction'),
     'classification' (NaN when unsupervised), each evaluated before the epoch's step, and 'classification_steps'
     (the total loss before each B-only step) when class_iters > 0.
-    Raises TypeError (model), ValueError (bad options; labels out of range, mask of the wrong shape, lam < 0,
+    Raises TypeError (model), ValueError (bad options; labels out of range or of the wrong shape, lam < 0,
     labels without a classification layer, lam > 0 without labels; X's rows not n_features) and FloatingPointError
     (the loss or a parameter became non-finite: lower lr; the last finite parameters are restored)."""
     if not isinstance(model, NeuralNMF): raise TypeError(f"model: expected a NeuralNMF, got {type(model).__name__}")
@@ -350,9 +381,8 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
     supervised = y is not None
     if supervised:
         if model.B is None: raise ValueError("y: labels were given but the model has no classification layer (n_classes=None)")
-        y, known, _ = _check_labels(y, known, X.shape[1], model.n_classes, model.device)
-    elif known is not None: raise ValueError("known: given without labels y")
-    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (and known) or lam=0")
+        y, _ = _check_y(y, X.shape[1], model.n_classes, model.device)
+    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
     params = A_params + B_params
@@ -378,7 +408,7 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
                 for p, s in zip(params, saved): p.copy_(s)
         raise FloatingPointError(f"train_neural_nmf: {why} at epoch {epoch} (step too large?); the parameters before "
                                  "the last step were restored; lower lr")
-    bar = tqdm(range(n_epochs), desc="Neural NMF", disable=not progress, leave=False)
+    bar = tqdm(range(n_epochs), desc="Neural NMF", disable=not verbose, leave=False)
     with _cpu_threads(model.device):      # many small ops: one thread avoids the pool's wake-ups (see `hierfact.nnls`)
         for epoch in bar:
             try:
@@ -386,7 +416,7 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
                 main = _main_loss(model, X, Ss, loss, reduction, x_sq)
                 total = main
                 if supervised:
-                    cls = classification_loss(model.scores(Ss[-1]), y, known, kind=classification, reduction=reduction)
+                    cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
                     total = main + lam * cls
             except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
             if not bool(torch.isfinite(total)): restore_and_raise(epoch, "the loss is not finite")
@@ -408,7 +438,7 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
                     except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
                 for _ in range(class_iters):
                     model.B.grad = None
-                    c = classification_loss(model.B @ Ss[-1], y, known, kind=classification, reduction=reduction)
+                    c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
                     hist["classification_steps"].append(main_now + lam * c.detach().item())
                     (lam * c).backward()
                     if optimizer == "gd": gd_step(B_params, rates[-1:])
@@ -419,24 +449,26 @@ def train_neural_nmf(model, X, y=None, known=None, *, loss: str = "energy", lam:
                 else:
                     for o in (opt, opt_B):
                         for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
-            if progress and epoch % 10 == 0: bar.set_postfix(loss=f"{hist['loss'][-1]:.6g}")
+            if verbose and epoch % 10 == 0: bar.set_postfix(loss=f"{hist['loss'][-1]:.6g}")
             if callback is not None: callback(epoch, model, hist)
     bar.close()
     return hist
 
 # %% ../nbs/11_neural_nmf.ipynb #07c19554
-def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnmf", loss: str = "energy",
+def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: str = "energy",
                lam: float = 0.0, classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 200,
                optimizer: str = "adam", lr=None, lr_class=None, class_iters: int = 0, project: bool = True,
-               random_state=None, dtype=None, device=None, ridge=None, progress: bool = False,
+               random_state=None, dtype=None, device=None, ridge=None, verbose: bool = False,
                hnmf_options=None) -> NeuralNMF:
     """Fit a Neural NMF X (m features x n samples) ~ A_0 A_1 ... A_L S_L (Gao et al. 2019; Will et al. 2022).
 
     X : nonnegative (m, n), dense or sparse (numpy, scipy.sparse, torch; never densified). ranks : r_0 > ... > r_L.
-    y, known : labels for semi-supervised training (see `train_neural_nmf`); n_classes defaults to max label + 1.
+    y : labels (n,) for semi-supervised training, integers 0..c-1 where known, -1 where unknown (see
+        `train_neural_nmf`); n_classes defaults to max label + 1.
     init : 'hnmf' (hierarchical NMF, `hierfact.hnmf.hnmf` with `hnmf_options`; the classifier B then starts at the
         talk's least-squares fit B = (Y L) pinv(S_L)) or 'random' (uniform A's, as the NeuralNMF package).
-    The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
+    random_state : None, int, numpy Generator or RandomState, torch Generator (`hierfact.tensor.get_generator`).
+    verbose : a progress line for the training. The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
     Returns the trained `NeuralNMF`, with `history` (the loss history), `codes_` and `errors_` (relative error per layer,
     ||X - A_0...A_l S_l||_F / ||X||_F). Raises what `train_neural_nmf` and `hnmf` raise, and ValueError for a bad init."""
     if init not in ("hnmf", "random"): raise ValueError(f"init: got {init!r}; accepted are 'hnmf' and 'random'")
@@ -445,8 +477,7 @@ def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnm
     _check_float(lam, "lam")
     if ranks[0] > X.shape[0]: raise ValueError(f"ranks: r0={ranks[0]} exceeds the number of features m={X.shape[0]}")
     gen = get_generator(random_state)
-    if y is not None: n_classes = _check_labels(y, known, X.shape[1], n_classes, X.device)[2]
-    elif known is not None: raise ValueError("known: given without labels y")
+    if y is not None: y, n_classes = _check_y(y, X.shape[1], n_classes, X.device)
     A = None
     if init == "hnmf":
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
@@ -454,10 +485,10 @@ def neural_nmf(X, ranks, y=None, known=None, *, n_classes=None, init: str = "hnm
     model = NeuralNMF(ranks, X.shape[0], n_classes=n_classes if y is not None else None, A=A, dtype=X.dtype,
                       device=X.device, random_state=gen, ridge=ridge)
     if y is not None and init == "hnmf":
-        with torch.no_grad(): model.B.copy_(pinv_classifier(model(X)[-1], y, known, n_classes))
-    model.history = train_neural_nmf(model, X, y, known, loss=loss, lam=lam, classification=classification,
+        with torch.no_grad(): model.B.copy_(pinv_classifier(model(X)[-1], y, n_classes))
+    model.history = train_neural_nmf(model, X, y, loss=loss, lam=lam, classification=classification,
                                       reduction=reduction, n_epochs=n_epochs, optimizer=optimizer, lr=lr,
-                                      lr_class=lr_class, class_iters=class_iters, project=project, progress=progress)
+                                      lr_class=lr_class, class_iters=class_iters, project=project, verbose=verbose)
     model.errors_ = layer_errors(model, X)
     with torch.no_grad(): model.codes_ = [S.detach() for S in model(X)]
     model.n_iter_ = [n_epochs] * len(ranks)
@@ -472,9 +503,9 @@ from .nmf import _estimator_input, _check_max_iter
 class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
-    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs, verbose (0/1) is progress;
+    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs;
     ranks, n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
-    dtype, device keep their names. fit(X, y=None): y (n_samples,) ints, -1 for unlabelled samples (scikit-learn's
+    dtype, device, verbose keep their names. fit(X, y=None): y (n_samples,) ints, -1 for unlabelled samples (scikit-learn's
     semi-supervised convention); with y, a classifier on S_L is trained.
     After fit: components_ (ranks[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
     (r_l x n_features)), model_ (the `NeuralNMF`), history_, errors_ (relative error per layer), n_iter_ (epochs run),
@@ -506,7 +537,7 @@ class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                            classification=self.classification, reduction=self.reduction, n_epochs=_check_max_iter(self.max_iter),
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
                            random_state=self.random_state, dtype=self.dtype, device=self.device,
-                           progress=bool(self.verbose))
+                           verbose=bool(self.verbose))
         self.model_, self.history_, self.errors_ = model, model.history, model.errors_
         self.n_iter_ = len(model.history["loss"])
         self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(model.A))]

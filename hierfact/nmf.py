@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from sklearn.base import BaseEstimator, TransformerMixin, ClassNamePrefixFeaturesOutMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy, pow2_normalize, pow2_scale
@@ -366,6 +367,21 @@ class NMFResult:
 # %% ../nbs/03_nmf.ipynb #ef5d335f
 _BETA = {"frobenius": "frobenius", "kl": "kl", "kullback-leibler": "kl"}
 
+def _stopped(e_prev, e, tol) -> bool:
+    "The library's stopping rule: |e_prev - e| <= tol * e_prev at a check, for tol > 0 (tol = 0 never stops)."
+    return tol > 0 and abs(e_prev - e) <= tol * e_prev
+
+def _warn_unconverged(who, n_iter_max, tol, stacklevel=3):
+    "ConvergenceWarning for a run that reached n_iter_max with tol > 0 unmet."
+    warnings.warn(f"{who}: reached n_iter_max={n_iter_max} iterations before the relative change of the error fell "
+                  f"to tol={tol:g}; raise n_iter_max or tol (tol=0 runs n_iter_max iterations without this warning)",
+                  ConvergenceWarning, stacklevel=stacklevel)
+
+def _check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected a callable callback(iteration, error) or None, got {type(callback).__name__}")
+    return callback
+
 def _check_options(beta_loss, solver, init, n_iter_max, tol):
     if not isinstance(beta_loss, str) or beta_loss.lower() not in _BETA:
         raise ValueError(f"beta_loss: got {beta_loss!r}; accepted are 'frobenius' and 'kl' ('kullback-leibler')")
@@ -395,7 +411,7 @@ def _given_factor(F, name, shape, dtype, device, cast):
 # %% ../nbs/03_nmf.ipynb #383a40eb
 def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", A=None, S=None,
         update_A: bool = True, update_S: bool = True, n_iter_max: int = 500, tol: float = 1e-4,
-        random_state=None, dtype=None, device=None, verbose: bool = False, progress: bool = False) -> NMFResult:
+        random_state=None, dtype=None, device=None, verbose: bool = False, callback=None) -> NMFResult:
     """Nonnegative matrix factorization X (n1 x n2, features x samples) ~ A (n1 x rank) @ S (rank x n2).
 
     beta_loss : 'frobenius' (||X - AS||_F^2) or 'kl' (generalized Kullback-Leibler D(X || AS)).
@@ -406,14 +422,17 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     A, S : given factors, for init='custom' or to hold one factor fixed (update_A=False / update_S=False).
         When one factor is fixed, the other starts from the given value if init='custom' and it is given,
         otherwise from the constant sqrt(mean(X)/rank) (as scikit-learn's transform).
-    n_iter_max, tol : at most n_iter_max iterations (one update of A, then of S); every 10 iterations stop
-        when (e_{t-10} - e_t) / e_0 < tol, with e = ||X - AS||_F or sqrt(2 D(X||AS)) (scikit-learn's rule);
-        tol=0 runs exactly n_iter_max iterations.
+    n_iter_max, tol : at most n_iter_max iterations (one update of A, then of S); every 10 iterations (a check)
+        stop when |e_{t-10} - e_t| <= tol * e_{t-10}, with e = ||X - AS||_F / ||X||_F or sqrt(2 D(X||AS)) (the
+        library's one rule); tol=0 runs exactly n_iter_max iterations. Reaching n_iter_max with tol > 0 unmet
+        emits sklearn.exceptions.ConvergenceWarning.
     random_state : None, int, numpy Generator or RandomState, torch Generator (see
         `hierfact.tensor.get_generator`); the results do not depend on the global RNGs.
     dtype, device : computation dtype ('float32'/'float64'; default: X's, integers -> float64) and device
         (default: X's). Given factors must have that dtype (TypeError) unless `dtype` is passed, which casts them.
-    verbose : print the error at every check; progress : show a tqdm progress bar.
+    verbose : show a progress line (tqdm bar with the error at every check).
+    callback : None or callback(iteration, error), called at every check with the iteration number and errors[-1]
+        (relative error, or the KL divergence); returning True stops the run there (converged stays False).
 
     X may be a numpy array, a scipy.sparse matrix or a torch tensor (dense or sparse); sparse X is never
     densified. All-zero rows of X get exactly zero rows of A; all-zero columns get zero columns of S.
@@ -422,8 +441,10 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     same fit up to scale. solver='mu' with init='nndsvd' warns (UserWarning): MU cannot move NNDSVD's zeros.
     Raises FloatingPointError if a returned factor or error would be inf/NaN (factors beyond the dtype's range).
     Raises ValueError (bad options, negative/NaN/inf/empty/all-zero X, rank > min(n1, n2) with an SVD-type
-    init, missing or misshapen factors) and TypeError (non-integer rank, factor dtype differing from X's)."""
+    init, missing or misshapen factors) and TypeError (non-integer rank, factor dtype differing from X's, a
+    callback that is not callable)."""
     loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
+    _check_callback(callback)
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     rank = check_rank(rank)
     n1, n2 = X.shape
@@ -448,11 +469,15 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     A = None if A is None else _given_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
     S = None if S is None else _given_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
     with torch.no_grad():
-        return _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
-                    get_generator(random_state), verbose, progress)
+        res, unconverged = _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
+                                get_generator(random_state), verbose, callback)
+    if unconverged: _warn_unconverged("nmf", n_iter_max, tol)
+    return res
 
 # %% ../nbs/03_nmf.ipynb #4e419343
-def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, progress):
+def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None):
+    "The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet)."
+
     n1, n2 = X.shape
     D, mask, k = _prepare(X, compress_rows=update_A)
     ka, ks = _split(k)                                               # X 2**-k = (A 2**-ka)(S 2**-ks)
@@ -489,9 +514,9 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
         inA = _inner_sweeps(D.shape[0], n2, nnz, rank) if update_A else 0
         inS = _inner_sweeps(n2, D.shape[0], nnz, rank) if update_S else 0
 
-    converged, it = False, 0
+    converged, stopped, it = False, False, 0
     if not (update_A or update_S): converged = True
-    bar = tqdm(total=n_iter_max, desc=f"nmf {solver}/{loss}", disable=not progress, leave=False)
+    bar = tqdm(total=n_iter_max, desc=f"nmf {solver}/{loss}", disable=not verbose, leave=False)
     try:
         for it in range(1, n_iter_max + 1 if (update_A or update_S) else 1):
             if solver == "hals":
@@ -512,11 +537,12 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
                 R, y = _kl_ratio(D, A, S, floor)                   # reused by the next update of A
                 errors.append(kl_unscale(_kl_loss(D, A, S, y)))
             bar.update(1)
-            if it % 10 == 0:
-                e0, e_prev, e_now = to_e(errors[0]), to_e(errors[-11]), to_e(errors[-1])
-                if verbose: print(f"nmf {solver}/{loss}: iteration {it}, error {errors[-1]:.6g}")
+            if it % 10 == 0:                                        # a check
                 bar.set_postfix(error=f"{errors[-1]:.6g}")
-                if tol > 0 and (e0 == 0 or (e_prev - e_now) / e0 < tol):
+                if callback is not None and callback(it, errors[-1]):
+                    stopped = True
+                    break
+                if _stopped(to_e(errors[-11]), to_e(errors[-1]), tol):
                     converged = True
                     break
             if tol > 0 and errors[-1] == 0:                         # exact fit; tol=0 always runs n_iter_max
@@ -532,7 +558,8 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
         full[mask] = A
         A = full
     A, S = _check_output(pow2_scale(A, ka), pow2_scale(S, ks), errors, "nmf")
-    return NMFResult(A, S, errors, it, converged)
+    unconverged = tol > 0 and not converged and not stopped and (update_A or update_S)   # n_iter_max reached
+    return NMFResult(A, S, errors, it, converged), unconverged
 
 def _check_output(A, S, errors, who):
     "Raise FloatingPointError naming the factor or the error history that is not finite; else return (A, S)."
@@ -623,7 +650,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if init is None: init = "nndsvda" if rank <= min(n_features, n_samples) else "random"
         res = nmf(Xt, rank, beta_loss=self.beta_loss, solver=self._solver(), init=init,
                   n_iter_max=_check_max_iter(self.max_iter), tol=self.tol, random_state=self.random_state,
-                  dtype=self.dtype, device=self.device)
+                  dtype=self.dtype, device=self.device, verbose=bool(self.verbose))
         self.components_ = to_numpy(res.A.T)
         self.n_components_ = rank
         self.n_iter_, self.errors_, self.converged_ = res.n_iter, res.errors, res.converged

@@ -131,7 +131,7 @@ def _ridged(G, ridge):
     d = float(G.diagonal().mean())
     return G + (ridge * (d if d > 0 else 1.0)) * torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
 
-def _bpp(G, C, *, max_iter, ridge, init_support=None):
+def _bpp(G, C, *, n_iter_max, ridge, init_support=None):
     """Batched block principal pivoting (Kim & Park 2011, Alg. 2 with the Judice-Pires backup rule).
 
     G (r, r) symmetric PSD, C (r, n), same dtype/device. Returns St (n, r) (the solution, batch-first,
@@ -158,7 +158,7 @@ def _bpp(G, C, *, max_iter, ridge, init_support=None):
     alpha = torch.full((n,), 3, dtype=torch.long, device=dev)
     beta = torch.full((n,), r + 1, dtype=torch.long, device=dev)
     order = torch.arange(1, r + 1, device=dev)
-    for it in range(max_iter + 1):
+    for it in range(n_iter_max + 1):
         tx = delta * x.abs().amax(1, keepdim=True)
         ty = delta * (cmax + gmax * x.abs().sum(1)).unsqueeze(1)
         V = (F & (x < -tx)) | (~F & (y < -ty))         # infeasible entries
@@ -169,7 +169,7 @@ def _bpp(G, C, *, max_iter, ridge, init_support=None):
             St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = it
             keep = (~done).nonzero().squeeze(1)
             idx, F, x, y, c, cmax, alpha, beta, V, nV = (t.index_select(0, keep) for t in (idx, F, x, y, c, cmax, alpha, beta, V, nV))
-        if idx.numel() == 0 or it == max_iter: break
+        if idx.numel() == 0 or it == n_iter_max: break
         case1 = nV < beta                               # fewest infeasibilities so far: full exchange
         beta = torch.where(case1, nV, beta)
         alpha = torch.where(case1, torch.full_like(alpha, 3), alpha)
@@ -180,8 +180,8 @@ def _bpp(G, C, *, max_iter, ridge, init_support=None):
         F = F ^ E
         x = _masked_solve(Gr, F, c)
         y = (x @ G - c).masked_fill_(F, 0)
-    if idx.numel():                                     # not optimal within max_iter: projection, flagged
-        St[idx] = x.clamp(min=0); iters[idx] = max_iter
+    if idx.numel():                                     # not optimal within n_iter_max: projection, flagged
+        St[idx] = x.clamp(min=0); iters[idx] = n_iter_max
     return St, converged, iters
 
 # %% ../nbs/02_nnls.ipynb #25e5ad31
@@ -258,7 +258,7 @@ def _check_gram(G, C):
     return G, C, vec
 
 # %% ../nbs/02_nnls.ipynb #f16eb4ca
-def nnls_gram(G, C, *, max_iter=None, ridge=None, return_support=False, init_support=None):
+def nnls_gram(G, C, *, n_iter_max=None, ridge=None, init_support=None):
     """Exact batched nonnegative least squares from the Gram matrices: S = argmin_{S >= 0} ||X - A S||_F^2,
     column by column, given only G = A^T A (r, r) and C = A^T X (r, n) (or a vector C (r,)).
 
@@ -266,7 +266,7 @@ def nnls_gram(G, C, *, max_iter=None, ridge=None, return_support=False, init_sup
     batched over all columns: one batched Cholesky solve of the restricted systems G_FF s_F = c_F per
     iteration, grouped by |F| and chunked under 64 MB.
     G, C : numpy or torch, float32 or float64 (the same; ints follow), one device; G symmetric PSD.
-    max_iter : cap on pivoting iterations (default 5 r + 50; typically 2-5 are used).
+    n_iter_max : cap on pivoting iterations (default 5 r + 50; typically 2-5 are used).
     ridge : the problem is first scaled to unit-norm columns of A (G -> D G D, C -> D C, D = diag(G)^(-1/2);
         NNLS is invariant to this, and zero columns of A get S = 0), then G + ridge * mean(diag G) * I is
         used so that rank-deficient A (duplicate columns, rank < r) is handled; None means 1e-12 (float64)
@@ -275,17 +275,17 @@ def nnls_gram(G, C, *, max_iter=None, ridge=None, return_support=False, init_sup
     Every column is then checked against the KKT conditions (`kkt_residual`, 1e-10 in float64, 1e-4 in float32);
     a failing column is re-solved by Lawson-Hanson (scipy, float64) and a RuntimeWarning is raised if it still
     fails. Never returns NaN.
-    Returns S (r, n) ((r,) for a vector C) in C's dtype and device, and, with `return_support`, also the bool
-    mask S > 0. No autograd graph is recorded (the Neural NMF chapter defines the backward).
+    Returns S (r, n) ((r,) for a vector C) in C's dtype and device (its support, e.g. for `init_support`, is
+    `S > 0`). No autograd graph is recorded (the Neural NMF chapter defines the backward).
     Raises TypeError (float32 mixed with float64, bad argument types), ValueError (shapes, NaN/inf,
-    G not symmetric PSD, bad max_iter/ridge/init_support)."""
+    G not symmetric PSD, bad n_iter_max/ridge/init_support)."""
     with torch.no_grad(), _cpu_threads(_common([("G", G), ("C", C)])[1]):
-        return _nnls_gram(G, C, max_iter, ridge, return_support, init_support)
+        return _nnls_gram(G, C, n_iter_max, ridge, init_support)
 
-def _nnls_gram(G, C, max_iter, ridge, return_support, init_support):
+def _nnls_gram(G, C, n_iter_max, ridge, init_support):
     G, C, vec = _check_gram(G, C)
     r, n = C.shape
-    max_iter = 5 * r + 50 if max_iter is None else _check_int(max_iter, "max_iter", 0)
+    n_iter_max = 5 * r + 50 if n_iter_max is None else _check_int(n_iter_max, "n_iter_max", 0)
     ridge = _check_ridge(ridge, C.dtype)
     if init_support is not None:
         init_support = torch.as_tensor(init_support, device=C.device)
@@ -295,7 +295,7 @@ def _nnls_gram(G, C, max_iter, ridge, return_support, init_support):
     D = _unit_scaling(G)                                              # solve with A's columns at unit norm
     G = (G + G.T) / 2 * D[:, None] * D
     C = C * D[:, None]
-    St, _, _ = _bpp(G, C, max_iter=max_iter, ridge=ridge, init_support=init_support)
+    St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support)
     Gr, Ct, tol = _ridged(G, ridge), C.T, _KKT_TOL[C.dtype]
     bad = ~(_kkt_violation(Gr, Ct, St) <= tol)                        # also catches NaN
     if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
@@ -313,10 +313,10 @@ def _nnls_gram(G, C, max_iter, ridge, return_support, init_support):
         St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
     S = (St * D).T.contiguous()
     if vec: S = S[:, 0]
-    return (S, S > 0) if return_support else S
+    return S
 
 # %% ../nbs/02_nnls.ipynb #a6757f38
-def nnls(X=None, A=None, *, G=None, C=None, max_iter=None, ridge=None, return_support=False, init_support=None):
+def nnls(X=None, A=None, *, G=None, C=None, n_iter_max=None, ridge=None, init_support=None):
     """Exact batched nonnegative least squares q(X, A) = argmin_{S >= 0} ||X - A S||_F^2, column by column.
 
     X : (m, n) dense or sparse (numpy, scipy.sparse, torch), or a vector (m,); any real values.
@@ -325,20 +325,18 @@ def nnls(X=None, A=None, *, G=None, C=None, max_iter=None, ridge=None, return_su
     G, C : optional precomputed A^T A (r, r) and A^T X (r, n) (e.g. to reuse G across calls); with both
         given leave X and A out (this is then `nnls_gram`).
     Only G = A^T A and C = A^T X are formed (sparse X stays sparse); `nnls_gram` then solves (block principal
-    pivoting, Kim & Park 2011; see it for `max_iter`, `ridge`, `init_support` and the KKT check).
-    Returns S (r, n) ((r,) for a vector X) in the inputs' dtype and device, and, with `return_support`,
-    also the bool mask S > 0. Raises ValueError (A's rows differ from X's, NaN/inf, missing or
+    pivoting, Kim & Park 2011; see it for `n_iter_max`, `ridge`, `init_support` and the KKT check).
+    Returns S (r, n) ((r,) for a vector X) in the inputs' dtype and device; its support is `S > 0`. Raises ValueError (A's rows differ from X's, NaN/inf, missing or
     conflicting arguments) and TypeError (mixed float dtypes, unsupported types)."""
     if C is not None and X is not None: raise ValueError("X, C: pass either X (with A) or C = A^T X, not both")
     if G is not None and C is not None:
         if A is not None: raise ValueError("A: not used when both G and C are given; leave it out")
-        return nnls_gram(G, C, max_iter=max_iter, ridge=ridge, return_support=return_support, init_support=init_support)
+        return nnls_gram(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support)
     if A is None: raise ValueError("A: required (an (m, r) matrix) unless both G = A^T A and C = A^T X are given")
     if C is None and X is None: raise ValueError("X: required (an (m, n) matrix or (m,) vector) unless C = A^T X is given")
     dtype, device = _common([("X", X), ("A", A), ("G", G), ("C", C)])
     with torch.no_grad(), _cpu_threads(device):
-        return _nnls(X, A, G, C, dtype, device, max_iter=max_iter, ridge=ridge, return_support=return_support,
-                     init_support=init_support)
+        return _nnls(X, A, G, C, dtype, device, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support)
 
 def _nnls(X, A, G, C, dtype, device, **kw):
     A = as_tensor(A, "A", ndim=2, dtype=dtype, device=device, nonnegative=False, allow_sparse=False)
@@ -353,5 +351,5 @@ def _nnls(X, A, G, C, dtype, device, **kw):
     if G is None: G = A.T @ A
     if C is None: C = torch.sparse.mm(X.t(), A).T if X.is_sparse else A.T @ X
     out = nnls_gram(G, C, **kw)
-    if vec: out = (out[0][:, 0], out[1][:, 0]) if kw['return_support'] else out[:, 0]
+    if vec: out = out[:, 0]
     return out

@@ -94,10 +94,10 @@ def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A
 class NNLSFunction(torch.autograd.Function):
     """S = q(X, A) = argmin_{S >= 0} ||X - A S||_F^2 as a `torch.autograd.Function`: forward by `hierfact.nnls.nnls_gram`
     (exact, batched), backward by the gradient theorem (`nnls_vjp`). Call it through `nnls_layer`, which validates.
-    apply(X, A, ridge, max_iter, init_support): X (m, n) dense or sparse, A (m, r) dense, same dtype and device;
+    apply(X, A, ridge, n_iter_max, init_support): X (m, n) dense or sparse, A (m, r) dense, same dtype and device;
     init_support None or a bool (r, n) mask to start the pivoting from (a warm start: the same solution, sooner)."""
     @staticmethod
-    def forward(ctx, X, A, ridge=None, max_iter=None, init_support=None):
+    def forward(ctx, X, A, ridge=None, n_iter_max=None, init_support=None):
         Xd, Ad = X.detach(), A.detach()
         with _cpu_threads(A.device):
             G = Ad.T @ Ad
@@ -105,7 +105,7 @@ class NNLSFunction(torch.autograd.Function):
             if not (bool(torch.isfinite(G).all()) and bool(torch.isfinite(C).all())):
                 raise FloatingPointError("nnls_layer: A^T A or A^T X overflowed (entries of X or A too large for "
                                          f"{str(A.dtype).replace('torch.', '')}); rescale X or A")
-            S = nnls_gram(G, C, ridge=ridge, max_iter=max_iter, init_support=init_support)
+            S = nnls_gram(G, C, ridge=ridge, n_iter_max=n_iter_max, init_support=init_support)
         ctx.save_for_backward(X, A, S, G)
         ctx.ridge = ridge
         return S
@@ -119,24 +119,24 @@ class NNLSFunction(torch.autograd.Function):
         return gX, gA, None, None, None
 
 # %% ../nbs/10_nnls_grad.ipynb #9c22c061
-def nnls_layer(X, A, *, ridge=None, max_iter=None, init_support=None):
+def nnls_layer(X, A, *, ridge=None, n_iter_max=None, init_support=None):
     """The NNLS layer S = q(X, A) = argmin_{S >= 0} ||X - A S||_F^2, differentiable in X and A (Will et al. 2022).
 
     X : (m, n) or (m,) data, dense or sparse (torch, numpy, scipy.sparse), any real values; A : (m, r) dense.
     Both float32 or both float64 (integers follow the other; float32 mixed with float64 raises TypeError), one
     device (CPU or CUDA). Gradients flow to torch inputs that require them (to a sparse X as a dense gradient).
-    ridge, max_iter, init_support : as in `hierfact.nnls.nnls_gram` (the backward uses the same ridge; init_support,
+    ridge, n_iter_max, init_support : as in `hierfact.nnls.nnls_gram` (the backward uses the same ridge; init_support,
         a bool (r, n) mask such as the last call's S > 0, only speeds the pivoting up: the solution is the same).
     Returns S (r, n) ((r,) for a vector X) in the inputs' dtype and device. Forward: exact batched block principal
     pivoting; backward: `nnls_vjp` (the gradient theorem, batched, see there for degenerate and rank-deficient cases).
-    Raises ValueError (shapes, NaN/inf, bad ridge/max_iter), TypeError (mixed float dtypes, unsupported types) and
+    Raises ValueError (shapes, NaN/inf, bad ridge/n_iter_max), TypeError (mixed float dtypes, unsupported types) and
     FloatingPointError (A^T A or A^T X overflows: finite but huge entries)."""
     dtype, device = _common([("X", X), ("A", A)])
     with _cpu_threads(device):            # validation passes over A are memory-bound: one thread (see `nnls`)
         X = as_tensor(X, "X", ndim=(1, 2), dtype=dtype, device=device, nonnegative=False, detach=False)
         A = as_tensor(A, "A", ndim=2, dtype=dtype, device=device, nonnegative=False, allow_sparse=False, detach=False)
     if ridge is not None: _check_ridge(ridge, dtype)
-    if max_iter is not None: _check_int(max_iter, "max_iter", 0)
+    if n_iter_max is not None: _check_int(n_iter_max, "n_iter_max", 0)
     vec = X.ndim == 1
     if vec: X = (X.to_dense() if X.layout != torch.strided else X)[:, None]
     if X.shape[0] != A.shape[0]:
@@ -146,5 +146,5 @@ def nnls_layer(X, A, *, ridge=None, max_iter=None, init_support=None):
         if init_support.ndim == 1: init_support = init_support[:, None]
         if tuple(init_support.shape) != (A.shape[1], X.shape[1]):
             raise ValueError(f"init_support: must be a bool mask of shape {(A.shape[1], X.shape[1])}, got {tuple(init_support.shape)}")
-    S = NNLSFunction.apply(X, A, ridge, max_iter, init_support)
+    S = NNLSFunction.apply(X, A, ridge, n_iter_max, init_support)
     return S[:, 0] if vec else S

@@ -163,8 +163,9 @@ def test_grouping_distance_bad(G, T, kw, msg):
 def test_one_hot():
     np.testing.assert_array_equal(one_hot([1, 0, 2]), np.eye(3)[:, [1, 0, 2]])
     assert one_hot(np.array([0, 1]), 4).shape == (4, 2)
-    for bad, msg in (([0.5, 1], "integer"), ([[0, 1]], "1-D"), ([-1, 0], ">= 0")):
+    for bad, msg in (([0.5, 1], "integer"), ([[0, 1]], "1-D"), ([-2, 0], "-1 for unknown")):
         with pytest.raises(ValueError, match=msg): one_hot(bad)
+    np.testing.assert_array_equal(one_hot([1, -1, 0]), [[0, 0, 1], [1, 0, 0]])   # -1 (unknown): a zero column
     with pytest.raises(ValueError, match="n_classes"): one_hot([0, 3], 2)
 
 
@@ -173,7 +174,7 @@ def test_ssnmf_matches_written_out_updates():
     Y = one_hot(y)
     rng = np.random.default_rng(1)
     A0, S0, B0 = rng.random((30, 5)), rng.random((5, 40)), rng.random((4, 5))
-    res = ssnmf(X, 5, Y, known, lam=2.0, A=A0, S=S0, B=B0, n_iter_max=15, tol=0)
+    res = ssnmf(X, 5, np.where(known, y, -1), lam=2.0, A=A0, S=S0, B=B0, n_iter_max=15, tol=0)
     A, S, B, L = A0.copy(), S0.copy(), B0.copy(), known[None, :] * 1.0
     for _ in range(15):
         A = A * (X @ S.T) / (A @ S @ S.T + 1e-10)
@@ -192,18 +193,18 @@ def test_ssnmf_unsupervised_sparse_float32_reproducible():
     torch.testing.assert_close(a.S, b.S)
     assert a.B is None and all(c == 0 for c in a.class_errors)
     assert all(e2 <= e1 + 1e-12 for e1, e2 in zip(a.errors, a.errors[1:]))
-    f = ssnmf(X.astype(np.float32), 4, one_hot(y), known, n_iter_max=5, random_state=0)
+    f = ssnmf(X.astype(np.float32), 4, np.where(known, y, -1), n_iter_max=5, tol=0, random_state=0)
     assert f.A.dtype == f.S.dtype == f.B.dtype == torch.float32
     stop = ssnmf(X, 4, n_iter_max=5000, tol=1e-3, random_state=0)
     assert stop.n_iter < 5000 and stop.n_iter % 10 == 0
 
 
 @pytest.mark.parametrize("args, kw, exc, msg", [
-    ((), dict(Y=one_hot(np.arange(4).repeat(5))), ValueError, "columns"),
-    ((), dict(Y=one_hot(np.arange(4).repeat(10)), L=np.ones(10)), ValueError, "L"),
-    ((), dict(Y=one_hot(np.arange(4).repeat(10)), L=np.full(40, 0.5)), ValueError, "0 and 1"),
-    ((), dict(Y=one_hot(np.arange(4).repeat(10)), L=np.ones((3, 40))), ValueError, "L"),
-    ((), dict(L=np.ones(40)), ValueError, "without labels"),
+    ((), dict(y=np.arange(4).repeat(5)), ValueError, "y: expected 40 integer labels"),
+    ((), dict(y=np.full(40, -1)), ValueError, "y: no label is known"),
+    ((), dict(y=np.r_[np.arange(4).repeat(10)[:-1], -2]), ValueError, "y: .*-1 for unknown"),
+    ((), dict(y=np.arange(40) + 0.5), ValueError, "y: expected integer labels"),
+    ((), dict(y=np.arange(4).repeat(10), n_classes=2), ValueError, "n_classes"),
     ((), dict(B=np.ones((4, 5))), ValueError, "without labels"),
     ((), dict(lam=-1.0), ValueError, "lam"), ((), dict(n_iter_max=-1), ValueError, "n_iter_max"),
     ((), dict(n_iter_max=2.5), ValueError, "n_iter_max"), ((), dict(tol=np.nan), ValueError, "tol"),
@@ -222,17 +223,20 @@ def test_ssnmf_bad_X():
 
 def test_supervised_hnmf():
     X, y, known = _corpus()
-    Y = one_hot(y)
-    m = supervised_hnmf(X, [5, 4], [None, Y], known, random_state=0)
+    Y = np.where(known, y, -1)                                         # labels, -1 for unknown
+    m = supervised_hnmf(X, [5, 4], [None, Y], random_state=0)
     assert m.B[0] is None and m.B[1].shape == (4, 4)
     assert abs(m.errors[1] - rel_error(torch.as_tensor(X), (None, [m.topics(1), m.S[1].T]))) < 1e-12
-    last = supervised_hnmf(X, [5, 4], Y, known, random_state=0)          # one matrix: the last layer
+    last = supervised_hnmf(X, [5, 4], Y, random_state=0)                 # one array: the last layer
+    listy = supervised_hnmf(X, [5, 4], list(Y), random_state=0)          # a list of ints is one array too
+    torch.testing.assert_close(listy.S[1], m.S[1])
     torch.testing.assert_close(last.S[1], m.S[1])
     first = ssnmf(X, 5, random_state=1)
     shared = supervised_hnmf(X, [5, 4], first_layer=first, random_state=0)
     assert shared.A[0] is not None and torch.equal(shared.S[0], first.S)
     with pytest.raises(ValueError, match="one entry per layer"): supervised_hnmf(X, [5, 4], [Y])
-    with pytest.raises(ValueError, match="first_layer"): supervised_hnmf(X, [5, 4], [Y, None], known, first_layer=first)
+    with pytest.raises(ValueError, match="first_layer"): supervised_hnmf(X, [5, 4], [Y, None], first_layer=first)
+    with pytest.raises(ValueError, match=r"y\[1\]"): supervised_hnmf(X, [5, 4], [None, Y[:5]])
     with pytest.raises(ValueError, match="first_layer"): supervised_hnmf(X, [6, 4], first_layer=first)
 
 
@@ -286,23 +290,27 @@ def test_supervised_multihntf_matrix_and_tensor(syn):
 def test_accuracy_known_answers():
     y = np.repeat(np.arange(3), 8)
     known = np.tile([True, True, True, False], 6)
+    ys = np.where(known, y, -1)
     S = one_hot(y) * 2 + 0.01
-    assert pinv_accuracy(S, y, known) == 1.0 and pinv_accuracy(torch.as_tensor(S), y, known) == 1.0
-    assert logreg_accuracy(S, y, known, C=100.0) == 1.0
-    assert pinv_accuracy(np.ones((2, 24)), y, known) == np.mean(y[~known] == 0)
+    assert pinv_accuracy(S, ys, y) == 1.0 and pinv_accuracy(torch.as_tensor(S), ys, y) == 1.0
+    assert logreg_accuracy(S, ys, y, C=100.0) == 1.0
+    assert pinv_accuracy(np.ones((2, 24)), ys, y) == np.mean(y[~known] == 0)
 
 
-@pytest.mark.parametrize("S, y, known, msg", [
-    (np.ones((2, 5)), np.zeros(4, dtype=int), np.array([True, False] * 2 + [True]), "y"),
-    (np.ones((2, 4)), np.zeros(4), np.array([True, False] * 2), "integer"),
-    (np.ones((2, 4)), np.zeros(4, dtype=int), np.array([1, 0, 1, 0]), "boolean"),
-    (np.ones((2, 4)), np.zeros(4, dtype=int), np.ones(4, dtype=bool), "unlabelled"),
-    (np.full((2, 4), np.nan), np.zeros(4, dtype=int), np.array([True, False] * 2), "NaN"),
-    (np.ones(4), np.zeros(4, dtype=int), np.array([True, False] * 2), "matrix"),
+_Y4, _T4 = np.array([0, -1, 1, -1]), np.array([0, 1, 1, 0])
+@pytest.mark.parametrize("S, y, y_true, msg", [
+    (np.ones((2, 5)), _Y4, _T4, "y"),
+    (np.ones((2, 4)), _Y4.astype(float), _T4, "integer"),
+    (np.ones((2, 4)), _Y4, _T4[:3], "y_true"),
+    (np.ones((2, 4)), _T4, _T4, "unlabelled"),
+    (np.ones((2, 4)), _Y4, 1 - _T4, "y_true: differs"),
+    (np.ones((2, 4)), np.array([0, -2, 1, -1]), _T4, "-1 for unknown"),
+    (np.full((2, 4), np.nan), _Y4, _T4, "NaN"),
+    (np.ones(4), _Y4, _T4, "matrix"),
 ])
-def test_accuracy_bad(S, y, known, msg):
+def test_accuracy_bad(S, y, y_true, msg):
     for f in (pinv_accuracy, logreg_accuracy):
-        with pytest.raises(ValueError, match=msg): f(S, y, known)
+        with pytest.raises(ValueError, match=msg): f(S, y, y_true)
 
 
 def test_comparison_table():

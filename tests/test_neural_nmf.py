@@ -35,15 +35,13 @@ def test_bad_labels_mask_lam(data):
     m = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)
     with pytest.raises(ValueError, match="out of range"):
         train_neural_nmf(m, X, y + 1, n_epochs=1)
-    with pytest.raises(ValueError, match="out of range"):
-        train_neural_nmf(m, X, np.r_[y[:-1], -2], np.ones(30, bool), n_epochs=1)   # -2 marked as known
-    with pytest.raises(ValueError, match=r"known: expected a bool mask of shape \(30,\)"):
-        train_neural_nmf(m, X, y, np.ones(29, bool), n_epochs=1)
-    with pytest.raises(ValueError, match=r"known: expected a bool mask of shape \(30,\)"):
-        train_neural_nmf(m, X, y, np.ones((30, 1), bool), n_epochs=1)
-    with pytest.raises(ValueError, match="known: expected a bool mask"):
-        train_neural_nmf(m, X, y, np.full(30, 2), n_epochs=1)
-    with pytest.raises(ValueError, match="no label is known"):
+    with pytest.raises(ValueError, match="y: labels must be in 0..2"):
+        train_neural_nmf(m, X, np.r_[y[:-1], -2], n_epochs=1)              # only -1 marks an unknown label
+    with pytest.raises(ValueError, match=r"y: expected a 1-D array of 30"):
+        train_neural_nmf(m, X, y[:, None], n_epochs=1)
+    with pytest.raises(TypeError):                                          # the old (y, known) call
+        train_neural_nmf(m, X, y, np.ones(30, bool), n_epochs=1)
+    with pytest.raises(ValueError, match="y: no label is known"):
         train_neural_nmf(m, X, np.full(30, -1), n_epochs=1)
     with pytest.raises(ValueError, match="y: expected a 1-D array of 30"):
         train_neural_nmf(m, X, y[:10], n_epochs=1)
@@ -59,8 +57,6 @@ def test_bad_labels_mask_lam(data):
         train_neural_nmf(NeuralNMF([4, 3], 40), X, lam=1.0, n_epochs=1)
     with pytest.raises(ValueError, match="no classification layer"):
         train_neural_nmf(NeuralNMF([4, 3], 40), X, y, n_epochs=1)
-    with pytest.raises(ValueError, match="known: given without labels"):
-        train_neural_nmf(NeuralNMF([4, 3], 40), X, None, np.ones(30, bool), n_epochs=1)
     with pytest.raises(ValueError, match="n_classes"):
         neural_nmf(X, [4, 3], y, n_classes=0, n_epochs=1)
 
@@ -118,8 +114,8 @@ def test_bad_layer_input():
         nnls_layer(X, sp.csr_matrix(A.numpy()))
     with pytest.raises(ValueError, match="ridge"):
         nnls_layer(X, A, ridge=float("nan"))
-    with pytest.raises(ValueError, match="max_iter"):
-        nnls_layer(X, A, max_iter=-1)
+    with pytest.raises(ValueError, match="n_iter_max"):
+        nnls_layer(X, A, n_iter_max=-1)
     Ag = A.clone().requires_grad_()
     with pytest.raises(ValueError, match="grad_S"):
         torch.autograd.grad(nnls_layer(X, Ag), Ag, torch.full((3, 4), float("nan"), dtype=torch.float64))
@@ -202,10 +198,10 @@ def test_divergence_raises_and_restores(data):
 @pytest.mark.parametrize("optimizer,class_iters", [("adam", 0), ("adam", 5), ("gd", 0), ("gd", 5)])
 def test_supervised_paths(data, optimizer, class_iters):
     X, y = data
-    known = np.arange(30) % 4 != 0
+    ysemi = np.where(np.arange(30) % 4 != 0, y, -1)
     m = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)
     lr = 1e-3 if optimizer == "gd" else None
-    h = train_neural_nmf(m, sp.csc_matrix(X.numpy()), y, known, lam=0.5, n_epochs=15, optimizer=optimizer, lr=lr,
+    h = train_neural_nmf(m, sp.csc_matrix(X.numpy()), ysemi, lam=0.5, n_epochs=15, optimizer=optimizer, lr=lr,
                          class_iters=class_iters)
     assert len(h["loss"]) == 15 and np.isfinite(h["loss"]).all()
     assert h["classification"][-1] < h["classification"][0]
@@ -233,13 +229,15 @@ def test_pinv_accuracy():
     g = torch.Generator().manual_seed(3)
     y = np.arange(40) % 4
     S = torch.nn.functional.one_hot(torch.as_tensor(y), 4).T.double() + 0.01 * torch.rand(4, 40, generator=g, dtype=torch.float64)
-    known = np.arange(40) < 30
-    assert label_accuracy(S, y, known) == 1.0
-    assert pinv_classifier(S, y, known).shape == (4, 4)
+    ysemi = np.where(np.arange(40) < 30, y, -1)
+    assert label_accuracy(S, ysemi, y) == 1.0
+    assert pinv_classifier(S, ysemi).shape == (4, 4)
     with pytest.raises(ValueError, match="every label is known"):
-        label_accuracy(S, y, np.ones(40, bool))
-    with pytest.raises(ValueError, match=r"shape \(40,\)"):
-        label_accuracy(S, y, np.ones(39, bool))
+        label_accuracy(S, y, y)
+    with pytest.raises(ValueError, match=r"y_true: expected a 1-D array of 40"):
+        label_accuracy(S, ysemi, y[:39])
+    with pytest.raises(ValueError, match="y_true: expected every label known"):
+        label_accuracy(S, ysemi, ysemi)
 
 
 def test_losses_validate():

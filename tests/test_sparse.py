@@ -158,10 +158,10 @@ def test_neural_nmf_training_sparse_equals_dense(X, form):
 def test_neural_nmf_supervised_hnmf_init_sparse_equals_dense(X, loss):
     "neural_nmf with its hierarchical-NMF init and a classifier (semi-supervised), scipy CSR against dense."
     y = np.arange(30) % 3
-    known = np.arange(30) % 4 != 0
+    y = np.where(np.arange(30) % 4 != 0, y, -1)                           # -1: unknown label
     kw = dict(loss=loss, lam=0.1, n_epochs=5, random_state=0, hnmf_options=dict(n_iter_max=30, tol=0))
-    d = neural_nmf(X, [4, 2], y, known, **kw)
-    s = neural_nmf(sp.csr_matrix(X), [4, 2], y, known, **kw)
+    d = neural_nmf(X, [4, 2], y, **kw)
+    s = neural_nmf(sp.csr_matrix(X), [4, 2], y, **kw)
     for a, b in zip(s.A, d.A): close(a.detach(), b.detach())
     close(s.B.detach(), d.B.detach())
     close(s.errors_, d.errors_)
