@@ -68,7 +68,7 @@ def _fit(name, data):
     Xt, Xm, y = data
     if name == "hnmf": m = hnmf(Xm, [4, 2], random_state=0); return m, Xm, lambda l: _hnmf_recon(m, l)
     if name == "supervised_hnmf":
-        m = supervised_hnmf(Xm, [4, 2], one_hot(y), random_state=0, n_iter_max=50)
+        m = supervised_hnmf(Xm, [4, 2], y, random_state=0, n_iter_max=50)
         return m, Xm, lambda l: _hnmf_recon(m, l)
     if name == "neural_nmf":
         m = neural_nmf(Xm, [4, 2], n_epochs=3, random_state=0)

@@ -200,7 +200,7 @@ def test_vocabulary_matrix_one_hot_is_masked_labels():
 
 def test_vocabulary_matrix_estimator_semi_supervised(X):
     y = np.where(np.arange(30) % 3 == 0, -1, np.arange(30) % 2)
-    est = NeuralNMFEstimator((4, 2), lam=1.0, n_epochs=5, random_state=0).fit(X.T, y)
+    est = NeuralNMFEstimator((4, 2), lam=1.0, max_iter=5, random_state=0).fit(X.T, y)
     m = neural_nmf(X, [4, 2], y, lam=1.0, n_epochs=5, random_state=0)
     np.testing.assert_allclose(est.components_, m.topics(1).T.numpy(), rtol=1e-12, atol=0)
     assert est.predict(X.T).shape == (30,)
