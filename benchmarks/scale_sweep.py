@@ -24,6 +24,9 @@ from _common import set_threads_from_argv, apply_torch_threads, header, table   
 N_THREADS = set_threads_from_argv(1)
 
 import time                                  # noqa: E402
+import warnings                              # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+warnings.simplefilter("ignore", ConvergenceWarning)   # fixed budgets on purpose: every scale runs the same iterations
 import numpy as np                           # noqa: E402
 import torch                                 # noqa: E402
 

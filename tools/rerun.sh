@@ -4,6 +4,7 @@
 # Experiment chapters store the outputs of a full run: re-run them with HIERFACT_FULL=1 (see their first cells).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+command -v jupyter >/dev/null || . "$root/.venv/bin/activate"   # the project venv, if not active
 cd "$root/nbs"
 for name in "$@"; do
   name="${name%.ipynb}"; start=$(date +%s)
