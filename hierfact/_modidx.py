@@ -103,6 +103,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'hierfact.cli._check_group_by': ('topics.html#_check_group_by', 'hierfact/cli.py'),
                               'hierfact.cli._check_out': ('topics.html#_check_out', 'hierfact/cli.py'),
                               'hierfact.cli._fit_model': ('topics.html#_fit_model', 'hierfact/cli.py'),
+                              'hierfact.cli._fit_reporting': ('topics.html#_fit_reporting', 'hierfact/cli.py'),
                               'hierfact.cli._fmt_bytes': ('topics.html#_fmt_bytes', 'hierfact/cli.py'),
                               'hierfact.cli._grouping_too_big': ('topics.html#_grouping_too_big', 'hierfact/cli.py'),
                               'hierfact.cli._is_oom': ('topics.html#_is_oom', 'hierfact/cli.py'),

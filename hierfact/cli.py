@@ -632,6 +632,23 @@ def save_rank_outputs(res, ds: Dataset, out) -> list:
 def _warn(msg: str) -> None:
     print(f"hierfact: warning: {msg}", file=sys.stderr)
 
+def _fit_reporting(fit, *args, **kwargs):
+    """Run `fit(*args, **kwargs)`; a ConvergenceWarning of the library (a budget reached before tol) becomes one short
+    line on stderr per distinct message, with no source path; other warnings pass through unchanged."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        out = fit(*args, **kwargs)
+    seen = []
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno); continue
+        msg = str(w.message).split(";")[0]
+        if msg not in seen: seen.append(msg)
+    for msg in seen: _warn(msg)
+    return out
+
 def _is_oom(e: BaseException) -> bool:
     "Whether `e` is running out of memory (MemoryError, torch's OutOfMemoryError, or the CPU allocator's RuntimeError)."
     return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or (
@@ -659,8 +676,9 @@ def main(argv=None) -> int:
         ds = load_dataset(args.data, vocab=args.vocab, text_column=args.text_column, group_by=args.group_by, min_df=args.min_df)
         if args.command == "topics":
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
-            h = fit_hierarchy(ds, args.ranks, args.model, solver=args.solver, random_state=args.random_state,
-                              device=args.device, progress=not args.quiet, n_epochs=args.epochs)
+            h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
+                               random_state=args.random_state, device=args.device, progress=not args.quiet,
+                               n_epochs=args.epochs)
         else: res = rank_choice(ds, args)
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"hierfact: error: {e}", file=sys.stderr); return 2

@@ -162,7 +162,7 @@ class MultiHNTF(BaseEstimator):
     After fit: decomposition_ (the deepest layer as a CPTensor), model_ (the `MultiHNTFModel`), errors_ (relative
     error per layer), histories_ (each hierarchical layer's error history). fit_transform(X) returns decomposition_.
     Raises what `multihntf` raises; ValueError naming max_iter for a bad value."""
-    def __init__(self, ranks, *, init="abs_svd", solver="mu", tol=1e-7, max_iter=800, random_state=None, dtype=None,
+    def __init__(self, ranks, *, init="abs_svd", solver="mu", tol=0.0, max_iter=800, random_state=None, dtype=None,
                  device=None):
         self.ranks, self.init, self.solver, self.tol, self.max_iter = ranks, init, solver, tol, max_iter
         self.random_state, self.dtype, self.device = random_state, dtype, device
