@@ -481,7 +481,11 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
     A = None
     if init == "hnmf":
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
-        A = [a.to(X.dtype) for a in hnmf(X, ranks, random_state=seed, **(hnmf_options or {})).A]
+        import warnings
+        from sklearn.exceptions import ConvergenceWarning
+        with warnings.catch_warnings():              # an initialization: its budget is spent, its tol is not reported
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            A = [a.to(X.dtype) for a in hnmf(X, ranks, random_state=seed, **(hnmf_options or {})).A]
     model = NeuralNMF(ranks, X.shape[0], n_classes=n_classes if y is not None else None, A=A, dtype=X.dtype,
                       device=X.device, random_state=gen, ridge=ridge)
     if y is not None and init == "hnmf":

@@ -178,9 +178,9 @@ def test_hnmf_dead_topic_code_row_not_fed_upward(monkeypatch):
     def fake(Y, rank, **kw):
         seen.append(Y.clone() if isinstance(Y, torch.Tensor) else Y)
         if rank == 2:
-            scale = float(Y.max()) / X.max()                           # hnmf passes X / 2**k
+            scale = float(Y.max()) / X.max()                           # 1 unless hnmf rescales X first
             A = torch.as_tensor(np.stack([a, np.zeros(30)], 1)); S = torch.as_tensor(np.stack([b * scale, np.full(20, 0.7)]))
-            return types.SimpleNamespace(A=A, S=S)
+            return types.SimpleNamespace(A=A, S=S, n_iter=1, errors=[0.0])
         return real(Y, rank, **kw)
     monkeypatch.setattr(hm, "nmf", fake)
     m = hnmf(X, [2, 1], n_iter_max=300, tol=0, random_state=0)
