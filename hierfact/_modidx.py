@@ -651,6 +651,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'hierfact.tensor._torch_dtype_of': ('tensor.html#_torch_dtype_of', 'hierfact/tensor.py'),
                                  'hierfact.tensor._values': ('tensor.html#_values', 'hierfact/tensor.py'),
                                  'hierfact.tensor.as_tensor': ('tensor.html#as_tensor', 'hierfact/tensor.py'),
+                                 'hierfact.tensor.check_device': ('tensor.html#check_device', 'hierfact/tensor.py'),
                                  'hierfact.tensor.check_finite': ('tensor.html#check_finite', 'hierfact/tensor.py'),
                                  'hierfact.tensor.check_nonnegative': ('tensor.html#check_nonnegative', 'hierfact/tensor.py'),
                                  'hierfact.tensor.check_rank': ('tensor.html#check_rank', 'hierfact/tensor.py'),

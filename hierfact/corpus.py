@@ -230,7 +230,8 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     """A table of documents as a group(s) x period x word tensor whose cells hold the mean word counts of their documents.
 
     source : a pandas DataFrame or a path to a .csv, .tsv, .parquet, .jsonl/.ndjson file (see `read_documents`).
-    text : the text column (missing texts count as empty documents).
+    text : the text column; rows whose text is missing or blank are dropped (counted in `dropped['empty_text']`:
+    an empty document would only pull its cell's mean towards zero).
     groups : a column name or a list of them; one tensor mode each, values in natural order.
     time : a date column (parsed with pandas.to_datetime, offsets converted to UTC; an ambiguous 02/07/2017 is read
         month first: parse such a column yourself, dayfirst=True, and pass the DataFrame); freq : 'day', 'week',
@@ -276,7 +277,9 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     gcols = [_column(df, g, "groups") for g in group_cols]
     n0 = len(df)
     keep = np.ones(n0, dtype=bool)
-    dropped = {"since": 0, "until": 0, "min_docs": {}, "documents": 0}
+    dropped = {"since": 0, "until": 0, "min_docs": {}, "empty_text": 0, "documents": 0}
+    empty = texts.fillna("").astype(str).str.strip().eq("").to_numpy()   # no words: no evidence for its cell
+    dropped["empty_text"] = int(empty.sum()); keep &= ~empty
 
     if time is not None:
         dates = _parse_dates(_column(df, time, "time"), time)
@@ -303,8 +306,8 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
             raise ValueError(f"min_docs: every group value has fewer than {min_docs} documents; no document is left")
     dropped["documents"] = int(n0 - keep.sum())
     if dropped["documents"]:
-        _log.info("load_corpus: dropped %d of %d documents (since: %d, until: %d, min_docs: %s)", dropped["documents"],
-                  n0, dropped["since"], dropped["until"], dropped["min_docs"])
+        _log.info("load_corpus: dropped %d of %d documents (empty text: %d, since: %d, until: %d, min_docs: %s)",
+                  dropped["documents"], n0, dropped["empty_text"], dropped["since"], dropped["until"], dropped["min_docs"])
     if n0 == 0 or not keep.any(): raise ValueError(f"source: no documents (the table has {n0} rows)")
 
     # step 1: documents -> a cell index each, and the document x word counts

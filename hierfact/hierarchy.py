@@ -212,6 +212,10 @@ def _load(path, _cls=None):
     "`load`, building `_cls` when the file's kind is its kind (`HierarchicalModel.load` on a class)."
     if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path: expected a file path, got {type(path).__name__}")
     if not os.path.isfile(path): raise FileNotFoundError(f"path: no file {os.fspath(path)!r}")
+    with open(path, "rb") as fh:                                  # a model file is a .npz, i.e. a zip archive
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError(f"path: {os.fspath(path)!r} is not a model file written by hierfact (a model is a .npz "
+                             "archive written by a model's save(); this file is not one)")
     try:
         with np.load(path, allow_pickle=False) as z:
             if not hasattr(z, "files") or "meta" not in z.files:

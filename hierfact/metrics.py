@@ -34,6 +34,10 @@ def _factor_array(factor, name: str) -> np.ndarray:
         if F.layout != torch.strided: F = F.to_dense()
         F = F.to("cpu", torch.float64).numpy()
     elif sp.issparse(factor): F = factor.toarray()
+    elif hasattr(factor, "factors") or (isinstance(factor, tuple) and len(factor) == 2 and isinstance(factor[1], list)):
+        raise TypeError(f"{name}: expected one words x topics matrix, got a {type(factor).__name__} of "
+                        f"{len(factor)} items (a CP tensor or a list of factors?); pass one factor, e.g. "
+                        "cp.factors[-1] or model.topics(l)")
     else: F = np.asarray(factor)
     if F.dtype == object or not (np.issubdtype(F.dtype, np.number) or F.dtype == bool):
         raise TypeError(f"{name}: expected a numeric words x topics matrix (numpy, torch or scipy.sparse), "

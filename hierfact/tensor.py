@@ -15,9 +15,9 @@ import tensorly as tl
 from tensorly.cp_tensor import CPTensor
 
 # %% auto #0
-__all__ = ['is_sparse', 'as_tensor', 'check_finite', 'check_nonnegative', 'check_rank', 'check_ranks', 'get_generator', 'rand',
-           'to_numpy', 'pow2_scale', 'pow2_normalize', 'unfold', 'fold', 'khatri_rao', 'mttkrp', 'cp_to_tensor',
-           'cp_norm_sq', 'sq_norm', 'rel_error', 'to_cptensor']
+__all__ = ['is_sparse', 'check_device', 'as_tensor', 'check_finite', 'check_nonnegative', 'check_rank', 'check_ranks',
+           'get_generator', 'rand', 'to_numpy', 'pow2_scale', 'pow2_normalize', 'unfold', 'fold', 'khatri_rao',
+           'mttkrp', 'cp_to_tensor', 'cp_norm_sq', 'sq_norm', 'rel_error', 'to_cptensor']
 
 # %% ../nbs/01_tensor.ipynb #3a42e32a
 _FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -60,6 +60,23 @@ def is_sparse(X) -> bool:
     return isinstance(X, torch.Tensor) and X.layout != torch.strided
 
 # %% ../nbs/01_tensor.ipynb #4d7e5e95
+def check_device(device):
+    """None, or a torch.device that this torch can use: 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device. Raises
+    ValueError naming `device` for an unreadable name or an accelerator this torch does not see (so a CPU-only install
+    gets a clear message, not torch's bare AssertionError)."""
+    if device is None: return None
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device: cannot read {device!r} ({e}); use 'cpu', 'cuda', 'cuda:N' or a torch.device") from None
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {device!r} asked for, but this torch sees no CUDA device; use 'cpu' or None")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"device: {device!r} asked for, but there are {torch.cuda.device_count()} CUDA devices")
+    if d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device: {device!r} asked for, but this torch sees no MPS device; use 'cpu' or None")
+    return d
+
 def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnegative: bool = True,
               allow_sparse: bool = True, allow_empty: bool = False, detach: bool = True) -> torch.Tensor:
     """Validate `X` and return it as a torch tensor (dense, or sparse COO for sparse input).
@@ -75,8 +92,9 @@ def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnega
 
     Raises TypeError (unsupported type or dtype, sparse input where `allow_sparse` is False) and
     ValueError (wrong number of modes, a mode of length 0, NaN or inf, negative entries when
-    `nonnegative`), each message naming `name`.
+    `nonnegative`), each message naming `name`; ValueError naming `device` for a device torch cannot use here.
     """
+    device = check_device(device)
     if sp.issparse(X):
         if not allow_sparse: raise TypeError(f"{name}: sparse input is not accepted here; pass a dense array (numpy or torch)")
         src = _torch_dtype_of(X)                               # X.dtype: dok and lil have no numeric .data

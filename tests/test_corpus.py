@@ -59,12 +59,17 @@ def test_no_groups_no_time_is_documents_by_words(toy):
     assert np.array_equal(c.X.numpy(), ref.transform(toy.text).toarray()) and (c.n_docs == 1).all()
 
 
-def test_missing_text_is_an_empty_document(toy):
+def test_missing_or_blank_text_is_dropped_and_reported(toy):
+    full = load_corpus(toy, groups="party")
+    red = full.labels[0].index("red")
     toy.loc[2, "text"] = None
+    toy.loc[3, "text"] = "   "
     c = load_corpus(toy, groups="party")
-    red = c.labels[0].index("red")
-    assert c.n_docs[red] == 3                          # the empty document still counts in the mean
-    assert c.X[red, c.vocabulary.index("tax")].item() == pytest.approx(2 / 3)
+    assert c.dropped["empty_text"] == 2 and c.dropped["documents"] == 2
+    assert int(c.n_docs.sum()) == len(toy) - 2
+    kept = toy.drop(index=[2, 3])                      # the same corpus without those rows, computed independently
+    ref = load_corpus(kept, groups="party", vectorizer=c.vectorizer)
+    assert torch.equal(c.X, ref.X) and c.n_docs.tolist() == ref.n_docs.tolist()
 
 
 def test_group_order_natural_and_ordered_categorical():
@@ -142,7 +147,7 @@ def test_since_until_inclusive_and_reported(caplog):
     with caplog.at_level(logging.INFO, logger="hierfact.corpus"):
         c = load_corpus(df, time="date", since="2017-01-01", until="2017-06-30", stop_words=None)
     assert c.vocabulary == ["first", "last"] and c.labels[0][0] == "2017-01" and c.labels[0][-1] == "2017-06"
-    assert c.dropped == {"since": 1, "until": 1, "min_docs": {}, "documents": 2}
+    assert c.dropped == {"since": 1, "until": 1, "min_docs": {}, "empty_text": 0, "documents": 2}
     assert "dropped 2 of 4 documents" in caplog.text and "dropped 2 documents" in repr(c)
     with pytest.raises(ValueError, match="since/until"):
         load_corpus(df, time="date", since="2030-01-01")
