@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, ClassNamePrefixFeature
 from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, check_ranks, rel_error, to_numpy
-from .nmf import NMF, _estimator_input, _nnls_codes, _check_max_iter
+from .nmf import NMF, ComponentsMixin, _estimator_input, _nnls_codes, _check_max_iter
 from .hnmf import hnmf
 from .ncpd import ncpd
 from .multihntf import multihntf
@@ -48,7 +48,7 @@ PARAMETER_MAP = {
 NOT_FORWARDED = {}    # (estimator, parameter) -> why it is accepted but not passed on; none today
 
 # %% ../nbs/22_estimators.ipynb #c8cec86a
-class HNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Hierarchical NMF, scikit-learn style: X (n_samples x n_features), X^T ~ A_0 S_0, S_{l-1} ~ A_l S_l
     (Cichocki & Zdunek 2006), fitted by `hierfact.hnmf.hnmf`.
 
@@ -92,22 +92,6 @@ class HNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         for A in self.model_.A: S = _nnls_codes(S, A.to(dtype=S.dtype, device=S.device))
         return to_numpy(S.T)
 
-    def inverse_transform(self, X):
-        "Codes W (n_samples x r_L) -> W @ components_ (numpy)."
-        check_is_fitted(self, "model_")
-        return np.asarray(X) @ self.components_
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
 # %% ../nbs/22_estimators.ipynb #e4ff1a4d
 def _tensor_tags(tags):
     "Tags of a tensor estimator: nonnegative tensors of any order >= 2, dense or sparse."
@@ -117,12 +101,22 @@ def _tensor_tags(tags):
     tags.input_tags.three_d_array = True
     return tags
 
+class _TensorEstimator(BaseEstimator):
+    "What the tensor estimators share: `fit` runs `fit_transform`, and the tensor tags."
+    def fit(self, X, y=None):
+        "Fit to the tensor X; returns self."
+        self.fit_transform(X)
+        return self
+
+    def __sklearn_tags__(self):
+        return _tensor_tags(super().__sklearn_tags__())
+
 def _layer_error(X, cp):
     "Relative error ||X - cp|| / ||X|| in float64 (so that X's scale cannot overflow the Gram formula)."
     weights, factors = cp
     return rel_error(X.double(), (None if weights is None else weights.double(), [f.double() for f in factors]))
 
-class NCPD(BaseEstimator):
+class NCPD(_TensorEstimator):
     """Nonnegative CP decomposition of a tensor X (I_0 x ... x I_{k-1}, k >= 2), fitted by `hierfact.ncpd.ncpd`;
     the estimator shape is tensorly's `CP_NN`.
 
@@ -144,16 +138,8 @@ class NCPD(BaseEstimator):
         self.decomposition_, self.errors_ = cp, [_layer_error(X, cp)]
         return cp
 
-    def fit(self, X, y=None):
-        "Fit to the tensor X; returns self."
-        self.fit_transform(X)
-        return self
-
-    def __sklearn_tags__(self):
-        return _tensor_tags(super().__sklearn_tags__())
-
 # %% ../nbs/22_estimators.ipynb #72b81185
-class MultiHNTF(BaseEstimator):
+class MultiHNTF(_TensorEstimator):
     """Multi-HNTF of a tensor X (k >= 2 modes), fitted by `hierfact.multihntf.multihntf` (Vendrow, Haddock & Needell,
     ICASSP 2022); the estimator shape is tensorly's `CP_NN`.
 
@@ -175,11 +161,3 @@ class MultiHNTF(BaseEstimator):
         self.model_, self.errors_, self.histories_ = model, list(model.errors), list(model.histories)
         self.decomposition_ = model.cp(len(model.ranks) - 1)
         return self.decomposition_
-
-    def fit(self, X, y=None):
-        "Fit to the tensor X; returns self."
-        self.fit_transform(X)
-        return self
-
-    def __sklearn_tags__(self):
-        return _tensor_tags(super().__sklearn_tags__())

@@ -502,9 +502,9 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
-from .nmf import _estimator_input, _check_max_iter
+from .nmf import ComponentsMixin, _estimator_input, _check_max_iter
 
-class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
     Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs;
@@ -565,18 +565,3 @@ class NeuralNMFEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         if self.model_.B is None: raise ValueError("predict: this estimator was fitted without labels (no classifier)")
         with torch.no_grad(): return to_numpy(self.model_.scores(S).argmax(0))
 
-    def inverse_transform(self, X):
-        "Codes W (n_samples, ranks[-1]) -> W @ components_ (numpy)."
-        check_is_fitted(self, "model_")
-        return np.asarray(X) @ self.components_
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy, pow2_normalize, pow2_scale
 
 # %% auto #0
-__all__ = ['initialize', 'NMFResult', 'nmf', 'NMF']
+__all__ = ['initialize', 'NMFResult', 'nmf', 'ComponentsMixin', 'NMF']
 
 # %% ../nbs/03_nmf.ipynb #65998202
 def _csr(crow, col, vals, shape):
@@ -608,7 +608,27 @@ def _nnls_codes(Xt, H):
     Hn, j = pow2_normalize(H)
     return pow2_scale(nnls(Xn, Hn), k - j)
 
-class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class ComponentsMixin:
+    """What hierfact's matrix estimators share once `components_` (r x n_features) is fitted: `inverse_transform`
+    (codes W, n_samples x r -> W @ components_, numpy), the number of output features (r) and scikit-learn's
+    tags (nonnegative input, sparse input accepted, float32 kept). Put it first among the bases."""
+    def inverse_transform(self, X):
+        "Codes W (n_samples x r) -> W @ components_ (numpy)."
+        check_is_fitted(self, "components_")
+        return np.asarray(X) @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Nonnegative matrix factorization X (n_samples x n_features) ~ W H, a drop-in for `sklearn.decomposition.NMF`.
 
     Parameters (each passed to one argument of `nmf`, see `hierfact.estimators.PARAMETER_MAP`):
@@ -675,18 +695,3 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return to_numpy(nmf(Xt, H.shape[1], beta_loss=self.beta_loss, solver="mu", init="custom", A=H, update_A=False,
                             n_iter_max=_check_max_iter(self.max_iter), tol=self.tol).S.T)
 
-    def inverse_transform(self, X):
-        "Codes W (n_samples x n_components) -> W @ components_ (numpy)."
-        check_is_fitted(self, "components_")
-        return np.asarray(X) @ self.components_
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
