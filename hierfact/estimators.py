@@ -56,7 +56,8 @@ class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     'random'), 'nndsvda', 'nndsvd', 'random'. solver : 'hals' ('cd') or 'mu'. tol, max_iter : per layer (`hnmf`'s tol,
     n_iter_max). random_state, dtype, device : as `hnmf`.
     After fit: components_ (r_L x n_features numpy, the deepest topics (A_0 ... A_L)^T), topics_ (each layer's topics,
-    r_l x n_features), n_components_ (r_L), errors_ (relative error per layer), model_ (the `HNMFModel`, features x
+    r_l x n_features), n_components_ (r_L), errors_ (relative error per layer), n_iter_ (iterations, all layers),
+    model_ (the `HNMFModel`, features x
     samples), n_features_in_, feature_names_in_. fit_transform -> S_L^T (n_samples x r_L numpy); transform(X) -> the
     deepest codes of new samples, layer by layer by exact NNLS; inverse_transform(W) = W @ components_.
     Raises ValueError for negative, NaN/inf or empty X, a wrong number of features after fit, and bad parameters
@@ -75,7 +76,8 @@ class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         model = hnmf(Xt, ranks, init=init, solver="hals" if self.solver == "cd" else self.solver, tol=self.tol,
                      n_iter_max=_check_max_iter(self.max_iter), random_state=self.random_state, dtype=self.dtype,
                      device=self.device)
-        self.model_, self.errors_ = model, list(model.errors)
+        self.model_, self.errors_ = model, list(model.errors_)
+        self.n_iter_ = int(sum(model.n_iter_))                  # iterations over all layers (scikit-learn's n_iter_)
         self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(ranks))]
         self.components_, self.n_components_ = self.topics_[-1], ranks[-1]
         return to_numpy(model.S[-1].T)

@@ -28,16 +28,12 @@ CHECKED = [
 _MU_KL = ("multiplicative updates converge slowly: at tol=1e-4 (and still at tol=1e-7 with 2000 iterations) a few "
           "of fit_transform's KL codes differ from transform's (a fresh KL solve with the topics fixed) by more than "
           "the check's atol=0.01; HALS (the default, checked above) converges and passes")
-_HNMF_N_ITER = ("hnmf does not report iteration counts yet (HNMFModel has no n_iter_; issue 12 gives every hierarchy "
-                "an n_iter_)")
 
 
 def expected_failed_checks(est):
     "Each check an instance is expected to fail, with its reason (xfail, strict: it must really fail)."
     if isinstance(est, NMF) and est.solver == "mu":
         return {"check_transformer_general": _MU_KL, "check_transformer_data_not_an_array": _MU_KL}
-    if isinstance(est, HNMF):
-        return {"check_transformer_n_iter": _HNMF_N_ITER}
     return {}
 
 
