@@ -269,7 +269,7 @@ def test_output_types_and_verbose(capsys):
     assert "ncpd (hals)" in capsys.readouterr().err                     # the progress line (tqdm, on stderr)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.gpu
 def test_device_kept():
     X = torch.as_tensor(_lowrank(noise=0.1)).cuda()
     for init in ('nndsvda', 'random'):

@@ -286,7 +286,7 @@ def test_overflow_raises_not_nan(X3):
         neural_multihntf(X3, [4, 2], lr=1e200, n_epochs=5, random_state=0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_cuda_matches_cpu(X3):
     cpu = neural_multihntf(X3, [4, 2], n_epochs=30, random_state=0)
     gpu = neural_multihntf(X3, [4, 2], n_epochs=30, random_state=0, device="cuda")

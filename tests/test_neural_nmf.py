@@ -272,7 +272,7 @@ def test_estimator(data):
 
 
 # ---------------------------------------------------------------- CUDA (skipped without a GPU)
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.gpu
 def test_cuda_matches_cpu(data):
     X, y = data
     A = torch.rand(40, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))

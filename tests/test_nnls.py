@@ -274,7 +274,7 @@ def test_kkt_residual_detects_wrong_answers(prob):
     assert kkt_residual(G, np.zeros((6, 40)), np.zeros((6, 40))) == 0.0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.gpu
 def test_cuda(prob):
     A, X = prob
     Ac, Xc = torch.as_tensor(A, device="cuda"), torch.as_tensor(X, device="cuda")
