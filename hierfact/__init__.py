@@ -19,6 +19,8 @@ from .neural_multihntf import neural_multihntf
 from .nnls import nnls
 from .nnls_grad import nnls_layer
 from .ranks import masked_ncpd, rank_diagnostics, layer_diagnostics
+from .estimators import HNMF, NCPD, MultiHNTF
+from .neural_nmf import NeuralNMFEstimator
 from . import datasets, metrics, plots
 
 # %% ../nbs/front_door.ipynb #65147ad6
