@@ -478,7 +478,7 @@ def _check_weights(X, mask, sample_weight, dtype=None, device=None):
         raise ValueError(f"X: contains {n_neg} negative entries where {names} gives a positive weight; nonnegative "
                          "factorizations need entries >= 0 (give an entry weight 0 to ignore its value)")
     X = torch.where(pos, X, torch.zeros((), dtype=X.dtype, device=X.device)).contiguous()
-    if float((w * X * X).sum()) == 0:
+    if not bool(((w > 0) & (X != 0)).any()):
         raise ValueError(f"X: the entries with a positive weight ({names}) are all zero; there is nothing to fit")
     return X, w
 
