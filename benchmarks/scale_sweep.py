@@ -11,7 +11,8 @@ exception's class name where the solver raised. Solvers:
   nmf hals / nmf mu / nmf mu-KL : hierfact.nmf.nmf(X, 4, solver, beta_loss, n_iter_max=200, tol=0, random_state=0)
       (the relative Frobenius error ||X - A S|| / ||X|| for all three)
   ncpd hals / ncpd mu : hierfact.ncpd.ncpd(X, 3, solver, n_iter_max=100, tol=0) from the 'nndsvda' init
-  masked_ncpd : hierfact.ranks.masked_ncpd(X, observed, 3, n_iter_max=100, tol=0), the observed relative error
+  masked_ncpd : hierfact.ncpd.ncpd(X, 3, mask=observed, n_iter_max=101, tol=0) (the start's sweep + 100 EM sweeps,
+                as the former masked_ncpd(n_iter_max=100)), the observed relative error
   hnmf : hierfact.hnmf.hnmf(X, [4, 2], n_iter_max=200, tol=0, random_state=0), the error of the last layer
   multihntf : hierfact.multihntf.multihntf(X, [3, 2], ncpd_options={'n_iter_max': 100}, n_iter_max=200, random_state=0), last layer
 """
@@ -33,7 +34,6 @@ import torch                                 # noqa: E402
 from hierfact.tensor import cp_to_tensor     # noqa: E402
 from hierfact.nmf import nmf                 # noqa: E402
 from hierfact.ncpd import ncpd               # noqa: E402
-from hierfact.ranks import masked_ncpd       # noqa: E402
 from hierfact.hnmf import hnmf               # noqa: E402
 from hierfact.multihntf import multihntf     # noqa: E402
 
@@ -65,7 +65,7 @@ def solvers(obs):
                                                      random_state=0))),
         "ncpd hals": ("T", lambda X: ncpd(X, 3, solver="hals", n_iter_max=100, tol=0).history_[-1]),
         "ncpd mu": ("T", lambda X: ncpd(X, 3, solver="mu", n_iter_max=100, tol=0).history_[-1]),
-        "masked_ncpd": ("T", lambda X: masked_ncpd(X, obs, 3, n_iter_max=100, tol=0, random_state=0).history_[-1]),
+        "masked_ncpd": ("T", lambda X: ncpd(X, 3, mask=obs, n_iter_max=101, tol=0, random_state=0).history_[-1]),
         "hnmf": ("M", lambda X: hnmf(X, [4, 2], n_iter_max=200, tol=0, random_state=0).errors[-1]),
         "multihntf": ("T", lambda X: multihntf(X, [3, 2], ncpd_options=dict(n_iter_max=100), n_iter_max=200,
                                                random_state=0).errors[-1]),

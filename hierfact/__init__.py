@@ -18,7 +18,7 @@ from .neural_ncpd import neural_ncpd
 from .neural_multihntf import neural_multihntf
 from .nnls import nnls
 from .nnls_grad import nnls_layer
-from .ranks import masked_ncpd, rank_diagnostics, layer_diagnostics
+from .ranks import rank_diagnostics, layer_diagnostics
 from .estimators import HNMF, NCPD, MultiHNTF
 from .neural_nmf import NeuralNMFEstimator
 from . import datasets, metrics, plots

@@ -17,7 +17,8 @@ from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, un
                              rel_error, to_cptensor, to_numpy)
 from .ncpd import ncpd
 from .tensor import pow2_normalize, pow2_scale
-from .ncpd import _scale_factors, _check_finite_result, _detach
+from .ncpd import _scale_factors, _check_finite_result, _detach, _check_weights
+from .tensor import cp_to_tensor
 from .hierarchy import HierarchicalModel
 
 # %% auto #0
@@ -79,6 +80,18 @@ def _check_core_size(r: int, k: int, dtype, name: str = "ranks[0]") -> None:
 import warnings
 from sklearn.exceptions import ConvergenceWarning
 
+def _unfoldings(G):
+    "The k mode unfoldings of a core tensor G, stacked: (k, r, r^(k-1))."
+    return torch.stack([unfold(G, i) for i in range(G.ndim)])
+
+def _layer_majorizer(X, w, factors, W, nw):
+    """For the weighted layer at its current W: the unfoldings of the core of Z = w X + (1 - w) model (the majorizer's
+    data; model = [[factors[i] @ W]]) and the weighted relative error sqrt(sum w (x - model)^2 / nw) of the model."""
+    model = cp_to_tensor((None, [A @ W for A in factors]))
+    D = X - model
+    err = math.sqrt(float((w * D * D).sum()) / nw)
+    return _unfoldings(core_tensor(torch.addcmul(w * X, 1 - w, model), factors)), err
+
 @dataclass
 class LayerFit:
     "Result of one Multi-HNTF layer: W (r_l x r_{l+1}), loss history (relative errors vs X), iterations run."
@@ -87,7 +100,8 @@ class LayerFit:
     n_iter: int
 
 def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 800, tol: float = 1e-7,
-              random_state=None, eps: float = 1e-10, check_every: int = 10, X_sq_norm=None, callback=None) -> LayerFit:
+              random_state=None, eps: float = 1e-10, check_every: int = 10, X_sq_norm=None, callback=None,
+              mask=None, sample_weight=None) -> LayerFit:
     """Learn W >= 0 (r x rank) so that X ~ [[factors[0] @ W, ..., factors[k-1] @ W]] (one Multi-HNTF layer).
 
     X : dense or sparse tensor (I_1, ..., I_k); factors : k nonnegative matrices (I_i, r) of the layer above.
@@ -98,12 +112,19 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
     book's one stopping rule). Reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning).
     callback : None or callback(iteration, rel_error), called at every check (iteration 0 is the initial W); returning
     True stops the layer there.
+    mask, sample_weight : entry weights as in `hierfact.ncpd.ncpd` (None: unweighted): the layer then minimizes
+    sum w (x - model)^2 by majorization, replacing X by Z = w X + (1 - w) model at every check (see "Weights on every
+    layer" below); the errors are the weighted relative errors and X_sq_norm is not used.
     Returns LayerFit(W, errors, n_iter); errors holds ||X - model|| / ||X|| at every check (the last one after the final W).
     Scale: X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the modes, so `eps`
     (the guard of the update's denominator) is relative to data of size 1; W does not depend on the units of X.
     Raises ValueError if W or an error would be NaN or inf.
     Source: Vendrow, Haddock & Needell, ICASSP 2022."""
     X, factors = _detach(X), [_detach(f) for f in factors]
+    w = None
+    if mask is not None or sample_weight is not None:
+        X, w = _check_weights(X, mask, sample_weight, factors[0].dtype, factors[0].device)
+        X_sq_norm = None
     X, kx = pow2_normalize(X)
     if kx:
         factors = _scale_factors(list(factors), -kx)
@@ -116,27 +137,30 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
     else:
         W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev).clone()
         if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
-    G = core_tensor(X, factors)
-    Gu = torch.stack([unfold(G, i) for i in range(k)])                  # (k, r, r^(k-1))
+    Gu = _unfoldings(core_tensor(X, factors)) if w is None else None   # (k, r, r^(k-1)); weighted: at every check
     P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
-    nx2 = float(sq_norm(X)) if X_sq_norm is None else float(X_sq_norm)
+    nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
     if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     # The iterations only see r x r_{l+1} matrices. On the CPU they run on numpy views of the same memory: numpy's
     # per-operation overhead (about 1 us) is a fraction of torch's, and the loop is nothing but overhead. On a GPU
     # they stay in torch. The same array code serves both.
     on_cpu = dev.type == "cpu"
-    Wx, Px, Gx = (W.numpy(), P.numpy(), Gu.numpy()) if on_cpu else (W, P, Gu)
+    Wx, Px, Gx = (W.numpy(), P.numpy(), None if Gu is None else Gu.numpy()) if on_cpu else (W, P, Gu)
     stack = np.stack if on_cpu else torch.stack
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
     errors, prev, stopped = [], None, False
     for it in range(n_iter_max + 1):
+        check = it % check_every == 0 or it == n_iter_max
+        if w is not None and check:                                     # majorize at the current W
+            Gu, werr = _layer_majorizer(X, w, factors, torch.as_tensor(Wx), nx2)
+            Gx = Gu.numpy() if on_cpu else Gu
         PW = Px @ Wx
         V = Wx.T @ PW                                                   # W^T P_j W, (k, q, q)
         H = _all_but_one_products(V, stack)                             # H_i H_i^T
         num = Gx @ _khatri_rao_power(Wx, k - 1)                         # A_i^T X_(i) H_i^T
-        if it % check_every == 0 or it == n_iter_max:
-            err = math.sqrt(max(nx2 - 2 * float((num[0] * Wx).sum()) + float((V[0] * H[0]).sum()), 0.0) / nx2)
+        if check:
+            err = werr if w is not None else math.sqrt(max(nx2 - 2 * float((num[0] * Wx).sum()) + float((V[0] * H[0]).sum()), 0.0) / nx2)
             errors.append(err)
             stopped = (prev is not None and abs(prev - err) <= tol * prev) or (callback is not None and bool(callback(it, err)))
             if stopped or it == n_iter_max: break
@@ -216,7 +240,7 @@ def _check_options(options, name, keys) -> dict:
 
 def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 800, tol: float = 0.0,
               ncpd_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
-              verbose: bool = False, callback=None) -> MultiHNTFModel:
+              verbose: bool = False, callback=None, mask=None, sample_weight=None) -> MultiHNTFModel:
     """Multi-HNTF: NCPD at rank ranks[0], then one shared W^(l) per layer (Vendrow, Haddock & Needell, ICASSP 2022).
 
     X : nonnegative tensor of order k >= 2 (I_1 x ... x I_k; numpy, scipy.sparse for k = 2, or torch, dense or sparse).
@@ -237,13 +261,18 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     verbose : a progress line over the layers. callback : None or callback(iteration, rel_error), called at every check
          of every hierarchical layer (`fit_layer`; iteration counts within the layer); returning True ends that layer's
          iterations (the next layers are still fitted, so the model has every layer).
+    mask, sample_weight : entry weights as in `hierfact.ncpd.ncpd` (e.g. the documents per cell, broadcast over the
+         words), used by every layer: the first-layer NCPD and every `fit_layer` minimize sum w (x - model)^2, so an entry
+         of weight 0 (its value may be NaN) has no influence on any layer; `errors_` are then weighted relative errors.
     Scale: every layer is fitted to X / 2**k (exact; max entry in [1/2, 1)) and the first-layer factors are scaled back
     (the W's are scale free), so X and c X give the same errors, the same W's and factors times c^(1/k) per mode.
     A torch X (or cp) that requires grad is detached.
     Returns a MultiHNTFModel; raises ValueError/TypeError for bad X, ranks that do not decrease, a cp of the wrong shape,
     unknown ncpd_options keys, or a ranks[0] whose ranks[0]^k core tensor would exceed 2 GiB, and ValueError if a
     result would be NaN or inf."""
-    X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
+    w = None
+    if mask is not None or sample_weight is not None: X, w = _check_weights(X, mask, sample_weight, dtype, device)
+    else: X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     _check_core_size(ranks[0], X.ndim, X.dtype)
@@ -255,7 +284,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     given = cp is not None
     if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, random_state=gen, **ncpd_opts)
+        cp = ncpd(X, ranks[0], solver=solver, init=init, random_state=gen, sample_weight=w, **ncpd_opts)
     weights, factors = cp
     factors = [as_tensor(_detach(f), f"cp factor {i}", ndim=2, dtype=X.dtype, device=X.device) for i, f in enumerate(factors)]
     if len(factors) != X.ndim or any(f.shape != (s, ranks[0]) for f, s in zip(factors, X.shape)):
@@ -265,17 +294,20 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     if given: factors = _scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
     if balance: factors = balance_factors(factors)
     nx2 = sq_norm(X)
-    model = MultiHNTFModel(ranks, factors, [], [rel_error(X, (None, factors))], [[]], [None])
+    err = (lambda F: rel_error(X, (None, F))) if w is None else \
+          (lambda F: float((w * (X - cp_to_tensor((None, F))) ** 2).sum() / (w * X * X).sum()) ** 0.5)
+    model = MultiHNTFModel(ranks, factors, [], [err(factors)], [[]], [None])
     F = factors
     layers = range(1, len(ranks))
     if verbose:
         from tqdm.auto import tqdm
         layers = tqdm(layers, desc="Multi-HNTF layers")
     for l in layers:
-        fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback)
+        fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback,
+                        sample_weight=w)
         F = [f @ fit.W for f in F]
         model.W.append(fit.W); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
-        model.errors_.append(rel_error(X, (None, F)))
+        model.errors_.append(err(F))
     # back to the scale of X: 2**kx over the k modes (balanced: 2**(kx/k) each, so the columns stay balanced)
     model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else _scale_factors(factors, kx))
     _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors_)], "factors")

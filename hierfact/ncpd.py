@@ -293,7 +293,7 @@ def _normalize(weights, factors):
 # %% ../nbs/04_ncpd.ipynb #99e3734c
 def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, random_state=None,
          normalize_factors=False, fixed_modes=None, dtype=None, device=None, verbose=False, callback=None,
-         n_inner=1):
+         n_inner=1, mask=None, sample_weight=None):
     """Nonnegative CP decomposition X ~ [[X_0, ..., X_{k-1}]] of a tensor of any order k >= 2
     (Carroll & Chang 1970; Harshman 1970), by HALS (Cichocki & Phan 2009) or multiplicative updates
     (Lee & Seung 2001 through the unfoldings), minimizing ||X - [[X_0, ..., X_{k-1}]]||_F.
@@ -324,6 +324,14 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
     n_inner : int >= 1, HALS sweeps over a factor's columns per mode update (ignored by 'mu'). Each extra sweep costs
         O(I_n r^2), little against the MTTKRP's O(r prod I) on a large tensor, and lowers the error per iteration
         (tensortools' ncp_hals uses 3); the default 1 is plain HALS.
+    mask : None, or booleans / 0-1 values of X's shape or broadcastable to it (tensorly's `mask`): True = observed,
+        False = missing; the values of X at missing entries are ignored (they may be NaN, inf or negative).
+    sample_weight : None, or finite numbers >= 0 of X's shape or broadcastable to it (e.g. (I_0, I_1, 1): one weight
+        per cell, such as the documents a cell rests on). With `mask` and/or `sample_weight` the fit minimizes
+        sum w (x - model)^2, w = mask * sample_weight (scaled to max 1: the fit does not depend on the weights' units),
+        by majorization (Kiers 1997; EM imputation for a mask): see "Weights and missing entries" below. Entries of
+        weight 0 play no part. The errors are then the weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2).
+        A weighted fit works on a dense X: a sparse X is densified up to 2**24 entries (ValueError beyond).
 
     Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device, with
     what the fit did as attributes: `history_` (list of the relative errors ||X - model||_F / ||X||_F after each
@@ -334,8 +342,13 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
     give the same errors and the same factors up to scale for any c the dtype holds. A torch X that requires grad is
     detached. The results are checked: NaN or inf in a factor, weight or error raises ValueError (never returned).
     Raises ValueError (negative, NaN or inf entries; a mode of length 0; fewer than 2 modes; an all-zero X;
-    rank < 1; unknown solver or init; an init of the wrong shape; bad n_iter_max, tol or fixed_modes) and
-    TypeError (non-integer rank, unsupported input types, a callback that is not callable)."""
+    rank < 1; unknown solver or init; an init of the wrong shape; bad n_iter_max, tol or fixed_modes; a mask or
+    sample_weight of the wrong shape, with bad values, or with every weight 0) and TypeError (non-integer rank,
+    unsupported input types, a callback that is not callable)."""
+    if mask is not None or sample_weight is not None:             # entry weights: `_weighted_ncpd`, below
+        return _weighted_ncpd(X, rank, mask, sample_weight, solver=solver, n_iter_max=n_iter_max, init=init, tol=tol,
+                              random_state=random_state, normalize_factors=normalize_factors, fixed_modes=fixed_modes,
+                              dtype=dtype, device=device, verbose=verbose, callback=callback, n_inner=n_inner)
     X, kx = _prepare(X, dtype, device)             # X / 2**kx, max entry in [1/2, 1)
     rank = _check_args(rank, solver, n_iter_max, tol)
     if callback is not None and not callable(callback):
@@ -387,4 +400,143 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
     history = history.tolist()
     cp = to_cptensor(weights, factors)
     cp.history_, cp.n_iter_, cp.errors_ = history[:-1], len(errs), history[-1:]
+    return cp
+
+# %% ../nbs/04_ncpd.ipynb #59ead87b
+from .tensor import cp_to_tensor
+
+_MAX_DENSE_WEIGHTED = 2**24    # a sparse X is densified for a weighted fit up to this many entries
+
+def _raw_dense(X, dtype, device):
+    """X as a dense torch tensor (dtype and device as `as_tensor`) with its NaN and inf entries set to 0, and a bool
+    tensor of where they were; negative entries are kept (the caller refuses them where the weight is positive)."""
+    X = _detach(X)
+    if sp.issparse(X) or (isinstance(X, torch.Tensor) and X.layout != torch.strided):
+        if math.prod(X.shape) > _MAX_DENSE_WEIGHTED:
+            raise ValueError(f"X: a fit with mask or sample_weight works on a dense tensor, and this sparse X has "
+                             f"{math.prod(X.shape):,} entries (at most {_MAX_DENSE_WEIGHTED:,} are densified); fit "
+                             "without weights, or on a smaller tensor")
+        X = X.toarray() if sp.issparse(X) else X.to_dense()
+    if not isinstance(X, torch.Tensor):
+        try: arr = np.asarray(X)
+        except Exception: arr = None                    # as_tensor says what is wrong with it
+        if arr is not None and arr.dtype.kind == 'f': X = arr
+    bad = None
+    if (isinstance(X, torch.Tensor) and X.is_floating_point()) or (isinstance(X, np.ndarray) and X.dtype.kind == 'f'):
+        T = torch.as_tensor(X)
+        bad = ~torch.isfinite(T)
+        if bool(bad.any()): X = torch.where(bad, torch.zeros((), dtype=T.dtype, device=T.device), T)
+    X = as_tensor(X, "X", dtype=dtype, device=device, nonnegative=False)
+    bad = torch.zeros(X.shape, dtype=torch.bool, device=X.device) if bad is None else bad.to(X.device)
+    return X, bad
+
+def _entry_weights(v, name, shape, dtype, device, boolean):
+    "`mask` (boolean=True) or `sample_weight` as a validated tensor whose shape broadcasts to `shape`."
+    if sp.issparse(v): v = v.toarray()
+    if isinstance(v, torch.Tensor): t = v.detach().to_dense() if v.layout != torch.strided else v.detach()
+    else:
+        try: t = torch.as_tensor(np.asarray(v))
+        except Exception as e: raise TypeError(f"{name}: cannot convert {type(v).__name__} to an array ({e})") from None
+    if t.is_complex():
+        raise TypeError(f"{name}: expected a numeric or boolean array, got dtype {t.dtype}")
+    ok = t.ndim <= len(shape)
+    if ok:
+        try: ok = tuple(torch.broadcast_shapes(tuple(t.shape), shape)) == tuple(shape)
+        except RuntimeError: ok = False
+    if not ok:
+        raise ValueError(f"{name}: has shape {tuple(t.shape)}, which does not broadcast to X's shape {tuple(shape)}; pass "
+                         "X's shape, or 1 in the modes the weights do not depend on")
+    if boolean and t.dtype != torch.bool and not bool(((t == 0) | (t == 1)).all()):
+        raise ValueError(f"{name}: expected booleans or 0/1 values (True/1 = observed), got other values")
+    if not boolean and t.dtype != torch.bool and not bool((torch.isfinite(t) & (t >= 0)).all()):
+        raise ValueError(f"{name}: expected finite weights >= 0, got {int((~(torch.isfinite(t) & (t >= 0))).sum())} "
+                         "NaN, inf or negative values")
+    return t.to(dtype=dtype, device=device)
+
+def _check_weights(X, mask, sample_weight, dtype=None, device=None):
+    """Validate the input of a weighted fit. Returns (X, w): X a dense contiguous torch tensor, set to 0 where the weight
+    is 0 (NaN, inf or negative values are allowed only there); w = mask * sample_weight scaled to max 1, of a shape
+    that broadcasts to X's."""
+    X, bad = _raw_dense(X, dtype, device)
+    given = [n for n, v in (("mask", mask), ("sample_weight", sample_weight)) if v is not None]
+    w = None
+    for v, name, boolean in ((mask, "mask", True), (sample_weight, "sample_weight", False)):
+        if v is None: continue
+        t = _entry_weights(v, name, tuple(X.shape), X.dtype, X.device, boolean)
+        w = t if w is None else w * t
+    names = " and ".join(given)
+    wmax = float(w.max())
+    if wmax == 0: raise ValueError(f"{names}: every entry has weight 0; at least one entry needs a positive weight")
+    w = w / wmax
+    pos = (w > 0).expand(X.shape)
+    n_bad = int((bad & pos).sum())
+    if n_bad:
+        raise ValueError(f"X: has {n_bad} NaN or inf entries where {names} gives a positive weight; entries with a "
+                         "positive weight must be finite (give an entry weight 0 to ignore its value)")
+    n_neg = int(((X < 0) & pos).sum())
+    if n_neg:
+        raise ValueError(f"X: contains {n_neg} negative entries where {names} gives a positive weight; nonnegative "
+                         "factorizations need entries >= 0 (give an entry weight 0 to ignore its value)")
+    X = torch.where(pos, X, torch.zeros((), dtype=X.dtype, device=X.device)).contiguous()
+    if not bool(((w > 0) & (X != 0)).any()):
+        raise ValueError(f"X: the entries with a positive weight ({names}) are all zero; there is nothing to fit")
+    return X, w
+
+def _weighted_sq(w, D):
+    "sum of w * D**2 (w broadcasts to D's shape), a 0-d tensor."
+    return (w * D * D).sum()
+
+# %% ../nbs/04_ncpd.ipynb #9f62138a
+def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
+                   fixed_modes, dtype, device, verbose, callback, n_inner):
+    "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."
+    X, w = _check_weights(X, mask, sample_weight, dtype, device)
+    if X.ndim < 2: raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
+    X, kx = pow2_normalize(X)                     # X / 2**kx, max weighted entry in [1/2, 1)
+    rank = _check_args(rank, solver, n_iter_max, tol)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
+    if isinstance(n_inner, bool) or not isinstance(n_inner, numbers.Integral) or n_inner < 1:
+        raise ValueError(f"n_inner: expected an integer >= 1 (HALS sweeps per mode update), got {n_inner!r}")
+    k = X.ndim
+    fixed = _check_fixed_modes(fixed_modes, k)
+    if solver == 'mu' and init == 'nndsvd':
+        warnings.warn("init: 'nndsvd' leaves exact zeros in the factors, which solver='mu' can never change; "
+                      "use init='nndsvda' (zeros filled) or solver='hals'", UserWarning, stacklevel=3)
+    wX, omw = w * X, 1 - w
+    nw = _weighted_sq(w, X)                       # ||X||_w^2 > 0
+    Z = torch.addcmul(wX, omw, wX.sum() / w.expand(X.shape).sum())        # the start: weight-0 part at the weighted mean
+    factors, weights = _init_factors(Z, rank, init, get_generator(random_state), fixed)
+    if not isinstance(init, str): factors = _scale_factors(factors, -kx)
+    update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
+    modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape))
+    G = [F.T @ F for F in factors]
+    errs, stopped = [], False
+    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
+    for it in bar:
+        if it: Z = torch.addcmul(wX, omw, model)                  # w X + (1 - w) model: X itself where w = 1
+        for n, M in _sweep_mttkrps(Z.contiguous(), factors, modes, h):    # one sweep of the unweighted loop on Z
+            V = math.prod(G[m] for m in range(k) if m != n)
+            factors[n] = update(factors[n], M, V)
+            G[n] = factors[n].T @ factors[n]
+        model = cp_to_tensor((None, factors))
+        errs.append(float(_weighted_sq(w, X - model) / nw) ** 0.5)
+        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    bar.close()
+    if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
+        warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the weighted error "
+                      f"fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of iterations)",
+                      ConvergenceWarning, stacklevel=3)
+    factors = [F.contiguous() for F in factors]
+    if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
+    final = errs[-1] if errs else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
+    if normalize_factors:
+        weights, factors = _normalize(weights, factors)
+        weights = pow2_scale(weights, kx)
+    else: factors = _scale_factors(factors, kx)
+    _check_finite_result(factors + [weights, torch.tensor(errs + [final])], "factors and errors")
+    cp = to_cptensor(weights, factors)
+    cp.history_, cp.n_iter_, cp.errors_ = errs, len(errs), [final]
     return cp

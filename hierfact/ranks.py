@@ -19,16 +19,13 @@ from tqdm.auto import tqdm
 
 import scipy.sparse as sp
 
-from .tensor import (as_tensor, check_nonnegative, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
+from .tensor import (as_tensor, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
                              to_cptensor)
-from .ncpd import ncpd, ncpd_init, _sweep_mttkrps, _hals_update, _mu_update, _split
-from .tensor import pow2_normalize
-from .ncpd import _scale_factors, _check_finite_result, _detach
+from .ncpd import ncpd, ncpd_init
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
-__all__ = ['knee_point', 'factor_similarity', 'corcondia', 'masked_ncpd', 'RankDiagnostics', 'rank_diagnostics',
-           'layer_diagnostics']
+__all__ = ['knee_point', 'factor_similarity', 'corcondia', 'RankDiagnostics', 'rank_diagnostics', 'layer_diagnostics']
 
 # %% ../nbs/18_ranks.ipynb #946bccb5
 def _check_fraction(v, name):
@@ -179,126 +176,6 @@ from .multihntf import _check_options
 
 _MAX_DENSE_HELDOUT = 2**24
 
-def _masked_input(X):
-    """X as a dense torch tensor with its NaN and inf entries set to 0, and the masks where they were (masked_ncpd
-    ignores the values at the missing entries, so they may be anything; the caller refuses them where observed)."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach()
-        if X.layout != torch.strided: X = X.to_dense()
-    elif sp.issparse(X): X = X.toarray()
-    else:
-        try: arr = np.asarray(X)
-        except Exception: arr = None                  # as_tensor reports what is wrong with it
-        if arr is not None and arr.dtype.kind == 'f': X = arr
-    if (isinstance(X, torch.Tensor) and X.is_floating_point()) or (isinstance(X, np.ndarray) and X.dtype.kind == 'f'):
-        T = torch.as_tensor(X)
-        nan, inf = torch.isnan(T), torch.isinf(T)
-        if bool((nan | inf).any()): X = torch.where(nan | inf, torch.zeros((), dtype=T.dtype, device=T.device), T)
-        X = as_tensor(X, "X", nonnegative=False)
-        return X, nan.to(X.device), inf.to(X.device)
-    X = as_tensor(X, "X", nonnegative=False)
-    X = X.to_dense() if X.is_sparse else X
-    none = torch.zeros(X.shape, dtype=torch.bool, device=X.device)
-    return X, none, none
-
-def masked_ncpd(X, observed, rank, *, solver: str = "hals", init="nndsvda", n_iter_max: int = 200, tol: float = 1e-6,
-                random_state=None, dtype=None, device=None, verbose: bool = False, callback=None):
-    """Nonnegative CP decomposition fitted to the observed entries of X only, min ||P_obs(X - [[X_1, ..., X_k]])||_F,
-    by EM imputation (Tomasi & Bro 2005): fill the missing entries with the current model, run one NCPD sweep
-    (`hierfact.ncpd.ncpd`, `solver`) on the completed tensor, repeat. The observed error never increases.
-
-    X : nonnegative dense tensor (I_1 x ... x I_k), numpy or torch (a torch sparse tensor or scipy matrix is densified;
-        a torch tensor that requires grad is detached); its values at the missing entries are ignored: they may be NaN,
-        inf or negative. observed : bool array or tensor of X's shape, True = observed (at least one, and not all of
-        them zero); an observed entry must be finite and >= 0. rank : int >= 1.
-    init : 'nndsvda', 'nndsvd', 'abs_svd', 'random' (as `ncpd`, applied to X with the missing entries set to the mean of
-        the observed ones) or a CP model (weights, factors) to start from. n_iter_max : EM sweeps; tol : stop at the first
-        sweep t with |e_{t-1} - e_t| <= tol * e_{t-1} (e the observed relative error; the book's one stopping rule);
-        reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning). random_state : for a
-        random init. dtype, device : of the computation (default X's; float32 stays float32, others become float64).
-    verbose : a progress line (tqdm bar with the observed error). callback : None or callback(sweep, rel_error),
-        called after every sweep (sweep counts from 1); returning True stops the fit.
-    Returns the CPTensor (torch, X's dtype and device) with `history_` (the observed relative errors
-    ||P_obs(X - model)|| / ||P_obs X|| after each sweep), `n_iter_` (sweeps run) and `errors_` ([the final observed
-    relative error]). As `ncpd`, the fit runs on X / 2**k (exact, max observed entry
-    in [1/2, 1)) and the factors are scaled back, so X and c X give the same errors and factors up to scale.
-    Raises ValueError / TypeError for bad X (NaN, inf or negative observed entries: the message names X and
-    `observed`), observed, rank or options, and ValueError if a result would be NaN or inf."""
-    X, nan, inf = _masked_input(X)
-    if dtype is not None or device is not None:
-        X = as_tensor(X, "X", nonnegative=False, dtype=dtype, device=device)
-        nan, inf = nan.to(X.device), inf.to(X.device)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback: expected None or a function callback(sweep, rel_error), got {type(callback).__name__}")
-    if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
-    obs = torch.as_tensor(observed, device=X.device) if not isinstance(observed, torch.Tensor) else observed.detach().to(X.device)
-    if obs.dtype != torch.bool: raise TypeError(f"observed: expected a boolean mask, got dtype {obs.dtype}")
-    if tuple(obs.shape) != tuple(X.shape):
-        raise ValueError(f"observed: has shape {tuple(obs.shape)}, X has shape {tuple(X.shape)}; they must match")
-    n_nan, n_inf = int((nan & obs).sum()), int((inf & obs).sum())
-    if n_nan or n_inf:
-        raise ValueError(f"X: has {n_nan} NaN and {n_inf} inf entries where `observed` is True; observed entries must be "
-                         "finite (mark a missing entry False in `observed`: its value is then ignored)")
-    X = torch.where(obs, X, torch.zeros((), dtype=X.dtype, device=X.device))   # the missing entries play no part
-    check_nonnegative(X, "X")
-    X, kx = pow2_normalize(X)
-    rank = check_rank(rank)
-    n_iter_max = _check_count(n_iter_max, "n_iter_max", 0)
-    tol = _check_real(tol, "tol")
-    if tol < 0: raise ValueError(f"tol: expected a number >= 0, got {tol}")
-    n_obs = int(obs.sum())
-    if n_obs == 0: raise ValueError("observed: no entry is observed; at least one is needed")
-    no = float(sq_norm(X)) ** 0.5                                     # X is zero at the missing entries
-    if no == 0: raise ValueError("X: the observed entries are all zero; there is nothing to fit")
-    if not isinstance(init, str) and kx:                               # a given CP start, to the scale of X / 2**kx
-        try:
-            w, fs = init
-            init = (w, _scale_factors([torch.as_tensor(_detach(f)) for f in fs], -kx))
-        except (TypeError, ValueError): pass                           # `ncpd` says what is wrong with it
-    with _threads_for(X):
-        cp, errs, stopped = _masked_ncpd(X, obs, X.sum() / n_obs, no, rank, solver, init, n_iter_max, tol, random_state,
-                                         verbose, callback)
-    if tol > 0 and not stopped and len(errs) == n_iter_max > 0:
-        warnings.warn(f"masked_ncpd: reached n_iter_max={n_iter_max} sweeps before the relative change of the observed "
-                      f"error fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of sweeps)",
-                      ConvergenceWarning, stacklevel=2)
-    final = errs[-1] if errs else float(torch.linalg.vector_norm(obs * (X - cp_to_tensor(cp)))) / no
-    cp = to_cptensor(cp.weights, _scale_factors(cp.factors, kx))
-    _check_finite_result(cp.factors, "factors")
-    if not all(math.isfinite(e) for e in errs + [final]):
-        raise ValueError("X: the observed relative errors of this fit are not finite; pass dtype float64 or rescale X")
-    cp.history_, cp.n_iter_, cp.errors_ = errs, len(errs), [final]
-    return cp
-
-def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_state, verbose=False, callback=None):
-    """The EM iterations of `masked_ncpd` (validated input, zero at the missing entries and scaled to max 1;
-    fill: the mean observed entry; no: ||P_obs X||). Returns (cp, errors, stopped), stopped True when tol or the
-    callback ended the sweeps."""
-    cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, tol=0,
-              random_state=random_state)                               # scaled start
-    F = [f.contiguous() for f in _factor_list(cp, "cp")]
-    k, h, update = X.ndim, _split(tuple(X.shape)), (_hals_update if solver == "hals" else _mu_update)
-    G = [f.T @ f for f in F]
-    mask = obs.to(X.dtype)
-    Xh = cp_to_tensor((None, F))
-    R = mask * (X - Xh)                                                # residual on the observed entries
-    errs, stopped = [], False
-    bar = tqdm(range(n_iter_max), desc=f"masked_ncpd ({solver})", disable=not verbose, leave=False)
-    for it in bar:
-        Y = (Xh + R).contiguous()                                      # E-step: X observed, the model elsewhere
-        for n, M in _sweep_mttkrps(Y, F, range(k), h):                 # M-step: one NCPD sweep on Y (as `ncpd`)
-            F[n] = update(F[n], M, math.prod(G[m] for m in range(k) if m != n))
-            G[n] = F[n].T @ F[n]
-        Xh = cp_to_tensor((None, F))
-        R = mask * (X - Xh)
-        errs.append(float(torch.linalg.vector_norm(R)) / no)
-        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
-        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
-        if tol > 0 and it >= 1 and abs(errs[-2] - errs[-1]) <= tol * errs[-2]: stopped = True; break
-    bar.close()
-    cp = to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), [f.contiguous() for f in F])
-    return cp, errs, stopped
-
 def _heldout_error(X, observed, cp) -> float:
     "||P_heldout(X - model)|| / ||P_heldout X|| for a dense X and a bool mask of the observed entries."
     D = torch.where(observed, 0, X - cp_to_tensor(cp))
@@ -420,8 +297,8 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
         `solver`, `n_iter_max`, `tol`): the first from the SVD start (the first r columns of the rank-max(ranks) one),
         the others from random starts; >= 2 for the stability.
     heldout_fraction : fraction of the entries held out (in (0, 1)); None skips the held-out diagnostic. The mask is
-        drawn once; `masked_ncpd` fits the rest, with `solver` and `heldout_options` (a dict with 'n_iter_max', the EM
-        sweeps, and 'tol'; default the fits' n_iter_max and tol). A sparse X is densified for it (at most 2^24 entries).
+        drawn once; `ncpd(X, r, mask=observed)` fits the rest, with `solver` and `heldout_options` (a dict with
+        'n_iter_max', the EM sweeps after the start's, and 'tol'; default the fits' n_iter_max and tol). A sparse X is densified for it (at most 2^24 entries).
     core_consistency : compute CORCONDIA (`corcondia`) of each rank's best fit.
     stability_threshold, corcondia_threshold, heldout_rtol : the levels `RankDiagnostics.suggested` uses.
     random_state : seeds the mask, then the random starts. dtype, device : of the computation (default: X's).
@@ -492,7 +369,8 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
         if n_restarts > 1: stab.append(_mean_pairwise([cp.factors for cp in fits], factor_similarity))
         if core_consistency: cc.append(corcondia(X, best))
         if frac is not None:
-            cpm = masked_ncpd(Xd, observed, r, solver=solver, init=_slice_cp(ho_start, r), n_iter_max=ho_iter, tol=ho_tol)
+            cpm = ncpd(Xd, r, mask=observed, solver=solver, init=_slice_cp(ho_start, r), n_iter_max=ho_iter + 1,
+                       tol=ho_tol)                                     # + 1: the first iteration is the start's sweep
             ho.append(_heldout_error(Xd, observed, cpm))
         secs.append(time.perf_counter() - t0)
     arr = lambda v, on: np.asarray(v, dtype=float) if on else None

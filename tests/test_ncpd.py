@@ -288,3 +288,175 @@ def test_hals_zero_column_is_kept_and_revives():
     cp = ncpd(X, 3, init=(None, init), n_iter_max=1)
     assert np.array_equal(cp.factors[0][:, 0].numpy(), init[0][:, 0])     # mode 0 saw V_00 = 0: kept
     assert (cp.factors[1][:, 0] > 0).any() and (cp.factors[2][:, 0] > 0).any()
+
+
+# ------------------------------------------------------------------ entry weights: mask= and sample_weight=
+def _cells(shape=(8, 7, 6), seed=1, low=0, high=5):
+    "Documents per (mode 0, mode 1) cell, broadcast over the last mode; some cells empty."
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(low, high, shape[:2] + (1,), generator=g).double()
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+@pytest.mark.parametrize("junk", [np.nan, np.inf, -5.0, 1e6])
+def test_weights_zero_weight_cell_plays_no_part(solver, junk):
+    X = _lowrank(noise=0.1)
+    n = _cells()
+    assert (n == 0).any() and (n > 0).any()
+    a = ncpd(X, 3, solver=solver, sample_weight=n, n_iter_max=30, tol=0)
+    for Y in (np.where(n.numpy() > 0, X, junk), torch.where(n > 0, torch.as_tensor(X), junk)):
+        b = ncpd(Y, 3, solver=solver, sample_weight=n, n_iter_max=30, tol=0)
+        assert b.history_ == a.history_
+        for f, g in zip(b.factors, a.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=0, atol=1e-12)
+    m = ncpd(X, 3, solver=solver, mask=n > 0, n_iter_max=30, tol=0)      # a mask: the same, with 0/1 weights
+    c = ncpd(np.where(n.numpy() > 0, X, junk), 3, solver=solver, mask=(n > 0).numpy().astype(float), n_iter_max=30, tol=0)
+    for f, g in zip(c.factors, m.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+@pytest.mark.parametrize("kw", [dict(), dict(normalize_factors=True), dict(init="random", random_state=2), dict(n_inner=2)])
+def test_weights_all_one_is_the_unweighted_fit(solver, kw):
+    X = _lowrank(noise=0.1)
+    ref = ncpd(X, 3, solver=solver, n_iter_max=40, tol=0, **kw)
+    for extra in (dict(sample_weight=np.full(X.shape, 3.0)), dict(mask=np.ones(X.shape, bool)),
+                  dict(sample_weight=torch.ones(1, 1, 1), mask=torch.ones(X.shape[-1], dtype=torch.bool))):
+        cp = ncpd(X, 3, solver=solver, n_iter_max=40, tol=0, **kw, **extra)
+        np.testing.assert_allclose(cp.weights.numpy(), ref.weights.numpy(), rtol=1e-10, atol=0)
+        for f, g in zip(cp.factors, ref.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(cp.history_, ref.history_, rtol=0, atol=1e-10)
+
+
+def test_weights_reproduce_the_former_masked_ncpd():
+    """Values printed by hierfact.ranks.masked_ncpd(X, obs, r, n_iter_max=T, tol=0) at commit da7d141 (before it became
+    `ncpd(X, r, mask=obs, n_iter_max=T + 1)`): the last observed errors and the first column of factor 1."""
+    g = np.random.default_rng(0)
+    A, B, C = g.random((6, 3)), g.random((5, 3)), g.random((4, 3))
+    X = np.einsum('ir,jr,kr->ijk', A, B, C) + 0.05 * g.random((6, 5, 4))
+    obs = g.random(X.shape) > 0.3
+    old = {"hals": ([0.05287897410238, 0.04965719930929, 0.04687981441941],
+                    [0.647610347061, 0.923483229859, 0.847603299164, 1.285732586395, 0.828311798139]),
+           "mu": ([0.18414253913051, 0.18277625498761, 0.18082552758764],
+                  [0.494411579518, 0.836665861946, 1.19063879687, 1.353094969475, 0.752060134004])}
+    for solver, (errs, col) in old.items():
+        cp = ncpd(X, 3, mask=obs, solver=solver, n_iter_max=16, tol=0)
+        np.testing.assert_allclose(cp.history_[-3:], errs, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(cp.factors[1][:, 0].numpy(), col, rtol=0, atol=1e-10)
+    cp = ncpd(X, 2, mask=obs, init="random", random_state=3, n_iter_max=11, tol=0)
+    np.testing.assert_allclose(cp.history_[-2:], [0.09576758903531, 0.09516896090191], rtol=0, atol=1e-12)
+
+
+def test_weights_integer_counts_are_repeated_slices():
+    """Weight n_i on slice i of mode 0 = the unweighted fit of X with slice i repeated n_i times: at convergence both
+    reach the same model (the repeated slices' rows of factor 0 coincide) and the same relative error."""
+    X = _lowrank((6, 7, 5), 2, seed=3, noise=0.02)
+    n = np.array([1, 3, 2, 1, 4, 2])
+    rep = np.repeat(X, n, axis=0)
+    a = ncpd(X, 2, sample_weight=n[:, None, None], n_iter_max=20000, tol=1e-14)
+    b = ncpd(rep, 2, n_iter_max=20000, tol=1e-14)
+    assert abs(a.errors_[0] - b.errors_[0]) < 1e-8, (a.errors_, b.errors_)
+    Ma, Mb = cp_to_tensor(a).numpy(), cp_to_tensor(b).numpy()
+    np.testing.assert_allclose(np.repeat(Ma, n, axis=0), Mb, rtol=0, atol=1e-5 * np.abs(Mb).max())
+
+
+def test_weights_one_free_mode_is_weighted_nnls():
+    "All modes but one fixed: the weighted fit is a weighted NNLS per row; compared with scipy.optimize.nnls."
+    from scipy.optimize import nnls
+    X = _lowrank((7, 6, 5), 3, seed=4, noise=0.3)
+    rng = np.random.default_rng(5)
+    W = rng.integers(0, 4, X.shape).astype(float)
+    init = ncpd_init(X, 3, "random", random_state=0)
+    cp = ncpd(X, 3, sample_weight=W, init=init, fixed_modes=[1, 2], n_iter_max=3000, tol=0)
+    B, C = cp.factors[1].numpy(), cp.factors[2].numpy()
+    K = np.einsum('jr,kr->jkr', B, C).reshape(-1, 3)                 # rows in C order of (j, k)
+    for i in range(X.shape[0]):
+        s = np.sqrt(W[i].ravel())
+        ref, _ = nnls(K * s[:, None], X[i].ravel() * s)
+        np.testing.assert_allclose(cp.factors[0][i].numpy(), ref, rtol=0, atol=1e-7 * max(1, np.abs(ref).max()))
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_weights_kkt_and_monotone(solver):
+    X = _lowrank(noise=0.1)
+    n = _cells(seed=2)
+    cp = ncpd(X, 3, solver=solver, sample_weight=n, n_iter_max=3000 if solver == "hals" else 300,
+              tol=1e-13 if solver == "hals" else 0)
+    e = cp.history_
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(e, e[1:]))
+    Xt = torch.as_tensor(X)
+    model = cp_to_tensor(cp)
+    assert abs(cp.errors_[0] - float((n * (Xt - model) ** 2).sum() / (n * Xt ** 2).sum()) ** 0.5) < 1e-12
+    if solver == "hals":
+        from hierfact.tensor import mttkrp
+        for k in range(3):
+            grad = mttkrp(n * (model - Xt), cp.factors, k); scale = mttkrp(n * Xt, cp.factors, k).abs().max()
+            assert grad.min() > -1e-6 * scale and (cp.factors[k] * grad).abs().max() < 1e-6 * scale * cp.factors[k].max()
+
+
+def test_weights_units_and_combination():
+    X = _lowrank(noise=0.1)
+    n = _cells(seed=3, low=1)
+    obs = np.random.default_rng(1).random(X.shape) > 0.2
+    a = ncpd(X, 3, sample_weight=n, mask=obs, n_iter_max=20, tol=0)
+    b = ncpd(X, 3, sample_weight=1e5 * n.expand(X.shape) * torch.as_tensor(obs), n_iter_max=20, tol=0)
+    for f, g in zip(a.factors, b.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-10, atol=1e-12)
+    c = ncpd(X * 1e8, 3, sample_weight=n, mask=obs, n_iter_max=20, tol=0)
+    np.testing.assert_allclose(c.history_, a.history_, rtol=1e-9)
+    a32 = ncpd(X.astype(np.float32), 3, sample_weight=n, n_iter_max=5, tol=0)
+    assert all(f.dtype == torch.float32 for f in a32.factors) and a32.weights.dtype == torch.float32
+
+
+def test_weights_stopping_warning_callback_sparse():
+    from sklearn.exceptions import ConvergenceWarning
+    X = _lowrank(noise=0.1)
+    n = _cells()
+    with pytest.warns(ConvergenceWarning, match="n_iter_max=3"):
+        ncpd(X, 3, sample_weight=n, n_iter_max=3, tol=1e-12)
+    full = ncpd(X, 3, sample_weight=n, n_iter_max=30, tol=0)
+    seen = []
+    cut = ncpd(X, 3, sample_weight=n, n_iter_max=30, tol=0, callback=lambda i, e: seen.append(e) or i == 4)
+    assert cut.n_iter_ == 4 and cut.history_ == full.history_[:4] == seen
+    conv = ncpd(X, 3, sample_weight=n, n_iter_max=5000, tol=1e-6)
+    h = conv.history_
+    assert conv.n_iter_ < 5000 and abs(h[-2] - h[-1]) <= 1e-6 * h[-2]
+    Xs = np.where(np.random.default_rng(0).random(X.shape) > 0.6, X, 0)     # a small sparse X is densified
+    d = ncpd(Xs, 3, sample_weight=n, n_iter_max=10, tol=0)
+    s = ncpd(torch.as_tensor(Xs).to_sparse(), 3, sample_weight=n, n_iter_max=10, tol=0)
+    for f, g in zip(s.factors, d.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=0, atol=1e-12)
+    s2 = ncpd(sp.csr_matrix(Xs[:, :, 0]), 2, mask=np.ones((8, 7), bool), n_iter_max=10, tol=0)
+    d2 = ncpd(Xs[:, :, 0], 2, n_iter_max=10, tol=0)
+    for f, g in zip(s2.factors, d2.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kw, exc, msg", [
+    (dict(mask=np.ones((8, 7), bool)), ValueError, "mask"),                          # does not broadcast
+    (dict(mask=np.ones((2, 8, 7, 6), bool)), ValueError, "mask"),                    # more modes than X
+    (dict(mask=np.full((8, 7, 6), 0.5)), ValueError, "mask"),                        # not 0/1
+    (dict(mask=np.zeros((8, 7, 6), bool)), ValueError, "mask"),                      # nothing observed
+    (dict(sample_weight=-np.ones((8, 1, 1))), ValueError, "sample_weight"),
+    (dict(sample_weight=np.full((8, 1, 1), np.nan)), ValueError, "sample_weight"),
+    (dict(sample_weight=np.full((8, 1, 1), np.inf)), ValueError, "sample_weight"),
+    (dict(sample_weight=np.ones((3, 1, 1))), ValueError, "sample_weight"),
+    (dict(sample_weight=np.zeros(6)), ValueError, "sample_weight"),
+    (dict(sample_weight=np.ones(6) * 1j), TypeError, "sample_weight"),
+    (dict(sample_weight=["a", "b"]), TypeError, "sample_weight"),
+    (dict(mask=np.ones((8, 7, 6), bool), sample_weight=np.zeros(6)), ValueError, "mask and sample_weight"),
+])
+def test_weights_bad_input(kw, exc, msg):
+    with pytest.raises(exc, match=msg): ncpd(_lowrank(), 3, n_iter_max=2, **kw)
+
+
+def test_weights_bad_x():
+    X = _lowrank()
+    obs = np.ones(X.shape, bool); obs[0, 0, 0] = False
+    for bad, what in ((np.nan, "NaN"), (np.inf, "inf"), (-1.0, "negative")):
+        Y = X.copy(); Y[1, 1, 1] = bad
+        with pytest.raises(ValueError, match="X") as e: ncpd(Y, 2, mask=obs)
+        assert what in str(e.value) and "mask" in str(e.value)
+    with pytest.raises(ValueError, match="X"): ncpd(np.where(obs, 0.0, X), 2, mask=obs)     # observed part all zero
+    with pytest.raises(ValueError, match="X"): ncpd(np.ones(5), 2, mask=np.ones(5, bool))   # one mode
+    with pytest.raises(ValueError, match="rank"): ncpd(X, 0, mask=obs)
+    with pytest.raises(ValueError, match="solver"): ncpd(X, 2, mask=obs, solver="als")
+    with pytest.raises(TypeError, match="callback"): ncpd(X, 2, mask=obs, callback=3)
+    with pytest.raises(ValueError, match="n_inner"): ncpd(X, 2, mask=obs, n_inner=0)
+    big = torch.sparse_coo_tensor(torch.zeros(3, 1, dtype=torch.long), torch.ones(1), (4096, 4096, 2), check_invariants=True)
+    with pytest.raises(ValueError, match="X: .*dense"): ncpd(big, 2, sample_weight=torch.ones(1))

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from hierfact.ranks import (knee_point, factor_similarity, corcondia, masked_ncpd, rank_diagnostics, layer_diagnostics,
+from hierfact.ranks import (knee_point, factor_similarity, corcondia, rank_diagnostics, layer_diagnostics,
                             RankDiagnostics)
+from hierfact.ncpd import ncpd
 from hierfact.plots import plot_rank_diagnostics
 from hierfact.multihntf import multihntf, balance_factors
 from hierfact.tensor import cp_to_tensor
@@ -104,17 +105,17 @@ def test_stability_near_one_at_true_rank_on_exact_data():
 
 # ---- held-out error
 
-def test_masked_ncpd_completes_exact_tensor_and_is_monotone():
+def test_ncpd_mask_completes_exact_tensor_and_is_monotone():
     X, _ = exact_cp((8, 9, 10), 2, seed=6)
     g = torch.Generator().manual_seed(0)
     obs = torch.rand(X.shape, generator=g) >= 0.2
-    cp = masked_ncpd(X, obs, 2, n_iter_max=2000, tol=1e-12); errs = cp.history_
+    cp = ncpd(X, 2, mask=obs, n_iter_max=2000, tol=1e-12); errs = cp.history_
     Xh = cp_to_tensor(cp)
     held = torch.linalg.vector_norm((X - Xh)[~obs]) / torch.linalg.vector_norm(X[~obs])
     assert float(held) < 1e-2
     assert all(b <= a * (1 + 1e-10) + 1e-12 for a, b in zip(errs, errs[1:]))   # up to rounding
     assert cp.factors[0].dtype == torch.float64
-    cp32 = masked_ncpd(X.float(), obs, 2, n_iter_max=5)
+    cp32 = ncpd(X.float(), 2, mask=obs, n_iter_max=5)
     assert cp32.factors[0].dtype == torch.float32
 
 
@@ -126,14 +127,14 @@ def test_heldout_lower_at_true_rank_than_rank_one(noisy3):
     assert res.suggested["error_knee"] == 3 and res.suggested["stability"] >= 3
 
 
-def test_masked_ncpd_bad_input():
+def test_ncpd_mask_bad_input():
     X, _ = exact_cp()
     obs = torch.ones(X.shape, dtype=torch.bool)
-    with pytest.raises(ValueError, match="observed: has shape"): masked_ncpd(X, obs[:2], 2)
-    with pytest.raises(TypeError, match="boolean"): masked_ncpd(X, obs.int(), 2)
-    with pytest.raises(ValueError, match="no entry is observed"): masked_ncpd(X, ~obs, 2)
-    with pytest.raises(ValueError, match="n_iter_max"): masked_ncpd(X, obs, 2, n_iter_max=-1)
-    with pytest.raises(ValueError, match="rank"): masked_ncpd(X, obs, 0)
+    with pytest.raises(ValueError, match="mask"): ncpd(X, 2, mask=obs[:2])
+    with pytest.raises(ValueError, match="mask"): ncpd(X, 2, mask=obs.int() * 2)
+    with pytest.raises(ValueError, match="mask"): ncpd(X, 2, mask=~obs)
+    with pytest.raises(ValueError, match="n_iter_max"): ncpd(X, 2, mask=obs, n_iter_max=-1)
+    with pytest.raises(ValueError, match="rank"): ncpd(X, 0, mask=obs)
 
 
 # ---- the diagnostics object

@@ -9,7 +9,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.hnmf import hnmf
 from hierfact.multihntf import multihntf, fit_layer
-from hierfact.ranks import masked_ncpd
 from hierfact.tensor import cp_to_tensor
 
 SCALES = [1e-30, 1e-20, 1e-10, 1.0, 1e10, 1e20, 1e30]
@@ -94,11 +93,11 @@ def test_ncpd_init_scale(dt):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
-def test_masked_ncpd_scale(dt):
+def test_ncpd_mask_scale(dt):
     X = _tensor(seed=2)
     obs = np.random.default_rng(3).random(X.shape) > 0.2
     def fit(Y):
-        cp = masked_ncpd(Y, obs, 3, n_iter_max=30, tol=0, random_state=0); e = cp.history_
+        cp = ncpd(Y, 3, mask=obs, n_iter_max=30, tol=0, random_state=0); e = cp.history_
         return e, cp.factors
     _check_sweep(fit, X, dt)
 
@@ -132,27 +131,27 @@ def test_multihntf_small_data_upper_layer():
     assert abs(f.errors[-1] - g.errors[-1]) < 1e-9
 
 
-# ------------------------------------------------------------------ masked_ncpd: values at unobserved entries
-def test_masked_ncpd_nan_unobserved():
+# ------------------------------------------------------------------ ncpd(mask=): values at unobserved entries
+def test_ncpd_mask_nan_unobserved():
     X = _tensor(seed=5)
     obs = np.random.default_rng(6).random(X.shape) > 0.3
     Xz, Xn, Xi = np.where(obs, X, 0.0), np.where(obs, X, np.nan), np.where(obs, X, np.inf)
-    a = masked_ncpd(Xz, obs, 3, n_iter_max=20, tol=0, random_state=0); ea = a.history_
+    a = ncpd(Xz, 3, mask=obs, n_iter_max=20, tol=0, random_state=0); ea = a.history_
     for Y in (Xn, Xi, np.where(obs, X, -5.0), torch.as_tensor(Xn)):
-        b = masked_ncpd(Y, obs, 3, n_iter_max=20, tol=0, random_state=0); eb = b.history_
+        b = ncpd(Y, 3, mask=obs, n_iter_max=20, tol=0, random_state=0); eb = b.history_
         np.testing.assert_allclose(eb, ea, rtol=1e-12, atol=1e-12)
         for f, g in zip(b.factors, a.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
         assert all(torch.isfinite(f).all() for f in b.factors)
 
 
-def test_masked_ncpd_nan_observed_refused():
+def test_ncpd_mask_nan_observed_refused():
     X = _tensor(seed=5)
     obs = np.ones(X.shape, bool); obs[0, 0, 0] = False
     Y = X.copy(); Y[1, 1, 1] = np.nan
-    with pytest.raises(ValueError, match="observed") as e: masked_ncpd(Y, obs, 2)
+    with pytest.raises(ValueError, match="mask") as e: ncpd(Y, 2, mask=obs)
     assert "X" in str(e.value) and "NaN" in str(e.value)
     Y = X.copy(); Y[1, 1, 1] = -1.0
-    with pytest.raises(ValueError, match="negative"): masked_ncpd(Y, obs, 2)
+    with pytest.raises(ValueError, match="negative"): ncpd(Y, 2, mask=obs)
 
 
 # ------------------------------------------------------------------ hnmf: a dead topic does not feed upward
@@ -197,7 +196,7 @@ def test_requires_grad_inputs():
     assert not a.factors[0].requires_grad
     for f, g in zip(a.factors, b.factors): assert torch.equal(f, g)
     obs = torch.rand(X.shape, generator=torch.Generator().manual_seed(0)) > 0.2
-    a, b = masked_ncpd(Xg, obs, 3, n_iter_max=10), masked_ncpd(X, obs, 3, n_iter_max=10)
+    a, b = ncpd(Xg, 3, mask=obs, n_iter_max=10), ncpd(X, 3, mask=obs, n_iter_max=10)
     for f, g in zip(a.factors, b.factors): assert torch.equal(f, g)
     a, b = multihntf(Xg, [3, 2], random_state=0), multihntf(X, [3, 2], random_state=0)
     assert a.errors == b.errors and torch.equal(a.W[0], b.W[0])

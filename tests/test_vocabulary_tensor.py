@@ -7,7 +7,7 @@ import pytest
 
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.multihntf import multihntf, fit_layer
-from hierfact.ranks import masked_ncpd, rank_diagnostics, layer_diagnostics
+from hierfact.ranks import rank_diagnostics, layer_diagnostics
 from hierfact.neural_ncpd import neural_ncpd
 from hierfact.neural_multihntf import neural_multihntf
 from hierfact.baselines import hntf, standard_hncpd, standard_ncpd, fit_layer_supervised, supervised_multihntf
@@ -18,7 +18,7 @@ FORBIDDEN = {"max_iter", "progress", "return_errors", "known", "L", "labels", "n
 # (heldout_fraction and heldout_rtol are rank_diagnostics' own settings; its held-out fit's options are a dict)
 PREFIXED = re.compile(r"^(ncpd|layer|hnmf|ssnmf|hncpd|multihntf)_(?!options$)\w+$|^heldout_(n_iter_max|tol)$")
 
-ITERATIVE = [ncpd, masked_ncpd, multihntf, hntf, standard_hncpd, standard_ncpd, rank_diagnostics, layer_diagnostics,
+ITERATIVE = [ncpd, multihntf, hntf, standard_hncpd, standard_ncpd, rank_diagnostics, layer_diagnostics,
              distributed_ncpd]
 GRADIENT = [neural_ncpd, neural_multihntf]
 ALL = ITERATIVE + GRADIENT + [ncpd_init, fit_layer, fit_layer_supervised, supervised_multihntf]
@@ -49,9 +49,15 @@ def test_vocabulary_tensor_iterative_solvers(f):
     assert not missing, f"{f.__name__} lacks {sorted(missing)}"
 
 
-@pytest.mark.parametrize("f", [ncpd, masked_ncpd, multihntf, fit_layer], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [ncpd, multihntf, fit_layer], ids=lambda f: f.__name__)
 def test_vocabulary_tensor_callback(f):
     assert "callback" in _params(f) and inspect.signature(f).parameters["callback"].default is None
+
+
+@pytest.mark.parametrize("f", [ncpd, multihntf, fit_layer], ids=lambda f: f.__name__)
+def test_vocabulary_tensor_entry_weights(f):
+    "Entry weights: `mask` (tensorly's name, True = observed) and `sample_weight` (scikit-learn's), both default None."
+    assert all(inspect.signature(f).parameters[a].default is None for a in ("mask", "sample_weight"))
 
 
 @pytest.mark.parametrize("f", GRADIENT, ids=lambda f: f.__name__)
@@ -64,7 +70,6 @@ def test_vocabulary_tensor_inits_and_defaults():
     "NNDSVDa is 'nndsvda' in the NCPD as in NMF; the stage options are dicts; multihntf's default is the CLI's."
     assert inspect.signature(ncpd).parameters["init"].default == "nndsvda"
     assert inspect.signature(ncpd_init).parameters["init"].default == "nndsvda"
-    assert inspect.signature(masked_ncpd).parameters["init"].default == "nndsvda"
     for f, opt in ((multihntf, "ncpd_options"), (hntf, "layer_options"), (standard_hncpd, "hnmf_options"),
                    (rank_diagnostics, "heldout_options")):
         assert inspect.signature(f).parameters[opt].default is None, (f.__name__, opt)

@@ -1,0 +1,95 @@
+"""Multi-HNTF with entry weights (mask= / sample_weight=, chapter nbs/06_multihntf.ipynb, "Weights on every layer"):
+the same weights on the first-layer NCPD and on every layer, so that an entry of weight 0 influences no layer."""
+import numpy as np
+import pytest
+import torch
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")   # short fits on purpose
+
+from hierfact.multihntf import multihntf, fit_layer
+from hierfact.tensor import cp_to_tensor
+
+
+def _data(shape=(10, 9, 8), r=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = cp_to_tensor((None, [torch.rand(s, r, generator=g, dtype=torch.float64) for s in shape]))
+    X = X + 0.1 * torch.rand(X.shape, generator=g, dtype=torch.float64)
+    n = torch.randint(0, 4, shape[:2] + (1,), generator=g).double()          # documents per cell, some empty
+    return X, n
+
+
+def _weighted_error(X, w, F):
+    return float((w * (X - cp_to_tensor((None, F))) ** 2).sum() / (w * X * X).sum()) ** 0.5
+
+
+def _same(a, b, atol=0.0):
+    for x, y in zip(a.factors0 + a.W, b.factors0 + b.W):
+        if atol == 0: assert torch.equal(x, y)
+        else: np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=0, atol=atol)
+
+
+KW = dict(ncpd_options=dict(n_iter_max=30), n_iter_max=60, random_state=0)
+
+
+@pytest.mark.parametrize("junk", [np.nan, np.inf, -1.0, 1e6])
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_zero_weight_cells_influence_no_layer(junk, solver):
+    X, n = _data()
+    assert (n == 0).any()
+    a = multihntf(X, [5, 3, 2], solver=solver, sample_weight=n, **KW)
+    b = multihntf(torch.where(n > 0, X, junk), [5, 3, 2], solver=solver, sample_weight=n, **KW)
+    _same(a, b)
+    assert a.errors_ == b.errors_ and a.history_ == b.history_
+    c = multihntf(np.where(n.numpy() > 0, X.numpy(), junk), [5, 3, 2], solver=solver, mask=(n > 0).numpy(), **KW)
+    d = multihntf(X, [5, 3, 2], solver=solver, mask=n > 0, **KW)
+    _same(c, d)
+
+
+def test_fit_layer_zero_weight_entries_ignored():
+    X, n = _data(seed=1)
+    m = multihntf(X, [5, 3], sample_weight=n, **KW)
+    F = m.factors(0)
+    a = fit_layer(X, F, 3, sample_weight=n, n_iter_max=50, tol=0, random_state=0)
+    b = fit_layer(torch.where(n > 0, X, float("nan")), F, 3, sample_weight=n, n_iter_max=50, tol=0, random_state=0)
+    assert torch.equal(a.W, b.W) and a.errors == b.errors
+    assert abs(a.errors[-1] - _weighted_error(X, n, [f @ a.W for f in F])) < 1e-12   # the weighted error of the last W
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_weights_all_one_are_the_unweighted_hierarchy(solver):
+    X, _ = _data(seed=2)
+    ref = multihntf(X, [5, 3, 2], solver=solver, **KW)
+    for kw in (dict(sample_weight=torch.full(X.shape, 2.0)), dict(mask=np.ones(X.shape, bool)), dict(sample_weight=1.0)):
+        m = multihntf(X, [5, 3, 2], solver=solver, **KW, **kw)
+        _same(m, ref, atol=1e-10)
+        np.testing.assert_allclose(m.errors_, ref.errors_, rtol=0, atol=1e-10)
+
+
+def test_errors_are_weighted_and_first_layer_minimizes_them():
+    X, n = _data(seed=3)
+    m = multihntf(X, [5, 3, 2], solver="hals", sample_weight=n, ncpd_options=dict(n_iter_max=1500), n_iter_max=100,
+                  random_state=0)
+    for l in range(3): assert abs(m.errors_[l] - _weighted_error(X, n, m.factors(l))) < 1e-12
+    u = multihntf(X, [5, 3, 2], solver="hals", ncpd_options=dict(n_iter_max=1500), n_iter_max=100, random_state=0)
+    assert m.errors_[0] < _weighted_error(X, n, u.factors(0))          # the weighted loss is what the weighted fit lowers
+
+
+def test_weighted_given_first_layer_and_sparse_input():
+    X, n = _data(seed=4)
+    Xs = torch.where(X > 0.9 * X.mean(), X, 0)
+    a = multihntf(Xs, [5, 3], sample_weight=n, **KW)
+    b = multihntf(Xs.to_sparse(), [5, 3], sample_weight=n, **KW)          # small sparse X: densified
+    _same(a, b, atol=1e-12)
+    c = multihntf(Xs, [5, 3], cp=(None, a.factors0), balance=False, sample_weight=n, **KW)
+    assert abs(c.errors_[0] - a.errors_[0]) < 1e-12
+
+
+def test_weighted_multihntf_bad_input():
+    X, n = _data()
+    with pytest.raises(ValueError, match="mask"): multihntf(X, [5, 3], mask=n[:2] > 0)
+    with pytest.raises(ValueError, match="sample_weight"): multihntf(X, [5, 3], sample_weight=-n)
+    with pytest.raises(ValueError, match="sample_weight"): multihntf(X, [5, 3], sample_weight=0 * n)
+    Y = X.clone(); Y[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="X"): multihntf(Y, [5, 3], sample_weight=torch.ones(1))
+    with pytest.raises(ValueError, match="ranks"): multihntf(X, [3, 5], sample_weight=n)
+    with pytest.raises(ValueError, match="mask"): fit_layer(X, [torch.ones(s, 4, dtype=torch.float64) for s in X.shape], 2,
+                                                            mask=torch.ones(3, 3))
