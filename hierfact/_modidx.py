@@ -145,6 +145,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'hierfact.corpus._parse_dates': ('corpus.html#_parse_dates', 'hierfact/corpus.py'),
                                  'hierfact.corpus._period_ordinals': ('corpus.html#_period_ordinals', 'hierfact/corpus.py'),
                                  'hierfact.corpus._stop_words': ('corpus.html#_stop_words', 'hierfact/corpus.py'),
+                                 'hierfact.corpus.health_tweets_documents': ('corpus.html#health_tweets_documents', 'hierfact/corpus.py'),
                                  'hierfact.corpus.load_corpus': ('corpus.html#load_corpus', 'hierfact/corpus.py'),
                                  'hierfact.corpus.period_labels': ('corpus.html#period_labels', 'hierfact/corpus.py'),
                                  'hierfact.corpus.read_documents': ('corpus.html#read_documents', 'hierfact/corpus.py')},
