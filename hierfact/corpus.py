@@ -107,8 +107,11 @@ def _parse_dates(col, name: str):
             raise ValueError(f"time: column {name!r} holds non-integer numbers (e.g. {v.iloc[0]!r}); pass dates "
                              "('2017-02-07', '2017/2/7') or years (2017)")
         s = s.astype("Int64").astype("string")                            # years 2017 -> '2017', not nanoseconds
+    import warnings
     try:
-        d = pd.to_datetime(s, utc=True)
+        with warnings.catch_warnings():                  # "could not infer format": the per-element parse is what we want
+            warnings.simplefilter("ignore", UserWarning)
+            d = pd.to_datetime(s, utc=True)
     except (ValueError, TypeError, OverflowError):
         d = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
     bad = d.isna().to_numpy()
