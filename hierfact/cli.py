@@ -529,12 +529,14 @@ def _note(msg: str) -> None:
 TIME_MODES = ("month", "week", "day", "year", "date", "time")
 
 # %% ../nbs/09_topics.ipynb #228471f6
-def period_start(label: str, freq: str | None = None) -> str | None:
+def period_start(label: str) -> str | None:
     """The first day ('YYYY-MM-DD') of a period label in ISO form ('2017', '2017-Q1', '2017-02', '2017-W05',
     '2017-02-07'), or None if `label` is none of these."""
     import re, datetime
     s = str(label)
-    if m := re.fullmatch(r"(\d{4})-W(\d{2})", s): return datetime.date.fromisocalendar(int(m[1]), int(m[2]), 1).isoformat()
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", s):
+        try: return datetime.date.fromisocalendar(int(m[1]), int(m[2]), 1).isoformat()
+        except ValueError: return None                                  # no such ISO week (2016-W53)
     if m := re.fullmatch(r"(\d{4})-Q([1-4])", s): return f"{m[1]}-{3 * int(m[2]) - 2:02d}-01"
     if re.fullmatch(r"\d{4}", s): return f"{s}-01-01"
     if re.fullmatch(r"\d{4}-\d{2}", s): return f"{s}-01"
@@ -605,11 +607,11 @@ function node(t){
   if (kids.length) { const ul = document.createElement("ul"); kids.forEach(e => ul.appendChild(node(T[(t.layer - 1) + "." + e.child]))); li.appendChild(ul); }
   return li;
 }
-const tree = document.getElementById("tree"), top = D.layers.length - 1;
-if (D.edges.length) { const ul = document.createElement("ul"); D.layers[top].topics.forEach(t => ul.appendChild(node(t))); tree.appendChild(ul); }
+const treeEl = document.getElementById("tree"), last = D.layers.length - 1;
+if (D.edges.length) { const ul = document.createElement("ul"); D.layers[last].topics.forEach(t => ul.appendChild(node(t))); treeEl.appendChild(ul); }
 else D.layers.forEach((L, l) => { const h = document.createElement("div"); h.className = "layer"; h.textContent = "layer " + l + " (rank " + L.rank + ")";
-  tree.appendChild(h); const ul = document.createElement("ul"); L.topics.forEach(t => { const li = document.createElement("li"), b = document.createElement("button");
-  b.className = "topic"; b.dataset.topic = t.id; b.textContent = name(t); b.onclick = () => show(t.id); li.appendChild(b); ul.appendChild(li); }); tree.appendChild(ul); });
+  treeEl.appendChild(h); const ul = document.createElement("ul"); L.topics.forEach(t => { const li = document.createElement("li"), b = document.createElement("button");
+  b.className = "topic"; b.dataset.topic = t.id; b.textContent = name(t); b.onclick = () => show(t.id); li.appendChild(b); ul.appendChild(li); }); treeEl.appendChild(ul); });
 function show(id){
   const t = T[id];
   document.querySelectorAll("button.topic").forEach(b => b.classList.toggle("on", b.dataset.topic === id));
@@ -636,7 +638,7 @@ function show(id){
   });
   document.getElementById("gaps").textContent = gaps;
 }
-show(D.layers[top].topics[0].id);
+show(D.layers[last].topics[0].id);
 </script></body></html>
 """
 
