@@ -179,7 +179,8 @@ def _dropped_notes(dropped: dict, min_docs: int) -> list:
         if dropped.get(k): notes.append(f"--{k}: dropped {dropped[k]:,} documents dated outside the range")
     for col, d in dropped.get("min_docs", {}).items():
         notes.append(f"--min-docs {min_docs}: dropped {d['values']:,} value{'s' * (d['values'] != 1)} of {col!r} "
-                     f"with fewer documents ({d['documents']:,} documents)")
+                     f"with fewer documents ({d['documents']:,} documents)" if d["values"] else
+                     f"--min-docs {min_docs}: every value of {col!r} has that many documents, none dropped")
     return notes
 
 # %% ../nbs/09_topics.ipynb #60312cf6
