@@ -24,10 +24,11 @@ from .multihntf import multihntf, MultiHNTFModel
 from .baselines import IndependentNCPDModel
 
 # %% auto #0
-__all__ = ['MAX_TENSOR_BYTES', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'DATA_SUFFIXES', 'Dataset',
-           'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
-           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'report', 'save_outputs', 'parse_rank_spec',
-           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS',
+           'MAX_HEATMAP_LABELS', 'TIME_MODES', 'DATA_SUFFIXES', 'TIME_FREQS_CLI', 'Dataset', 'health_tweets_dataset',
+           'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural',
+           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'report', 'save_outputs', 'period_start',
+           'topics_html', 'parse_rank_spec', 'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -39,14 +40,18 @@ class Dataset:
     feature_mode: int
     description: str = ""
     vocab_origin: str = ""          # where the words came from, for messages ("--min-df 5 on the 240 documents of x.csv")
+    time_mode: int | None = None    # the mode of the periods (chronological, complete), if any
+    n_docs: object = None           # documents per cell (numpy int, the shape of X without the word mode), if known
+    notes: list = field(default_factory=list)   # what reading the data dropped, printed under the description
 
-def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
+def health_tweets_dataset(path=None, min_df: int = 20, max_df: float = 0.5) -> Dataset:
     "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
     from hierfact.data import load_health_tweets
-    d = load_health_tweets(path, min_df=min_df)
+    d = load_health_tweets(path, min_df=min_df, max_df=max_df)
     return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
                    f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
-                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets")
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", time_mode=1,
+                   n_docs=d.n_tweets)
 
 def _read_vocab(path, n: int) -> list:
     if path is None: return [f"w{i}" for i in range(n)]
@@ -80,73 +85,103 @@ def _grouping_too_big(path, group_by, shape, n_words: int, n_docs: int, nbytes: 
             f"of its {n_docs:,} documents, column {cols} distinct values. Group by columns with few values (party, "
             "month, ...), raise --min-df for fewer words, or leave --group-by out (documents x words, kept sparse)")
 
-def _read_csv_rows(path) -> list:
-    "The rows of a UTF-8 CSV (a byte-order mark is skipped) as dicts; ValueError naming DATA for another encoding or a broken file."
-    import csv
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return list(csv.DictReader(f, restval=""))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"DATA: {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start} is not "
-                         "UTF-8; spreadsheet programs often write latin-1 or cp1252); re-save it as UTF-8 (e.g. 'CSV UTF-8' "
-                         "in the Save As dialog, or iconv -f cp1252 -t utf-8)") from None
-    except csv.Error as e:
-        raise ValueError(f"DATA: {path} is not a readable CSV file ({e})") from None
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")   # tables of texts (`hierfact.corpus.read_documents`)
+_CORPUS_OPTIONS = {"source": "DATA", "text": "--text-column", "groups": "--group-by", "time": "--time", "freq": "--freq",
+                   "since": "--since", "until": "--until", "min_docs": "--min-docs", "stop_words": "--stop-words",
+                   "min_df": "--min-df", "max_df": "--max-df", "since/until": "--since/--until",
+                   "min_df/max_df/stop_words": "--min-df/--max-df/--stop-words"}
 
-def csv_dataset(path, text_column: str = "text", group_by=(), min_df: int | None = None) -> Dataset:
-    """A CSV corpus (UTF-8, with or without a byte-order mark): documents x words (no `group_by`, kept sparse) or a dense
-    tensor group_1 x ... x group_g x words whose cells hold the mean word counts of their documents. Words: scikit-learn's
-    CountVectorizer, English stop words, URLs and @-handles removed, words in fewer than `min_df` documents dropped
-    (None: 5, or half the documents, at least 1, for fewer than 10).
-    Raises ValueError naming DATA (not UTF-8, no rows, a missing column, no words), --min-df (more than the number of
-    documents, or no word left) or --group-by (a dense tensor above `_tensor_memory_limit()`), and MemoryError naming
-    the --group-by columns if building the tensor still runs out of memory."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    from hierfact.data import tweet_preprocessor
-    rows = _read_csv_rows(path)
-    if not rows: raise ValueError(f"DATA: {path} has no rows")
-    for col in [text_column, *group_by]:
-        if col not in rows[0]: raise ValueError(f"DATA: column {col!r} not in {path} (columns: {list(rows[0])})")
-    texts = [r[text_column] or "" for r in rows]
-    n_docs = len(texts)
+def _as_option_error(e: Exception) -> Exception:
+    "An error of `load_corpus`, whose message starts with its argument's name, renamed to the command-line option."
+    import re
+    msg = str(e)
+    m = re.match(r"([a-z_/]+)(?=[:=])", msg)
+    if m and m[1] in _CORPUS_OPTIONS: msg = _CORPUS_OPTIONS[m[1]] + msg[m.end():]
+    return type(e)(msg)
+
+def _table_suffix(path) -> str | None:
+    "The table suffix of a path ('.csv', ... also under a compression suffix: x.csv.gz), or None."
+    sufs = [x.lower() for x in Path(path).suffixes]
+    if sufs and sufs[-1] in (".gz", ".bz2", ".xz", ".zip", ".zst"): sufs = sufs[:-1]
+    return sufs[-1] if sufs and sufs[-1] in TABLE_SUFFIXES else None
+
+def _dense_cells(c, path, n_docs: int):
+    """The dense numpy tensor of a sparse `Corpus` c, after checking its size against `_tensor_memory_limit()`
+    (ValueError naming --group-by) and turning a MemoryError into one naming the --group-by columns."""
+    shape, sizes = tuple(c.X.shape), tuple(c.X.shape[:-1])
+    nbytes = float(np.prod(shape, dtype=np.float64)) * 8
+    limit = _tensor_memory_limit()
+    if nbytes > limit:
+        raise ValueError(_grouping_too_big(path, c.mode_names[:-1], sizes, shape[-1], n_docs, nbytes,
+                                           f"above the limit of {_fmt_bytes(limit)}"))
+    idx, val = c.X.indices().numpy(), c.X.values().numpy()
+    rows = np.ravel_multi_index(tuple(idx[:-1]), sizes)
+    M = sp.csr_matrix((val, (rows, idx[-1])), shape=(int(np.prod(sizes)), shape[-1]))
+    try: return M.toarray().reshape(shape)
+    except MemoryError:
+        raise MemoryError(_grouping_too_big(path, c.mode_names[:-1], sizes, shape[-1], n_docs, nbytes,
+                                            "more than this machine could allocate")) from None
+
+def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | None = None, *, time=None, freq=None,
+                   since=None, until=None, min_docs: int = 1, stop_words="english", max_df=1.0) -> Dataset:
+    """A table of texts (.csv, .tsv, .parquet, .jsonl; UTF-8 with or without a byte-order mark) as a `Dataset`, built by
+    `hierfact.corpus.load_corpus` (its tokenizer: URLs, @-handles and numbers removed, English stop words or
+    `stop_words`): documents x words (no `group_by` and no `time`, kept sparse) or a dense tensor
+    group_1 x ... x group_g [x period] x words whose cells hold the mean word counts of their documents (an empty cell
+    is zero; `n_docs` says which). time, freq, since, until, min_docs, max_df : as in `load_corpus`. Words in fewer
+    than `min_df` documents are dropped (None: 5, or half the documents, at least 1, for fewer than 10).
+    Raises ValueError naming DATA (not UTF-8, no rows, no words) or the option (a missing column, bad dates, --min-df
+    above the number of documents or leaving no word, a --group-by tensor above `_tensor_memory_limit()`), and
+    MemoryError naming the --group-by columns if building the tensor still runs out of memory."""
+    from hierfact.corpus import read_documents, load_corpus
+    try: df = read_documents(path)
+    except (ValueError, TypeError, FileNotFoundError) as e: raise _as_option_error(e) from None
+    if len(df) == 0: raise ValueError(f"DATA: {path} has no rows")
+    if text_column not in df.columns:
+        raise ValueError(f"--text-column: column {text_column!r} not in {path} (columns: {[str(c) for c in df.columns]})")
+    n_docs = int((~df[text_column].fillna("").astype(str).str.strip().eq("")).sum())
     if min_df is None: min_df, how = min(5, max(1, n_docs // 2)), "the default --min-df"
     else: how = "--min-df"
     if min_df > n_docs:
         raise ValueError(f"--min-df: {min_df} is more than the {n_docs} documents of {path}; a word must appear in at "
                          f"least --min-df documents, so at most {n_docs}")
-    vec = CountVectorizer(stop_words="english", min_df=min_df, preprocessor=tweet_preprocessor)
-    try: C = vec.fit_transform(texts).tocsr().astype(np.float64)
-    except ValueError as e:
-        if min_df > 1:
+    grouped = bool(group_by) or time is not None
+    try:
+        c = load_corpus(df, text=text_column, groups=list(group_by), time=time, freq=freq, since=since, until=until,
+                        min_docs=min_docs, stop_words=stop_words, min_df=min_df, max_df=max_df, sparse=True)
+    except (ValueError, TypeError) as e:
+        if str(e).startswith("min_df/max_df/stop_words") and min_df > 1:
             raise ValueError(f"--min-df: no word appears in {min_df} or more of the {n_docs} documents of {path} "
                              "(English stop words, URLs and @-handles removed); lower --min-df") from None
-        raise ValueError(f"DATA: column {text_column!r} of {path} has no words left after removing English stop words, "
-                         f"URLs and @-handles ({e})") from None
-    vocab = list(vec.get_feature_names_out())
+        if str(e).startswith("min_df/max_df/stop_words"):
+            raise ValueError(f"DATA: column {text_column!r} of {path} has no words left after removing stop words, "
+                             f"URLs and @-handles{'' if max_df == 1.0 else ' and the words above --max-df'}") from None
+        raise _as_option_error(e) from None
+    vocab, n_kept = c.vocabulary, int(c.n_docs.sum())
     origin = f"{how} {min_df} on the {n_docs} documents of {path}"
-    if not group_by:
-        return Dataset(C, ["document", "word"], [list(range(C.shape[0])), vocab], 1,
-                       f"{path}: {C.shape[0]} documents x {len(vocab)} words", origin)
-    keys = [sorted({r[g] for r in rows}) for g in group_by]
-    shape = tuple(len(k) for k in keys)
-    nbytes = float(np.prod(shape, dtype=np.float64)) * len(vocab) * 8
-    limit = _tensor_memory_limit()
-    if nbytes > limit:
-        raise ValueError(_grouping_too_big(path, group_by, shape, len(vocab), n_docs, nbytes,
-                                           f"above the limit of {_fmt_bytes(limit)}"))
-    index = [{v: i for i, v in enumerate(k)} for k in keys]
-    codes = [np.array([ix[r[g]] for r in rows]) for ix, g in zip(index, group_by)]
-    cell = np.ravel_multi_index(codes, shape)
-    n_cells = int(np.prod(shape))
-    ind = sp.csr_matrix((np.ones(n_docs), (cell, np.arange(n_docs))), shape=(n_cells, n_docs))
-    counts = np.asarray(ind.sum(1)).ravel()
-    M = sp.diags(1 / np.maximum(counts, 1)) @ ind @ C                        # mean counts per cell
-    try: X = M.toarray().reshape(*shape, len(vocab))
-    except MemoryError:
-        raise MemoryError(_grouping_too_big(path, group_by, shape, len(vocab), n_docs, nbytes,
-                                            "more than this machine could allocate")) from None
-    return Dataset(X, [*group_by, "word"], [*keys, vocab], len(shape),
-                   f"{path}: {' x '.join(f'{n} {g}' for n, g in zip(shape, group_by))} x {len(vocab)} words", origin)
+    notes = _dropped_notes(c.dropped, min_docs)
+    if not grouped:
+        idx = c.X.indices().numpy()
+        X = sp.csr_matrix((c.X.values().numpy(), (idx[0], idx[1])), shape=tuple(c.X.shape))
+        return Dataset(X, ["document", "word"], [list(range(X.shape[0])), vocab], 1,
+                       f"{path}: {X.shape[0]} documents x {len(vocab)} words", origin, notes=notes)
+    X = _dense_cells(c, path, n_kept)
+    tm = len(c.mode_names) - 2 if time is not None else None
+    dims = " x ".join(f"{n} {g}" for n, g in zip(X.shape[:-1], c.mode_names[:-1]))
+    return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
+                   origin, time_mode=tm, n_docs=c.n_docs, notes=notes)
+
+def _dropped_notes(dropped: dict, min_docs: int) -> list:
+    "Lines saying what `load_corpus` dropped (blank texts, --since/--until, --min-docs per column)."
+    notes = []
+    if dropped.get("empty_text"): notes.append(f"dropped {dropped['empty_text']:,} documents with no text")
+    for k in ("since", "until"):
+        if dropped.get(k): notes.append(f"--{k}: dropped {dropped[k]:,} documents dated outside the range")
+    for col, d in dropped.get("min_docs", {}).items():
+        notes.append(f"--min-docs {min_docs}: dropped {d['values']:,} value{'s' * (d['values'] != 1)} of {col!r} "
+                     f"with fewer documents ({d['documents']:,} documents)" if d["values"] else
+                     f"--min-docs {min_docs}: every value of {col!r} has that many documents, none dropped")
+    return notes
 
 # %% ../nbs/09_topics.ipynb #60312cf6
 def _read_array_file(p, suf):
@@ -164,47 +199,67 @@ def _read_array_file(p, suf):
         if not is_sparse: return z[z.files[0]]
     return sp.load_npz(p).tocsr()
 
-def _check_data_options(data, vocab=None, text_column=None, group_by=(), min_df=None) -> None:
-    """Refuse an option that does not apply to DATA: --text-column and --group-by read a .csv; --vocab names the words
-    of an array file (.npy/.npz/.mtx); --min-df counts words in texts (a .csv or the built-in tweets)."""
-    suf = None if data is None else Path(data).suffix.lower()
+def _check_data_options(data, vocab=None, text_column=None, group_by=(), min_df=None, table_options=None,
+                        max_df=None) -> None:
+    """Refuse an option that does not apply to DATA: --text-column, --group-by and the `table_options` (--time, --freq,
+    --since, --until, --min-docs, --stop-words; name -> value, None when not given) read a table of texts (.csv, .tsv,
+    .parquet, .jsonl); --vocab names the words of an array file (.npy/.npz/.mtx); --min-df and --max-df count words in
+    texts (a table or the built-in tweets)."""
+    suf = None if data is None else (_table_suffix(data) or Path(data).suffix.lower())
     what = ("no DATA was given, so the built-in health-news tweets (account x month x word) are used" if data is None
             else f"DATA is {data}, a {suf} file")
-    if suf != ".csv":
-        if group_by: raise ValueError(f"--group-by: applies only to a .csv DATA (its columns become modes); {what}")
-        if text_column is not None: raise ValueError(f"--text-column: applies only to a .csv DATA; {what}")
+    if suf not in TABLE_SUFFIXES:
+        table = "a .csv DATA or another table of texts (.tsv, .parquet, .jsonl)"
+        if group_by: raise ValueError(f"--group-by: applies only to {table}, whose columns become modes; {what}")
+        if text_column is not None: raise ValueError(f"--text-column: applies only to {table}; {what}")
+        for opt, v in (table_options or {}).items():
+            if v is not None: raise ValueError(f"{opt}: applies only to {table}; {what}")
     if vocab is not None and suf not in (".npy", ".npz", ".mtx"):
         raise ValueError(f"--vocab: applies only to a .npy, .npz or .mtx DATA (a .csv's and the tweets' words come from "
                          f"their texts); {what}")
-    if min_df is not None and suf not in (None, ".csv"):
-        raise ValueError(f"--min-df: applies only to texts (a .csv DATA or the built-in tweets), where it drops rare "
-                         f"words; {what}, whose words are counted already")
+    for opt, v in (("--min-df", min_df), ("--max-df", max_df)):
+        if v is not None and suf is not None and suf not in TABLE_SUFFIXES:
+            raise ValueError(f"{opt}: applies only to texts (a .csv DATA or the built-in tweets), where it drops "
+                             f"{'rare' if opt == '--min-df' else 'common'} words; {what}, whose words are counted already")
 
-def load_dataset(data=None, *, vocab=None, text_column: str | None = None, group_by=(), min_df=None) -> Dataset:
+def load_dataset(data=None, *, vocab=None, text_column: str | None = None, group_by=(), min_df=None, max_df=None,
+                 time=None, freq=None, since=None, until=None, min_docs=None, stop_words=None) -> Dataset:
     """The CLI's DATA as a `Dataset` (a tensor with named, labelled modes; the last, 'word', is the feature mode).
 
     data : None (the health-news tweets, account x month x word, `hierfact.data.load_health_tweets`), a .npy / .npz
         dense array with >= 2 modes (any numeric dtype; the last mode is the words), a .npz (scipy.sparse.save_npz) or
-        .mtx sparse matrix (documents x words, kept sparse), or a .csv of texts (`csv_dataset`: word counts of
-        `text_column`, default 'text', averaged into a tensor over the `group_by` columns).
+        .mtx sparse matrix (documents x words, kept sparse), or a table of texts (.csv, .tsv, .parquet, .jsonl, read by
+        `corpus_dataset` with `hierfact.corpus.load_corpus`): raw word counts of `text_column` (default 'text'),
+        averaged (not tf-idf: each cell is the mean count vector of its documents) into a tensor over the `group_by`
+        columns and, with `time`, the periods of `freq`.
     vocab : optional text file with one word per line for the last mode of an array file (default: the column numbers).
-    min_df : words in fewer documents are dropped (default 20 for the tweets, 5 for a CSV; see `csv_dataset`).
+    min_df, max_df : words in fewer documents / in more than that fraction are dropped (default min_df 20 and max_df
+        0.5 for the tweets; 5 (see `corpus_dataset`) and 1.0 for a table).
+    time, freq, since, until, min_docs, stop_words : a table's time column and its periods, the date range, the fewest
+        documents a group value needs, and the stop words ('english', 'none' or a file of extra words), as in
+        `hierfact.corpus.load_corpus`.
     Raises FileNotFoundError (no such DATA) and ValueError naming DATA for a folder, an unsupported suffix, an empty,
     truncated, pickled or object-array file, an .npz holding several arrays, or fewer than 2 modes (values themselves are
     checked by the models: negative, NaN, inf, all zero); ValueError naming the option for an option that does not
-    apply to DATA (--group-by, --text-column: .csv only; --vocab: array files only; --min-df: texts only), and the
-    errors of `csv_dataset`."""
+    apply to DATA (--group-by, --text-column, --time, ...: tables only; --vocab: array files only; --min-df, --max-df:
+    texts only), and the errors of `corpus_dataset`."""
+    table_options = {"--time": time, "--freq": freq, "--since": since, "--until": until, "--min-docs": min_docs,
+                     "--stop-words": stop_words}
     if data is None:
-        _check_data_options(data, vocab, text_column, group_by, min_df)
-        return health_tweets_dataset(min_df=20 if min_df is None else min_df)
+        _check_data_options(data, vocab, text_column, group_by, min_df, table_options, max_df)
+        return health_tweets_dataset(min_df=20 if min_df is None else min_df, max_df=0.5 if max_df is None else max_df)
     p = Path(data)
     if not p.exists(): raise FileNotFoundError(f"DATA: {data} does not exist")
     if p.is_dir(): raise ValueError(f"DATA: {p} is a folder; pass a .npy, .npz, .mtx or .csv file")
-    suf = p.suffix.lower()
-    if suf not in (".mtx", ".npz", ".npy", ".csv"):
-        raise ValueError(f"DATA: unsupported file type {suf!r}; accepted are .npy, .npz, .mtx and .csv")
-    _check_data_options(data, vocab, text_column, group_by, min_df)
-    if suf == ".csv": return csv_dataset(p, text_column or "text", list(group_by), min_df)
+    suf = _table_suffix(p) or p.suffix.lower()
+    if suf not in (".mtx", ".npz", ".npy", *TABLE_SUFFIXES):
+        raise ValueError(f"DATA: unsupported file type {suf!r}; accepted are .npy, .npz, .mtx and the tables of texts "
+                         f"{', '.join(TABLE_SUFFIXES)}")
+    _check_data_options(data, vocab, text_column, group_by, min_df, table_options, max_df)
+    if suf in TABLE_SUFFIXES:
+        return corpus_dataset(p, text_column or "text", list(group_by), min_df, time=time, freq=freq, since=since,
+                              until=until, min_docs=min_docs or 1, stop_words=stop_words or "english",
+                              max_df=1.0 if max_df is None else max_df)
     try: X = _read_array_file(p, suf)
     except ValueError as e:
         if str(e).startswith("DATA:"): raise
@@ -251,11 +306,30 @@ def hierarchy_tree(m, ds: Dataset, top_n: int = 10) -> dict | None:
         W = mode_weights(m, ds, l)
         for i, name in enumerate(ds.mode_names):
             if i == ds.feature_mode: continue
-            M = W[i]
             for j, topic in enumerate(layer["topics"]):
-                order = np.argsort(-M[:, j])[:3]
-                topic[f"top_{name}"] = [str(ds.labels[i][k]) for k in order if M[k, j] > 0]
+                topic[f"top_{name}"] = top_labels(W[i][:, j], ds.labels[i], 3)
     return t
+
+MIN_LABEL_SHARE = 0.1        # a label is among a topic's top ones only with >= 10 % of the top label's weight
+
+def top_labels(weights, labels, n: int = 3, min_share: float = MIN_LABEL_SHARE) -> list:
+    """The labels (str) of the `n` largest `weights` that carry real weight: positive and at least `min_share` times
+    the largest (so a party holding all of a topic is listed alone, not with two others at 1e-135 of it)."""
+    w = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-w, kind="stable")[:n]
+    top = w[order[0]] if len(order) else 0.0
+    return [str(labels[k]) for k in order if w[k] > 0 and w[k] >= min_share * top]
+
+def plural(word: str) -> str:
+    "The English plural of a mode name: party -> parties, month -> months, speech -> speeches, day -> days."
+    w = str(word)
+    if w.endswith("y") and len(w) > 1 and w[-2].lower() not in "aeiou": return w[:-1] + "ies"
+    if w.endswith(("s", "x", "z", "ch", "sh")): return w + "es"
+    return w + "s"
+
+def _is_time_mode(ds: Dataset, i: int) -> bool:
+    "Whether mode i holds periods: the --time mode of a table, or a mode named like one (the tweets' 'month')."
+    return i == ds.time_mode or (ds.time_mode is None and ds.mode_names[i] in TIME_MODES)
 
 # %% ../nbs/09_topics.ipynb #b518865e
 def max_first_rank(ds: Dataset, model: str = "multihntf") -> tuple:
@@ -303,8 +377,9 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
     return warnings
 
 # %% ../nbs/09_topics.ipynb #8062784d
-MODELS = ("multihntf", "hnmf", "ncpd", "neural-nmf", "neural-ncpd")
-NEURAL_MODELS = ("neural-nmf", "neural-ncpd")
+MODELS = ("multihntf", "hnmf", "ncpd", "neural-nmf", "neural-ncpd", "neural-multihntf")
+NEURAL_MODELS = ("neural-nmf", "neural-ncpd", "neural-multihntf")
+_TWO_RANK_MODELS = ("neural-ncpd", "neural-multihntf")     # trained through at least one link between layers
 DEFAULT_EPOCHS = 100
 
 def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
@@ -321,7 +396,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     'neural-nmf': Neural NMF (Gao et al. 2019; Will et al. 2022) of the same unfolding, initialised from hierarchical NMF
     and trained on the reconstruction loss ||X - A_0 ... A_L S_L||^2;
     'neural-ncpd': Neural NCPD (Vendrow, Haddock & Needell 2021) of the tensor (at least two ranks), initialised from
-    Standard HNCPD on the rank-ranks[0] NCPD. n_epochs : training epochs of the neural models (default 100); must be
+    Standard HNCPD on the rank-ranks[0] NCPD; 'neural-multihntf': Multi-HNTF trained end to end by backpropagation
+    through every layer's reconstruction (`hierfact.neural_multihntf`, at least two ranks), started from `multihntf`. n_epochs : training epochs of the neural models (default 100); must be
     None for the others. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
     'hals' or 'mu'. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
     NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
@@ -334,8 +410,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if n_epochs is None: n_epochs = DEFAULT_EPOCHS
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
         raise ValueError(f"--epochs: expected an integer >= 0, got {n_epochs!r}")
-    if model == "neural-ncpd" and len(ranks) < 2:
-        raise ValueError(f"--ranks: --model neural-ncpd needs at least two ranks (r0 and r1, e.g. 8 4), got {ranks}")
+    if model in _TWO_RANK_MODELS and len(ranks) < 2:
+        raise ValueError(f"--ranks: --model {model} needs at least two ranks (r0 and r1, e.g. 8 4), got {ranks}")
     check_data_ranks(ds, ranks, model)
     X = as_tensor(ds.X, "DATA", device=device)
     h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs)
@@ -356,6 +432,9 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
         from hierfact.neural_nmf import neural_nmf
         return neural_nmf(_word_unfolding(X, fm), ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs,
                           random_state=random_state, verbose=progress, hnmf_options=sv)
+    elif model == "neural-multihntf":                            # Multi-HNTF trained end to end (chapter 17)
+        from hierfact.neural_multihntf import neural_multihntf
+        m = neural_multihntf(X, ranks, n_epochs=n_epochs, random_state=random_state, multihntf_options=sv or None)
     elif model == "neural-ncpd":
         from hierfact.neural_ncpd import neural_ncpd
         cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
@@ -375,10 +454,12 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
 
 # %% ../nbs/09_topics.ipynb #e498d5be
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
-    """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): per layer the relative error, each
-    topic's top `n_words` words and top `n_labels` labels of the other modes, then the topic tree (main parents only).
+    """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): what reading the data dropped
+    (`ds.notes`), per layer the relative error, each topic's top `n_words` words and up to `n_labels` labels of each
+    other mode that carry real weight (`top_labels`: at least 10 % of the top one; 'peak' periods for a time mode),
+    then the topic tree (main parents only).
     Raises nothing beyond bad-argument errors."""
-    out = [f"{ds.description}", f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}", ""]
+    out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}", ""]
     for l, r in enumerate(m.ranks):
         out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")
         W = mode_weights(m, ds, l)
@@ -388,9 +469,8 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
             line = f"  topic {l}.{j}: {', '.join(top)}"
             for i, name in enumerate(ds.mode_names):
                 if i == ds.feature_mode: continue
-                M = W[i][:, j]
-                labs = [str(ds.labels[i][k]) for k in np.argsort(-M)[:n_labels] if M[k] > 0]
-                line += f"\n      {'peak ' if name == 'month' else 'top '}{name}s: {', '.join(labs)}"
+                labs = top_labels(W[i][:, j], ds.labels[i], n_labels)
+                line += f"\n      {'peak' if _is_time_mode(ds, i) else 'top'} {plural(name)}: {', '.join(labs)}"
             out.append(line)
         out.append("")
     t = hierarchy_tree(m, ds)
@@ -400,9 +480,10 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     return "\n".join(out)
 
 def save_outputs(m, ds: Dataset, out) -> list:
-    """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json and PNG figures (a heatmap per
-    non-feature mode with at most 200 labels, the topic tree, and for a time mode -- one named in `TIME_MODES`, e.g. the
-    tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
+    """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json, topics.html (`topics_html`: the tree to
+    explore in a browser, offline) and PNG figures (a heatmap per non-feature mode with at most `MAX_HEATMAP_LABELS`
+    labels -- a longer mode is named on stderr with the reason --, the topic tree, and for a time mode -- the --time
+    mode, or one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
     are sums of their sub-topics', else by layer) into the folder `out` (created if needed); returns the written paths.
     Raises OSError if `out` cannot be written."""
     from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
@@ -419,22 +500,164 @@ def save_outputs(m, ds: Dataset, out) -> list:
     written.append(out / "topic_tree.json")
     weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
     for i, name in enumerate(ds.mode_names):
-        if i == ds.feature_mode or len(ds.labels[i]) > 200: continue
+        if i == ds.feature_mode: continue
+        if len(ds.labels[i]) > MAX_HEATMAP_LABELS:
+            _note(f"{name}_factors.png not written: {len(ds.labels[i]):,} {plural(name)} are more rows than a readable "
+                  f"heatmap holds (at most {MAX_HEATMAP_LABELS}); their weights are in topics.html"
+                  + (f" and {name}_trends.png" if _is_time_mode(ds, i) else "")
+                  + (f" (a coarser --freq gives fewer periods)" if i == ds.time_mode else ""))
+            continue
         fig = plot_mode_heatmaps([w[i] for w in weights], ds.labels[i], name, ranks)[0].figure
         p = out / f"{name}_factors.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     if t is not None:
         ax = plot_topic_tree(t, title=f"{name_m} topic tree ({' -> '.join(map(str, ranks))})")
         p = out / "topic_tree.png"; ax.figure.savefig(p, dpi=110, bbox_inches="tight"); plt.close(ax.figure); written.append(p)
     for i, name in enumerate(ds.mode_names):
-        if i == ds.feature_mode or name not in TIME_MODES: continue
-        by = "supertopic" if name_m == "multihntf" and len(ranks) > 1 else "layer"
+        if i == ds.feature_mode or not _is_time_mode(ds, i): continue
+        by = "supertopic" if name_m in ("multihntf", "neural-multihntf") and len(ranks) > 1 else "layer"
         fig = plot_trends([w[i] for w in weights], [str(v) for v in ds.labels[i]],
                           groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
                           topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
+    p = out / "topics.html"; p.write_text(topics_html(m, ds, t, weights), encoding="utf-8"); written.append(p)
     return written
 
+MAX_HEATMAP_LABELS = 200
+
+def _note(msg: str) -> None:
+    print(f"hierfact: note: {msg}", file=sys.stderr)
+
 TIME_MODES = ("month", "week", "day", "year", "date", "time")
+
+# %% ../nbs/09_topics.ipynb #228471f6
+def period_start(label: str) -> str | None:
+    """The first day ('YYYY-MM-DD') of a period label in ISO form ('2017', '2017-Q1', '2017-02', '2017-W05',
+    '2017-02-07'), or None if `label` is none of these."""
+    import re, datetime
+    s = str(label)
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", s):
+        try: return datetime.date.fromisocalendar(int(m[1]), int(m[2]), 1).isoformat()
+        except ValueError: return None                                  # no such ISO week (2016-W53)
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", s): return f"{m[1]}-{3 * int(m[2]) - 2:02d}-01"
+    if re.fullmatch(r"\d{4}", s): return f"{s}-01-01"
+    if re.fullmatch(r"\d{4}-\d{2}", s): return f"{s}-01"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s): return s
+    return None
+
+def _html_data(m, ds: Dataset, tree, weights, n_words: int = 15, n_labels: int = 30) -> dict:
+    "The JSON the page reads: modes, one entry per topic (words, weights per group, trend), the tree's main edges."
+    modes = []
+    for i, name in enumerate(ds.mode_names):
+        if i == ds.feature_mode: continue
+        mode = {"name": name, "index": i, "labels": [str(v) for v in ds.labels[i]], "time": False}
+        if _is_time_mode(ds, i):
+            dates = [period_start(v) for v in mode["labels"]]
+            if all(d is not None for d in dates):
+                mode.update(time=True, dates=dates)
+                if ds.n_docs is not None:                         # periods without any document: gaps, not zeros
+                    axes = tuple(a for a in range(ds.n_docs.ndim) if a != i - (i > ds.feature_mode))
+                    mode["n_docs"] = np.asarray(ds.n_docs).sum(axis=axes).astype(int).tolist()
+        modes.append(mode)
+    layers = []
+    for l, r in enumerate(m.ranks):
+        topics = []
+        for j in range(r):
+            words = weights[l][ds.feature_mode][:, j]
+            order = [k for k in np.argsort(-words, kind="stable")[:n_words] if words[k] > 0]
+            t = {"id": f"{l}.{j}", "layer": l, "j": j,
+                 "words": [[str(ds.labels[ds.feature_mode][k]), float(words[k])] for k in order], "modes": []}
+            for mode in modes:
+                w = np.asarray(weights[l][mode["index"]][:, j], dtype=np.float64)
+                if mode["time"]:
+                    nd = mode.get("n_docs")
+                    t["modes"].append([None if nd is not None and nd[k] == 0 else float(w[k]) for k in range(len(w))])
+                else:
+                    keep = np.argsort(-w, kind="stable")[:n_labels]
+                    t["modes"].append([[mode["labels"][k], float(w[k])] for k in keep])
+            topics.append(t)
+        layers.append({"rank": int(r), "error": float(m.errors_[l]), "topics": topics})
+    edges = [] if tree is None else [{"layer": e["layer"], "child": e["child"], "parent": e["parent"],
+                                      "share": e["share_of_parent"]} for e in tree["edges"] if e["main"]]
+    return {"title": ds.description, "model": model_name(m), "ranks": [int(r) for r in m.ranks],
+            "modes": modes, "layers": layers, "edges": edges}
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0;display:flex;height:100vh;color:#222}
+#tree{width:30%;min-width:260px;overflow:auto;border-right:1px solid #ddd;padding:10px;box-sizing:border-box}
+#main{flex:1;overflow:auto;padding:10px 18px}
+#tree ul{list-style:none;padding-left:16px;margin:2px 0} #tree>ul{padding-left:0}
+button.topic{all:unset;cursor:pointer;padding:2px 5px;border-radius:4px;display:inline-block}
+button.topic:hover{background:#eef} button.topic.on{background:#4c6ef5;color:#fff}
+.layer{color:#888;font-size:12px} #words span{display:inline-block;margin:2px 4px;padding:2px 6px;border-radius:4px;background:#eef}
+h1{font-size:16px;margin:4px 0 8px} h2{font-size:15px;margin:14px 0 4px}
+</style>
+<script>__PLOTLY__</script></head>
+<body><div id="tree"><h1>__TITLE__</h1><div class="layer">__SUBTITLE__</div></div>
+<div id="main"><h2 id="heading"></h2><div id="words"></div><div id="groups"></div><div id="trend"></div>
+<p class="layer" id="gaps"></p></div>
+<script>
+const D = __DATA__;
+const T = {}; D.layers.forEach(L => L.topics.forEach(t => T[t.id] = t));
+function name(t){ return t.id + ": " + t.words.slice(0, 3).map(w => w[0]).join(", "); }
+function node(t){
+  const li = document.createElement("li"), b = document.createElement("button");
+  b.className = "topic"; b.dataset.topic = t.id; b.textContent = name(t); b.onclick = () => show(t.id); li.appendChild(b);
+  const kids = D.edges.filter(e => e.layer === t.layer - 1 && e.parent === t.j).sort((a, b) => b.share - a.share);
+  if (kids.length) { const ul = document.createElement("ul"); kids.forEach(e => ul.appendChild(node(T[(t.layer - 1) + "." + e.child]))); li.appendChild(ul); }
+  return li;
+}
+const treeEl = document.getElementById("tree"), last = D.layers.length - 1;
+if (D.edges.length) { const ul = document.createElement("ul"); D.layers[last].topics.forEach(t => ul.appendChild(node(t))); treeEl.appendChild(ul); }
+else D.layers.forEach((L, l) => { const h = document.createElement("div"); h.className = "layer"; h.textContent = "layer " + l + " (rank " + L.rank + ")";
+  treeEl.appendChild(h); const ul = document.createElement("ul"); L.topics.forEach(t => { const li = document.createElement("li"), b = document.createElement("button");
+  b.className = "topic"; b.dataset.topic = t.id; b.textContent = name(t); b.onclick = () => show(t.id); li.appendChild(b); ul.appendChild(li); }); treeEl.appendChild(ul); });
+function show(id){
+  const t = T[id];
+  document.querySelectorAll("button.topic").forEach(b => b.classList.toggle("on", b.dataset.topic === id));
+  document.getElementById("heading").textContent = "topic " + id + " (layer " + t.layer + ", rank " + D.layers[t.layer].rank + ")";
+  const words = document.getElementById("words"); words.innerHTML = "";
+  t.words.forEach(w => { const sp = document.createElement("span"); sp.textContent = w[0]; sp.title = w[1].toPrecision(3); words.appendChild(sp); });
+  const groups = document.getElementById("groups"); groups.innerHTML = "";
+  let gaps = "";
+  D.modes.forEach((mode, k) => {
+    if (mode.time) {
+      const y = t.modes[k];
+      Plotly.react("trend", [{x: mode.dates, y: y, mode: "lines+markers", connectgaps: false, line: {shape: "linear"}}],
+        {title: {text: "weight per " + mode.name + " (a gap: no document in that period)"}, height: 320,
+         margin: {t: 40, l: 60, r: 20, b: 40}, xaxis: {type: "date"}, yaxis: {rangemode: "tozero"}}, {displayModeBar: false});
+      const empty = y.filter(v => v === null).length;
+      if (empty) gaps = empty + " of " + y.length + " " + mode.name + " periods hold no document (gaps).";
+    } else {
+      const div = document.createElement("div"); groups.appendChild(div);
+      const v = t.modes[k].slice().reverse();
+      Plotly.newPlot(div, [{type: "bar", orientation: "h", x: v.map(a => a[1]), y: v.map(a => a[0])}],
+        {title: {text: "weight per " + mode.name}, height: Math.max(220, 22 * v.length + 80),
+         margin: {t: 40, l: 140, r: 20, b: 30}, yaxis: {type: "category", automargin: true}}, {displayModeBar: false});
+    }
+  });
+  document.getElementById("gaps").textContent = gaps;
+}
+show(D.layers[last].topics[0].id);
+</script></body></html>
+"""
+
+def topics_html(m, ds: Dataset, tree=None, weights=None) -> str:
+    """A self-contained HTML page (str) to explore the fitted model `m` on `ds`: the topic tree (`tree`, from
+    `hierarchy_tree`; a flat list of layers for a model without a tree), and for the clicked topic its words, its
+    weight per group (a bar chart per non-time mode) and its trend over time on a date axis with gaps where a period
+    holds no document (`ds.n_docs`). plotly.js is embedded, so the page works offline. `weights`: `mode_weights` of
+    every layer (computed if None)."""
+    import html
+    from plotly.offline import get_plotlyjs
+    if weights is None: weights = [mode_weights(m, ds, l) for l in range(len(m.ranks))]
+    data = _html_data(m, ds, tree, weights)
+    blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    sub = f"{data['model']}, ranks {' -> '.join(map(str, data['ranks']))}; click a topic"
+    page = _PAGE.replace("__TITLE__", html.escape(ds.description)).replace("__SUBTITLE__", html.escape(sub))
+    head, tail = page.split("__DATA__")
+    return head.replace("__PLOTLY__", get_plotlyjs()) + blob + tail
 
 # %% ../nbs/09_topics.ipynb #9fd9124b
 def parse_rank_spec(tokens, name: str = "--ranks") -> list:
@@ -472,8 +695,25 @@ def _add_data_args(p) -> None:
                         "option repeated); a last value that is a data file (my.csv) is taken as DATA, never as a column")
     p.add_argument("--min-df", type=int, default=None,
                    help="texts only (CSV, tweets): drop words in fewer documents (default: 20 for the tweets, 5 for a CSV)")
+    p.add_argument("--max-df", type=float, default=None,
+                   help="texts only: drop words in more than this fraction of the documents, in (0, 1] (default: 0.5 "
+                        "for the tweets, 1 for a table); e.g. 0.3 drops 'hon, friend, right, member'")
+    p.add_argument("--stop-words", default=None, metavar="{english,none,FILE}",
+                   help="tables only: 'english' (default, scikit-learn's list), 'none', or a file of extra words (one a "
+                        "line) added to the English list")
+    p.add_argument("--time", default=None, metavar="COLUMN",
+                   help="tables only: a date column (any name; 2017-02-07, 2017/2/7, ...) that becomes a time mode")
+    p.add_argument("--freq", default=None, choices=TIME_FREQS_CLI,
+                   help="with --time: the period of the time mode (default month); labels are ISO (2017, 2017-Q1, "
+                        "2017-02, 2017-W05, 2017-02-07), every period from the first to the last")
+    p.add_argument("--since", default=None, metavar="DATE", help="with --time: keep documents dated on or after DATE")
+    p.add_argument("--until", default=None, metavar="DATE", help="with --time: keep documents dated on or before DATE")
+    p.add_argument("--min-docs", type=int, default=None, metavar="N",
+                   help="tables only: drop the values of each --group-by column with fewer than N documents (the "
+                        "report says how many were dropped)")
 
-DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl")
+DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl", ".ndjson")
+TIME_FREQS_CLI = ("day", "week", "month", "quarter", "year")          # hierfact.corpus.TIME_FREQS
 
 def _looks_like_data(value: str, exists: bool = True) -> bool:
     "Whether a command-line value names a data file (a data suffix, or with `exists` an existing file), not a column or a number."
@@ -537,9 +777,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="strictly decreasing ranks (default 8 4 2); the first one at most what the data can carry")
     t.add_argument("--model", choices=list(MODELS), default="multihntf")
     t.add_argument("--epochs", type=int, default=None,
-                   help=f"training epochs of --model neural-nmf / neural-ncpd (default {DEFAULT_EPOCHS})")
+                   help=f"training epochs of --model neural-nmf / neural-ncpd / neural-multihntf (default {DEFAULT_EPOCHS})")
     _add_run_args(t)
-    t.add_argument("--out", default=None, help="folder for the model, topic_tree.json and PNG figures")
+    t.add_argument("--out", default=None, help="folder for the model, topic_tree.json, topics.html (explore the tree in a "
+                   "browser, offline) and PNG figures")
     t.add_argument("--top-words", type=int, default=8)
     r = sub.add_parser("ranks", help="diagnostics for choosing the ranks",
                        description="Print diagnostics for choosing the rank of an NCPD (or, with --given, of the next "
@@ -558,6 +799,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="folder for rank_diagnostics.png and rank_diagnostics.json")
     return p
 
+def _check_corpus_args(args) -> None:
+    "Validate --max-df, --min-docs, --stop-words and that --freq/--since/--until come with --time."
+    if args.max_df is not None and not 0 < args.max_df <= 1:
+        raise ValueError(f"--max-df: a fraction of the documents in (0, 1], got {args.max_df}")
+    if args.min_docs is not None and args.min_docs < 1: raise ValueError(f"--min-docs: must be >= 1, got {args.min_docs}")
+    if args.stop_words is not None and args.stop_words.lower() not in ("english", "none") and not Path(args.stop_words).is_file():
+        raise ValueError(f"--stop-words: {args.stop_words!r} is neither 'english', 'none' nor an existing file of extra "
+                         "stop words (one a line)")
+    for opt, v in (("--freq", args.freq), ("--since", args.since), ("--until", args.until)):
+        if v is not None and args.time is None:
+            raise ValueError(f"{opt}: needs a date column; give it with --time COLUMN")
+
 def _check_args(args) -> None:
     """Validate the options that can be checked before any data is read (so a bad --out does not waste a fit; --out is
     only checked here, and created when the results are written). Normalises args.group_by (and may set args.data)."""
@@ -566,6 +819,7 @@ def _check_args(args) -> None:
     if dev.type == "cuda" and not torch.cuda.is_available(): raise ValueError("--device: cuda asked for, but torch sees no CUDA device")
     if dev.type not in ("cpu", "cuda"): raise ValueError(f"--device: {args.device!r}; accepted are cpu and cuda")
     if args.min_df is not None and args.min_df < 1: raise ValueError(f"--min-df: must be >= 1, got {args.min_df}")
+    _check_corpus_args(args)
     _check_group_by(args)
     if args.command == "topics":
         if args.top_words < 1: raise ValueError(f"--top-words: must be >= 1, got {args.top_words}")
@@ -574,8 +828,8 @@ def _check_args(args) -> None:
                 raise ValueError(f"--epochs: only the neural models ({', '.join(NEURAL_MODELS)}) train for epochs; got --model {args.model}")
             if args.epochs < 0: raise ValueError(f"--epochs: must be >= 0, got {args.epochs}")
         check_ranks(args.ranks, "--ranks")
-        if args.model == "neural-ncpd" and len(args.ranks) < 2:
-            raise ValueError(f"--ranks: --model neural-ncpd needs at least two ranks (r0 and r1, e.g. 8 4), got {args.ranks}")
+        if args.model in _TWO_RANK_MODELS and len(args.ranks) < 2:
+            raise ValueError(f"--ranks: --model {args.model} needs at least two ranks (r0 and r1, e.g. 8 4), got {args.ranks}")
     else:
         if args.given is not None: check_ranks(args.given, "--given")
         if args.given is not None and args.given[-1] < 2:
@@ -673,7 +927,9 @@ def main(argv=None) -> int:
     ds = None
     try:
         _check_args(args)
-        ds = load_dataset(args.data, vocab=args.vocab, text_column=args.text_column, group_by=args.group_by, min_df=args.min_df)
+        ds = load_dataset(args.data, vocab=args.vocab, text_column=args.text_column, group_by=args.group_by,
+                          min_df=args.min_df, max_df=args.max_df, time=args.time, freq=args.freq, since=args.since,
+                          until=args.until, min_docs=args.min_docs, stop_words=args.stop_words)
         if args.command == "topics":
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,

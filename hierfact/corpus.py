@@ -20,7 +20,7 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['CORPUS_SUFFIXES', 'TIME_FREQS', 'TOKEN_PATTERN', 'SPARSE_AUTO_ENTRIES', 'read_documents', 'period_labels', 'Corpus',
-           'load_corpus']
+           'load_corpus', 'health_tweets_documents']
 
 # %% ../nbs/20_corpus.ipynb #94003700
 CORPUS_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -64,8 +64,9 @@ def read_documents(source):
                               "file to CSV")
         return pd.read_parquet(p, engine=engine)
     except UnicodeDecodeError as e:
-        raise ValueError(f"source: {p} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at position {e.start} "
-                         "cannot be decoded); re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or read it "
+        raise ValueError(f"source: {p} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start} is not "
+                         "UTF-8; spreadsheet programs often write latin-1 or cp1252); re-save it as UTF-8 (e.g. "
+                         "`iconv -f cp1252 -t utf-8`, or 'CSV UTF-8' in the Save As dialog), or read it "
                          "with pandas.read_csv(path, encoding='latin-1') and pass the DataFrame as source") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"source: {p} is empty (no header, no rows)") from None
@@ -106,8 +107,11 @@ def _parse_dates(col, name: str):
             raise ValueError(f"time: column {name!r} holds non-integer numbers (e.g. {v.iloc[0]!r}); pass dates "
                              "('2017-02-07', '2017/2/7') or years (2017)")
         s = s.astype("Int64").astype("string")                            # years 2017 -> '2017', not nanoseconds
+    import warnings
     try:
-        d = pd.to_datetime(s, utc=True)
+        with warnings.catch_warnings():                  # "could not infer format": the per-element parse is what we want
+            warnings.simplefilter("ignore", UserWarning)
+            d = pd.to_datetime(s, utc=True)
     except (ValueError, TypeError, OverflowError):
         d = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
     bad = d.isna().to_numpy()
@@ -120,6 +124,7 @@ def _parse_dates(col, name: str):
 
 # %% ../nbs/20_corpus.ipynb #35deb001
 TOKEN_PATTERN = r"(?u)\b(?!\d+\b)\w\w+\b"   # scikit-learn's default pattern, minus pure numbers
+from .data import tweet_preprocessor  # the text cleaning shared with load_health_tweets and the CLI
 
 def _stop_words(stop_words):
     "None or a list of stop words (scikit-learn's English list plus any extra words)."
@@ -241,7 +246,9 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     min_docs : drop the values of each group column with fewer documents.
     stop_words : 'english' (scikit-learn's list), None / 'none', or extra words (a list, or a path to a file with one
         word per line) added to the English list. min_df, max_df, max_features : passed to CountVectorizer (its
-        defaults). Tokens: two or more word characters, pure numbers dropped (`TOKEN_PATTERN`).
+        defaults). Texts are cleaned by `hierfact.data.tweet_preprocessor` (HTML entities decoded; URLs, @-handles
+        and 'RT' removed; lowercased), then tokens are two or more word characters, pure numbers dropped
+        (`TOKEN_PATTERN`): the tokenizer of `load_health_tweets` and of `hierfact topics`.
     weighting : 'mean' (each cell = mean count vector of its documents) or 'sum' (summed counts).
     vectorizer : an unfitted scikit-learn vectorizer (fit_transform, get_feature_names_out) used instead of the
         CountVectorizer built from stop_words, min_df, max_df and max_features (those must then keep their defaults).
@@ -330,8 +337,9 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     given = dict(stop_words=stop_words, min_df=min_df, max_df=max_df, max_features=max_features)
     if vectorizer is None:
         from sklearn.feature_extraction.text import CountVectorizer
-        vectorizer = CountVectorizer(stop_words=_stop_words(stop_words), token_pattern=TOKEN_PATTERN, min_df=min_df,
-                                     max_df=max_df, max_features=max_features, dtype=np.float64)
+        vectorizer = CountVectorizer(preprocessor=tweet_preprocessor, stop_words=_stop_words(stop_words),
+                                     token_pattern=TOKEN_PATTERN, min_df=min_df, max_df=max_df,
+                                     max_features=max_features, dtype=np.float64)
     else:
         if not (hasattr(vectorizer, "fit_transform") and hasattr(vectorizer, "get_feature_names_out")):
             raise TypeError(f"vectorizer: expected a scikit-learn vectorizer (fit_transform, get_feature_names_out), "
@@ -361,3 +369,16 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
         X = torch.from_numpy(C.toarray().reshape(shape))
     return Corpus(X=X, labels=labels, mode_names=names, n_docs=n_docs.reshape(sizes), vectorizer=vectorizer,
                   dropped=dropped, weighting=weighting, freq=freq, source=src)
+
+# %% ../nbs/20_corpus.ipynb #a3712089
+def health_tweets_documents(path=None):
+    """The health-news tweets (see `hierfact.data.load_health_tweets`) as a table of documents: a pandas DataFrame
+    with columns 'account' (str), 'date' (str 'YYYY-MM-DD HH:MM:SS', UTC, from the tweet id) and 'text' (str), one row
+    per tweet, in the file's order. path : as for `load_health_tweets` (None: $HIERFACT_DATA, then the shipped copy).
+    Raises what `hierfact.data.find_data_file` raises (TypeError, FileNotFoundError) and ValueError for a malformed file."""
+    import pandas as pd
+    from hierfact.data import find_data_file, SNOWFLAKE_EPOCH_MS
+    import hierfact.data as _data
+    acc, ids, texts = _data._read_tweets_csv(find_data_file("healthtweets.zip", path))
+    dates = ((ids >> 22) + SNOWFLAKE_EPOCH_MS).astype("datetime64[ms]")
+    return pd.DataFrame({"account": acc, "date": pd.Series(dates).dt.strftime("%Y-%m-%d %H:%M:%S"), "text": texts})

@@ -8,4 +8,4 @@ __all__ = []
 # %% ../nbs/datasets.ipynb #949e46b8
 from .data import (synthetic_742, synthetic_clean_742, load_health_tweets, load_newsgroups,
                            fetch_newsgroups_1000, label_mask, SyntheticTensor, HealthTweets, Newsgroups)
-from .corpus import load_corpus, read_documents, Corpus
+from .corpus import load_corpus, read_documents, Corpus, health_tweets_documents

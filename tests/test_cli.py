@@ -1,5 +1,6 @@
 "The command line: `hierfact topics` on the user's own data, its outputs and its errors."
 import contextlib
+import importlib.util
 import csv
 import json
 import subprocess
@@ -472,3 +473,145 @@ def test_failed_run_leaves_no_out_folder(tiny, tmp_path, monkeypatch, capsys):
     # an --out under a file is refused up front
     assert main(["topics", str(tiny), "--out", str(tiny / "sub"), "--quiet"]) == 2
     assert f"--out: cannot create the folder {tiny / 'sub'}: {tiny} is a file" in capsys.readouterr().err
+
+
+# ---- issue 13: a table of documents with groups and dates, end to end
+
+@pytest.fixture(scope="module")
+def speeches(tmp_path_factory):
+    """180 'speeches': party (red 90, blue 88, tiny 2), a date column named publish_date written as 2017/2/7 (string
+    order is not date order), no speech in 2017-04 (a gap), each speech about one of three themes plus filler words."""
+    d = tmp_path_factory.mktemp("speeches")
+    rng = np.random.default_rng(3)
+    themes = ["tax budget economy jobs", "health hospital doctor patient", "school teacher student education"]
+    months = [1, 2, 3, 5, 6, 7]                                   # April missing
+    rows = []
+    for i in range(180):
+        party = "tiny" if i in (5, 77) else ["red", "blue"][i % 2]
+        m = months[i % 6]
+        words = rng.choice(themes[(i // 2) % 3].split(), 6).tolist() + ["hon", "friend"] + rng.choice(["2019", "member"], 1).tolist()
+        rows.append({"party": party, "publish_date": f"2017/{m}/{1 + i % 27}", "text": " ".join(words)})
+    p = d / "speeches.csv"
+    with open(p, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["party", "publish_date", "text"]); w.writeheader(); w.writerows(rows)
+    return p
+
+
+def test_table_with_time_column_end_to_end(speeches, tmp_path, capsys):
+    stop = tmp_path / "stop.txt"; stop.write_text("hon\nfriend\n", encoding="utf-8")
+    rc = main(["topics", str(speeches), "--group-by", "party", "--time", "publish_date", "--freq", "month",
+               "--min-docs", "3", "--stop-words", str(stop), "--max-df", "0.9", "--ranks", "3", "2", "--min-df", "2",
+               "--out", str(tmp_path / "out"), "--quiet"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    out = cap.out
+    # 2 parties left (tiny dropped: 2 documents), 7 months 2017-01..2017-07 with the empty April present
+    assert out.startswith(f"{speeches}: 2 party x 7 month x ")
+    assert "--min-docs 3: dropped 1 value of 'party' with fewer documents (2 documents)" in out
+    assert "top parties:" in out and "partys" not in out and "peak months:" in out
+    ds = load_dataset(str(speeches), group_by=["party"], time="publish_date", freq="month", min_docs=3,
+                      stop_words=str(stop), min_df=2)
+    assert ds.labels[0] == ["blue", "red"] and ds.labels[1] == [f"2017-{k:02d}" for k in range(1, 8)]
+    assert ds.time_mode == 1 and ds.n_docs[:, 3].sum() == 0 and ds.n_docs.sum() == 178
+    assert not {"hon", "friend", "2019"} & set(ds.labels[-1]) and "member" in ds.labels[-1]
+    # --max-df 0.4 drops 'member' (in about half of the speeches), kept at the default 1.0
+    assert "member" not in load_dataset(str(speeches), group_by=["party"], min_df=2, max_df=0.4).labels[-1]
+    o = tmp_path / "out"
+    for f in ("month_trends.png", "party_factors.png", "month_factors.png", "topics.html", "topic_tree.json"):
+        assert (o / f).stat().st_size > 1000, f
+    # the cell values are the mean counts of their documents: blue in 2017-02, counted independently; blue never
+    # speaks in January: an empty cell, zero, and n_docs says so
+    import pandas as pd
+    df = pd.read_csv(speeches)
+    sel = df[(df.party == "blue") & pd.to_datetime(df.publish_date).dt.month.eq(2)]
+    w = ds.labels[-1].index("tax")
+    assert len(sel) == ds.n_docs[0, 1] == 30 and ds.X[0, 1, w] > 0
+    assert ds.X[0, 1, w] == pytest.approx(np.mean([t.split().count("tax") for t in sel.text]), rel=1e-12)
+    assert ds.n_docs[0, 0] == 0 and not ds.X[0, 0].any()
+
+
+def test_since_until_and_every_freq(speeches, capsys):
+    ds = load_dataset(str(speeches), group_by=["party"], time="publish_date", freq="quarter", min_df=1,
+                      since="2017-02-01", until="2017-06-30")
+    assert ds.labels[1] == ["2017-Q1", "2017-Q2"] and ds.mode_names == ["party", "quarter", "word"]
+    assert main(["topics", str(speeches), "--time", "publish_date", "--since", "2017-03-01", "--until", "2017-05-31",
+                 "--freq", "week", "--ranks", "2", "--min-df", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    import pandas as pd
+    dates = pd.to_datetime(pd.read_csv(speeches).publish_date)
+    before, after = int((dates < "2017-03-01").sum()), int((dates >= "2017-06-01").sum())
+    assert (before, after) == (60, 60)
+    assert f"--since: dropped {before} documents dated outside the range" in out and f"--until: dropped {after} documents" in out
+    assert "peak weeks: 2017-W" in out
+    year = load_dataset(str(speeches), time="publish_date", freq="year", min_df=1)
+    assert year.labels[0] == ["2017"] and year.mode_names == ["year", "word"]
+
+
+def test_table_formats_and_bom_give_the_same_tensor(speeches, tmp_path):
+    import pandas as pd
+    df = pd.read_csv(speeches)
+    ref = load_dataset(str(speeches), group_by=["party"], time="publish_date", min_df=1)
+    paths = [tmp_path / "s.tsv", tmp_path / "s.jsonl", tmp_path / "bom.csv"]
+    df.to_csv(paths[0], sep="\t", index=False)
+    df.to_json(paths[1], orient="records", lines=True)
+    paths[2].write_bytes(b"\xef\xbb\xbf" + speeches.read_bytes())
+    if importlib.util.find_spec("pyarrow") is not None:
+        df.to_parquet(tmp_path / "s.parquet"); paths.append(tmp_path / "s.parquet")
+    for p in paths:
+        ds = load_dataset(str(p), group_by=["party"], time="publish_date", min_df=1)
+        assert ds.labels == ref.labels and np.array_equal(ds.X, ref.X), p
+
+
+def test_table_options_are_checked(speeches, tmp_path, capsys):
+    np.save(tmp_path / "t.npy", np.ones((3, 4, 5)))
+    s = str(speeches)
+    for args, msg in [([s, "--freq", "month"], "--freq: needs a date column; give it with --time"),
+                      ([s, "--since", "2017-01-01"], "--since: needs a date column"),
+                      ([s, "--max-df", "0"], "--max-df: a fraction"), ([s, "--max-df", "1.5"], "--max-df"),
+                      ([s, "--min-docs", "0"], "--min-docs: must be >= 1"),
+                      ([s, "--stop-words", "englsh"], "--stop-words: 'englsh' is neither"),
+                      ([s, "--time", "date"], "--time='date': no such column"),
+                      ([s, "--time", "text"], "--time: 180 of 180 values of column 'text' are missing or not dates"),
+                      ([s, "--group-by", "party", "--min-docs", "200"], "--min-docs: every group value"),
+                      ([str(tmp_path / "t.npy"), "--time", "date"], "--time: applies only to a .csv DATA"),
+                      (["--time", "date"], "--time: applies only to a .csv DATA"),
+                      ([str(tmp_path / "t.npy"), "--max-df", "0.5"], "--max-df: applies only to texts")]:
+        assert main(["topics", *args, "--quiet"]) == 2, args
+        err = capsys.readouterr().err
+        assert msg in err, (args, err)
+    with pytest.raises(SystemExit): main(["topics", s, "--time", "publish_date", "--freq", "fortnight"])
+    assert "--freq" in capsys.readouterr().err
+
+
+def test_top_labels_and_plural():
+    from hierfact.cli import top_labels, plural
+    labs = ["a", "b", "c", "d"]
+    assert top_labels([1.0, 4.7e-135, 0.0, 0.05], labs) == ["a"]              # the issue's case: only 'a' carries weight
+    assert top_labels([1.0, 0.1, 0.0999, 0.5], labs) == ["a", "d", "b"]       # 0.1 of the top is kept, 0.0999 is not
+    assert top_labels([0.0, 0.0, 0.0, 0.0], labs) == []
+    assert [plural(w) for w in ("party", "month", "day", "speech", "source", "box", "year", "country")] == \
+        ["parties", "months", "days", "speeches", "sources", "boxes", "years", "countries"]
+
+
+def test_many_periods_heatmap_is_named_not_silently_skipped(speeches, tmp_path, capsys):
+    assert main(["topics", str(speeches), "--time", "publish_date", "--freq", "day", "--ranks", "2", "--min-df", "2",
+                 "--out", str(tmp_path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    import pandas as pd
+    dates = pd.to_datetime(pd.read_csv(speeches).publish_date)
+    n_days = (dates.max() - dates.min()).days + 1                    # every day from the first to the last: 208
+    assert f"hierfact: note: day_factors.png not written: {n_days} days are more rows than a readable heatmap holds" in err
+    assert not (tmp_path / "day_factors.png").exists() and (tmp_path / "day_trends.png").stat().st_size > 1000
+
+
+def test_neural_multihntf_from_the_cli(speeches, tmp_path, capsys):
+    rc = main(["topics", str(speeches), "--group-by", "party", "--time", "publish_date", "--model", "neural-multihntf",
+               "--ranks", "3", "2", "--epochs", "10", "--min-df", "2", "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "model neural-multihntf, ranks 3 -> 2" in out and "topic tree" in out
+    m = load(tmp_path / "model.npz")
+    assert type(m).__name__ == "NeuralMultiHNTF" and m.ranks == [3, 2]
+    tree = json.loads((tmp_path / "topic_tree.json").read_text())
+    assert tree["model"] == "neural-multihntf" and all(0 <= e < 1 for e in tree["errors"])
+    assert main(["topics", str(speeches), "--model", "neural-multihntf", "--ranks", "3", "--quiet"]) == 2
+    assert "--ranks: --model neural-multihntf needs at least two ranks" in capsys.readouterr().err
