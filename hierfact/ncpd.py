@@ -311,7 +311,7 @@ def _normalize(weights, factors, comm=ONE_PROCESS, split=None):
         out.append(F / torch.where(s == 0, torch.ones_like(s), s))
     return weights, out
 
-# %% ../nbs/04_ncpd.ipynb #99e3734c
+# %% ../nbs/04_ncpd.ipynb #a50f647a
 def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx, normalize_factors,
           verbose=False, callback=None, comm=ONE_PROCESS, split=None, shape=None, desc=None):
     """The NCPD loop from the initial `factors` (of X / 2**kx; updated in place) and the result: (CPTensor with
@@ -367,7 +367,7 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     cp.history_, cp.n_iter_, cp.errors_ = history[:len(errs)], len(errs), history[len(errs):]
     return cp, unconverged
 
-# %% ../nbs/04_ncpd.ipynb #a50f647a
+# %% ../nbs/04_ncpd.ipynb #99e3734c
 def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, random_state=None,
          normalize_factors=False, fixed_modes=None, dtype=None, device=None, verbose=False, callback=None,
          n_inner=1):
