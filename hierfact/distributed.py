@@ -5,301 +5,30 @@
 # %% ../nbs/19_distributed.ipynb #54fdc854
 from __future__ import annotations
 
-import datetime
 import math
 import numbers
-import os
-import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-import torch.distributed as dist
+from sklearn.exceptions import ConvergenceWarning
 from tensorly.cp_tensor import CPTensor
 
-from .tensor import as_tensor, check_rank, get_generator, rand, sq_norm, to_cptensor, pow2_scale
-from .nmf import (NMFResult, _Data, _HALS_DELTA, _check_options, _given_factor, _hals_update,
-                          _inner_sweeps, _kl_ratio, _lift_tiny, _mu_kl_S, _nndsvd_factors, _orth, _split, _tiny,
-                          _stopped, _warn_unconverged)
-from .ncpd import (_check_args, _check_fixed_modes, _hals_update as _cp_hals_update,
-                           _mu_update as _cp_mu_update, _split as _tree_cut, _sweep_mttkrps)
+from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_cptensor, pow2_scale
+from .comm import (Comm, gather_checked, same_everywhere, world_info, init_process_group_from_env, split_sizes,
+                           split_mode, split_columns, gather_split)
+from .nmf import NMFResult, _nmf, _check_options, _given_factor, _warn_unconverged
+from .ncpd import _ncpd, _check_args, _check_fixed_modes, _init_factors, _scale_factors
 from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES, _OPTIMIZERS as _NN_OPTIMIZERS,
                                  _all_finite as _nn_all_finite, _check_count as _nn_check_count,
                                  _check_float as _nn_check_float, _main_loss as _nn_main_loss)
 from .nnls import _cpu_threads
+_Comm, _gather_checked, _same_everywhere = Comm, gather_checked, same_everywhere   # as distributed_train_neural_nmf calls them
 
 # %% auto #0
-__all__ = ['world_info', 'init_process_group_from_env', 'split_sizes', 'split_mode', 'split_columns', 'gather_split',
-           'DistNMFResult', 'distributed_nmf', 'distributed_ncpd', 'distributed_train_neural_nmf', 'split_and_fit',
+__all__ = ['DistNMFResult', 'distributed_nmf', 'distributed_ncpd', 'distributed_train_neural_nmf', 'split_and_fit',
            'nmf_comm_words']
-
-# %% ../nbs/19_distributed.ipynb #90374938
-def world_info(group=None) -> tuple:
-    """(index, size): this process's rank in `group` (None: the default group) and the group's size;
-    (0, 1) when torch.distributed is not initialized, so every function of this chapter also runs
-    in a plain single process."""
-    if not (dist.is_available() and dist.is_initialized()): return 0, 1
-    return dist.get_rank(group), dist.get_world_size(group)
-
-def _default_backend():
-    return "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
-
-def init_process_group_from_env(backend=None, *, timeout=None) -> tuple:
-    """Join the process group that `torchrun` describes in the environment (RANK, WORLD_SIZE, LOCAL_RANK,
-    MASTER_ADDR, MASTER_PORT) and return (index, size, device).
-
-    backend : None picks 'nccl' when CUDA (and NCCL) is available, else 'gloo'; or 'gloo' / 'nccl'.
-        With 'nccl' each process drives one GPU: device = cuda:LOCAL_RANK (made the current device);
-        with 'gloo' the device is the CPU.
-    timeout : seconds a collective may wait before failing (default: torch's, 10 minutes for gloo).
-    If the default group already exists, nothing is initialized and its values are returned.
-    Raises RuntimeError (torchrun's variables missing) and ValueError (unknown backend, 'nccl' without CUDA)."""
-    if backend is None: backend = _default_backend()
-    if backend not in ("gloo", "nccl"): raise ValueError(f"backend: got {backend!r}; accepted are 'gloo' and 'nccl' (or None)")
-    if backend == "nccl" and not torch.cuda.is_available():
-        raise ValueError("backend: 'nccl' needs CUDA GPUs (one per process); use 'gloo' on CPUs")
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device(f"cuda:{local}") if backend == "nccl" else torch.device("cpu")
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size(), device
-    missing = [v for v in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
-    if missing:
-        raise RuntimeError(f"init_process_group_from_env: {', '.join(missing)} not set; launch with torchrun, e.g. "
-                           "`torchrun --nproc-per-node 2 your_script.py` (or tools/launch.py's launch_local)")
-    if backend == "nccl": torch.cuda.set_device(device)
-    kw = {} if timeout is None else {"timeout": datetime.timedelta(seconds=float(timeout))}
-    dist.init_process_group(backend, **kw)
-    return dist.get_rank(), dist.get_world_size(), device
-
-# %% ../nbs/19_distributed.ipynb #e6212c79
-def split_sizes(n: int, parts: int) -> list:
-    """Balanced chunk sizes of n items over `parts` processes: the first n % parts chunks hold one more.
-    Raises ValueError when parts > n (a process would get nothing) or parts < 1."""
-    for v, name in ((n, "n"), (parts, "parts")):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
-    if parts > n:
-        raise ValueError(f"parts: {parts} processes for {n} items (documents or slices) would leave "
-                         f"{parts - n} of them empty; use at most {n} processes")
-    q, rem = divmod(int(n), int(parts))
-    return [q + (i < rem) for i in range(parts)]
-
-def _check_sizes(sizes, n, parts):
-    try: sizes = [int(s) for s in sizes]
-    except (TypeError, ValueError): raise TypeError(f"sizes: expected a list of integers, got {sizes!r}") from None
-    if len(sizes) != parts or sum(sizes) != n or min(sizes) < 0:
-        raise ValueError(f"sizes: expected {parts} integers >= 0 summing to {n}, got {sizes}")
-    return sizes
-
-def _take(X, mode, a, b):
-    "X[..., a:b, ...] along `mode` for numpy, scipy.sparse and torch (dense or sparse) inputs; sparse stays sparse."
-    if sp.issparse(X):
-        if mode == 0: return sp.csr_matrix(X)[a:b]
-        return sp.csc_matrix(X)[:, a:b]
-    if isinstance(X, torch.Tensor):
-        if X.layout in (torch.sparse_csr, torch.sparse_csc): X = X.to_sparse_coo()
-        if X.is_sparse:
-            X = X.coalesce(); idx, v = X.indices(), X.values()
-            keep = (idx[mode] >= a) & (idx[mode] < b)
-            idx = idx[:, keep].clone(); idx[mode] -= a
-            shape = list(X.shape); shape[mode] = b - a
-            return torch.sparse_coo_tensor(idx, v[keep], shape, check_invariants=False).coalesce()
-        return X.narrow(mode, a, b - a)
-    X = np.asarray(X)
-    return X[(slice(None),) * mode + (slice(a, b),)]
-
-def _shape_of(X):
-    return tuple(X.shape) if hasattr(X, "shape") else np.shape(X)
-
-def split_mode(X, mode: int, parts=None, index=None, *, sizes=None, group=None):
-    """The block of X (numpy, scipy.sparse or torch, dense or sparse; sparse stays sparse) along `mode` that
-    process `index` of `parts` holds: chunks of `split_sizes` (balanced), or the given `sizes` (zeros allowed,
-    to test the solvers' errors). parts / index default to the process group's size and this process's rank.
-    A torch dense block is a view; a sparse block is re-indexed from 0. Raises ValueError (bad mode, parts >
-    the length of the mode, sizes that do not add up) and TypeError."""
-    p0, i0 = world_info(group)[::-1]
-    parts = p0 if parts is None else parts
-    index = i0 if index is None else index
-    shape = _shape_of(X)
-    if isinstance(mode, bool) or not isinstance(mode, numbers.Integral) or not -len(shape) <= mode < len(shape):
-        raise ValueError(f"mode: expected an integer in [-{len(shape)}, {len(shape)}), got {mode!r}")
-    mode = int(mode) % len(shape)
-    n = shape[mode]
-    sizes = split_sizes(n, parts) if sizes is None else _check_sizes(sizes, n, parts)
-    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index < parts:
-        raise ValueError(f"index: expected an integer in [0, {parts}), got {index!r}")
-    a = sum(sizes[:index])
-    return _take(X, mode, a, a + sizes[index])
-
-def split_columns(X, parts=None, index=None, *, sizes=None, group=None):
-    """The block of columns (documents) of a matrix X (n1 x n2) that process `index` of `parts` holds; see
-    `split_mode` (this is `split_mode(X, 1, ...)`)."""
-    if len(_shape_of(X)) != 2: raise ValueError(f"X: expected a matrix (2 modes), got shape {_shape_of(X)}")
-    return split_mode(X, 1, parts, index, sizes=sizes, group=group)
-
-# %% ../nbs/19_distributed.ipynb #55938eaa
-class _Comm:
-    """Collectives on one process group, with a count of what went through all_reduce: `calls`, `words`
-    (entries of the reduced buffers) and `seconds` (wall time spent in them). Size 1: no communication."""
-    def __init__(self, group=None):
-        self.group = group
-        self.rank, self.size = world_info(group)
-        self.calls, self.words, self.seconds = 0, 0, 0.0
-
-    def _allreduce(self, flat, op=None):
-        t0 = time.perf_counter()
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM if op is None else op, group=self.group)
-        self.seconds += time.perf_counter() - t0
-        self.calls += 1; self.words += flat.numel()
-
-    def sum(self, *ts) -> list:
-        "The sums over the processes of the tensors `ts` (one dtype and device), in a single all_reduce."
-        if self.size == 1: return list(ts)
-        flat = torch.cat([t.reshape(-1) for t in ts])
-        self._allreduce(flat)
-        out, i = [], 0
-        for t in ts:
-            out.append(flat[i:i + t.numel()].view(t.shape)); i += t.numel()
-        return out
-
-    def max(self, t):
-        if self.size == 1: return t
-        t = t.clone(); self._allreduce(t, dist.ReduceOp.MAX)
-        return t
-
-    def bcast(self, *ts) -> list:
-        "The tensors `ts` as process 0 of the group has them (one broadcast)."
-        if self.size == 1: return list(ts)
-        flat = torch.cat([t.reshape(-1) for t in ts])
-        dist.broadcast(flat, group=self.group, group_src=0)
-        out, i = [], 0
-        for t in ts:
-            out.append(flat[i:i + t.numel()].view(t.shape)); i += t.numel()
-        return out
-
-    def bcast_generator(self, gen):
-        "Give `gen` (a torch.Generator) process 0's state, so that every process draws the same numbers."
-        if self.size > 1:
-            st = [gen.get_state()]
-            dist.broadcast_object_list(st, group=self.group, group_src=0)
-            gen.set_state(st[0])
-        return gen
-
-    def stats(self, it_words=0, it_calls=0, n_iter=0) -> dict:
-        return dict(processes=self.size, calls=self.calls, words=self.words, seconds=self.seconds,
-                    words_per_iter=(it_words / n_iter if n_iter else 0.0), calls_per_iter=(it_calls / n_iter if n_iter else 0.0))
-
-def _gather_checked(comm, fn):
-    """Run fn() -> (local, meta) on every process and all_gather the metas (plain picklable objects), so that a
-    ValueError / TypeError on one process is raised on all of them (none is left waiting in a collective).
-    Returns (local, list of metas, one per process)."""
-    try: (loc, meta), err = fn(), None
-    except (ValueError, TypeError) as e: loc, meta, err = None, None, e
-    if comm.size == 1:
-        if err is not None: raise err
-        return loc, [meta]
-    outs = [None] * comm.size
-    dist.all_gather_object(outs, (meta, None if err is None else (type(err).__name__, str(err))), group=comm.group)
-    if err is not None: raise err
-    for i, (_, e) in enumerate(outs):
-        if e is not None:
-            raise (TypeError if e[0] == "TypeError" else ValueError)(f"process {i} of {comm.size} rejected its input: {e[1]}")
-    return loc, [m for m, _ in outs]
-
-def _same_everywhere(metas, names):
-    "ValueError unless every process passed the same value of each option in `names` (keys of the metas)."
-    for key, what in names.items():
-        vals = [m[key] for m in metas]
-        if any(v != vals[0] for v in vals):
-            raise ValueError(f"{what}: must be the same on every process, got {vals} (process 0, 1, ...)")
-
-def gather_split(T, dim: int = 0, *, group=None) -> torch.Tensor:
-    """The concatenation along `dim`, in process order, of the blocks T that the processes of `group` hold (blocks
-    may differ in size along `dim`), returned on every process: e.g. the full codes S (r x n2) from each process's
-    S_local (dim=1), or a split factor matrix (dim=0). One process: T itself."""
-    comm = _Comm(group)
-    if comm.size == 1: return T
-    T = T.contiguous()
-    n = torch.tensor([T.shape[dim]], device=T.device)
-    ns = [torch.zeros_like(n) for _ in range(comm.size)]
-    dist.all_gather(ns, n, group=group)
-    ns = [int(v) for v in ns]; big = max(ns)
-    pad = list(T.shape); pad[dim] = big - T.shape[dim]
-    Tp = torch.cat([T, T.new_zeros(pad)], dim) if pad[dim] else T
-    parts = [torch.empty_like(Tp) for _ in range(comm.size)]
-    dist.all_gather(parts, Tp, group=group)
-    return torch.cat([P.narrow(dim, 0, k) for P, k in zip(parts, ns)], dim)
-
-# %% ../nbs/19_distributed.ipynb #13c21883
-def _tsqr(Y, comm):
-    """Thin QR of a tall matrix whose rows are split over the processes (Y: this process's n_p x q rows):
-    local QR, all_gather of the q x q triangles, QR of their stack (TSQR, Demmel et al. 2012).
-    Returns (this process's rows of Q, R), R (q x q) the same on every process."""
-    Ql, Rl = torch.linalg.qr(Y)
-    if comm.size == 1: return Ql, Rl
-    q, kk = Y.shape[1], Rl.shape[0]
-    Rp = Y.new_zeros(q, q); Rp[:kk] = Rl
-    Rs = [torch.empty_like(Rp) for _ in range(comm.size)]
-    dist.all_gather(Rs, Rp, group=comm.group)
-    Q2, R = torch.linalg.qr(torch.cat(Rs))
-    return Ql @ Q2[comm.rank * q: comm.rank * q + kk], R
-
-def _dist_orth(Y, comm, n_rows):
-    """`hierfact.nmf._orth` of a tall matrix split by rows: shifted Cholesky QR with the Gram matrix summed by
-    all_reduce (q x q words); TSQR when Cholesky fails (the same decision on every process)."""
-    G = comm.sum(Y.T @ Y)[0]
-    q = Y.shape[1]
-    shift = 11 * torch.finfo(Y.dtype).eps * (n_rows * q + q ** 2) * G.diagonal().sum()
-    L, info = torch.linalg.cholesky_ex(G + shift * torch.eye(q, dtype=G.dtype, device=G.device))
-    if int(info) != 0 or not bool(torch.isfinite(L).all()): return _tsqr(Y, comm)[0]
-    return torch.linalg.solve_triangular(L.T, Y, upper=True, left=False)
-
-def _dist_top_svd(D, comm, k, gen, n2, off, n_oversamples=10, n_iter=None):
-    """`hierfact.nmf._top_svd` (randomized SVD, Halko, Martinsson & Tropp 2011) of X = [X_1 ... X_p] split by
-    columns: U (n1 x k) and s replicated, this process's columns of Vh (k x n2_p). The test matrix is drawn in
-    full with `gen` (same state everywhere) and sliced, so the draws are those of one process."""
-    n1, nl = D.shape; mn = min(n1, n2)
-    q = min(k + n_oversamples, mn)
-    if n_iter is None: n_iter = 7 if k < 0.1 * mn else 4
-    Om = torch.randn(n2, q, generator=gen, dtype=D.dtype)[off:off + nl].to(D.device)
-    Q = _orth(comm.sum(D.mm(Om))[0])                                   # X Om = sum_p X_p Om_p
-    for _ in range(n_iter):
-        Q = _orth(comm.sum(D.mm(_dist_orth(D.tmm(Q), comm, n2)))[0])
-    Q = torch.linalg.qr(Q).Q
-    Qt, R = _tsqr(D.tmm(Q), comm)                                      # X^T Q = Qt R, so Q^T X = R^T Qt^T
-    Ub, s, Wh = torch.linalg.svd(R.T)
-    return (Q @ Ub)[:, :k], s[:k], (Wh @ Qt.T)[:k]
-
-def _dist_nndsvd(D, comm, rank, gen, n2, off, xmax, fill_mean=None):
-    "`hierfact.nmf._nndsvd` on column-split data: A (n1 x rank) replicated, this process's S (rank x n2_p)."
-    n1, nl = D.shape
-    k = min(rank, n1, n2)
-    U, s, Vh = _dist_top_svd(D, comm, k, gen, n2, off)
-    y = Vh.T
-    ny = comm.sum(torch.cat([(y.clamp(min=0) ** 2).sum(0), ((-y).clamp(min=0) ** 2).sum(0)]))[0].sqrt()   # global norms
-    return _nndsvd_factors(U, y, s, ny[:k], ny[k:], rank, 1e-6 * math.sqrt(xmax), fill_mean)
-
-# %% ../nbs/19_distributed.ipynb #ac6ad907
-def _dist_hals_update(F, P, G, max_inner, comm, delta=_HALS_DELTA):
-    """`hierfact.nmf._hals_update` for a factor whose columns are split (S): the same sweeps, with the size of a
-    sweep's change summed over the processes, so every process stops after the same number of sweeps."""
-    if comm.size == 1 or max_inner == 1: return _hals_update(F, P, G, max_inner, delta)
-    d = G.diagonal()
-    live = (d > 0)[:, None]
-    d = torch.where(live[:, 0], d, torch.ones_like(d))
-    Pn = torch.where(live, P / d[:, None], F)
-    Gz = G / d[:, None]
-    Gz.fill_diagonal_(0)
-    first = None
-    for sweep in range(1, max_inner + 1):
-        old = F.clone()
-        for k in range(F.shape[0]):
-            torch.clamp(torch.addmv(Pn[k], F.T, Gz[k], alpha=-1), min=0, out=F[k])
-        change = math.sqrt(max(float(comm.sum(((F - old) ** 2).sum().reshape(1))[0]), 0.0))
-        if first is None: first = change
-        elif change <= delta * first: break
-    return sweep
 
 # %% ../nbs/19_distributed.ipynb #eee6a980
 @dataclass(repr=False)
@@ -343,7 +72,7 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
     Raises on every process (none is left waiting) ValueError / TypeError as `nmf` does, naming the process whose
     input was rejected: a process with 0 columns, processes disagreeing on n1, dtype, rank or options, an all-zero
     X, rank > min(n1, n2) with an SVD init, misshapen A or S_local."""
-    comm = _Comm(group)
+    comm = Comm(group)
 
     def local():
         loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
@@ -367,172 +96,23 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
                     n_iter_max=int(n_iter_max), tol=float(tol))
         return (X, loss, r, Ag, Sg), meta
 
-    (X, loss, r, Ag, Sg), metas = _gather_checked(comm, local)
-    _same_everywhere(metas, dict(n1="X_local (number of rows n1)", dtype="X_local (dtype)", rank="rank",
-                                 loss="beta_loss", solver="solver", init="init", n_iter_max="n_iter_max", tol="tol"))
+    (X, loss, r, Ag, Sg), metas = gather_checked(comm, local)
+    same_everywhere(metas, dict(n1="X_local (number of rows n1)", dtype="X_local (dtype)", rank="rank",
+                                loss="beta_loss", solver="solver", init="init", n_iter_max="n_iter_max", tol="tol"))
     sizes = [m["nl"] for m in metas]
     n1, n2, off = metas[0]["n1"], sum(sizes), sum(sizes[:comm.rank])
     if init in ("nndsvd", "nndsvda") and r > min(n1, n2):
         raise ValueError(f"rank: {r} is larger than min(n1, n2) = {min(n1, n2)}, the most an SVD-type init "
                          f"(init={init!r}) allows; use init='random' for a larger rank")
+    if Ag is not None: Ag = comm.bcast(Ag)[0]                   # the replicated factor: process 0's copy
+    gen = comm.bcast_generator(get_generator(random_state))     # the same draws on every process
     with torch.no_grad():
-        return _dist_nmf(X, r, loss, solver, init, Ag, Sg, n_iter_max, tol, random_state, verbose, comm, n2, off)
-
-def _dist_prepare(X, comm):
-    """Local `_Data` of X_p after the global steps of `hierfact.nmf._prepare`: rows that are zero on every process
-    dropped, exact scaling by 2**-k with k the binary exponent of the global max (as `pow2_normalize`, so the
-    scaled max is in [1/2, 1)). Returns (data, row_mask or None, k, stats) with
-    stats = dict(nnz, nx2, total, xmax) of the whole (scaled) X."""
-    n1 = X.shape[0]
-    if X.is_sparse:
-        X = X.coalesce(); (rows, cols), vals = X.indices(), X.values()
-        keep = vals != 0
-        if not bool(keep.all()): rows, cols, vals = rows[keep], cols[keep], vals[keep]
-        xmax_l = vals.max() if vals.numel() else vals.new_zeros(())
-        cnt, nnz_l = torch.bincount(rows, minlength=n1), vals.numel()
-    else:
-        xmax_l = X.max(); nz = X != 0
-        cnt = nz.sum(1); nnz_l = int(nz.sum())
-    xmax = float(comm.max(xmax_l.reshape(1))[0])
-    st = comm.sum(torch.cat([cnt.to(torch.float64), torch.tensor([float(nnz_l)], dtype=torch.float64, device=cnt.device)]))[0]
-    present, nnz = st[:n1] > 0, int(st[n1])
-    if nnz == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
-    mask = None if bool(present.all()) else present
-    m = math.frexp(xmax)[1]                                     # the k of `pow2_normalize` for the whole X
-    if X.is_sparse:
-        if mask is not None: rows = (torch.cumsum(mask, 0) - 1)[rows]
-        vals = pow2_scale(vals, -m)
-        D = _Data(rows=rows, cols=cols, vals=vals, shape=(int(present.sum()), X.shape[1]))
-    else:
-        if mask is not None: X = X[mask]
-        X = pow2_scale(X, -m)
-        D = _Data(X)
-    nx2, total = comm.sum(torch.stack([D.nx2, D.total()]))[0].unbind()
-    return D, mask, m, dict(nnz=nnz, nx2=float(nx2), total=float(total), xmax=math.ldexp(xmax, -m))
-
-def _dist_nmf(X, rank, loss, solver, init, A, S, n_iter_max, tol, random_state, verbose, comm, n2, off):
-    n1 = X.shape[0]
-    D, mask, m, st = _dist_prepare(X, comm)
-    nl, dt, dev = D.shape[1], D.dtype, D.device
-    ka, ks = _split(m)                                          # as `hierfact.nmf`: X 2**-m = (A 2**-ka)(S 2**-ks)
-    if init == "custom":
-        A = comm.bcast(A)[0]                                    # the replicated factor: process 0's copy
-        A, S = pow2_scale(A, -ka), pow2_scale(S, -ks)
-        if mask is not None: A = A[mask]
-    else:
-        gen = comm.bcast_generator(get_generator(random_state))
-        avg = math.sqrt(st["total"] / (n1 * n2 * rank))
-        if init == "random":                                     # drawn in full, as one process would, then sliced
-            A = torch.randn(n1, rank, generator=gen, dtype=dt).abs_().mul_(avg).to(dev)
-            S = torch.randn(rank, n2, generator=gen, dtype=dt)[:, off:off + nl].abs().mul_(avg).to(dev)
-            if mask is not None: A = A[mask.to(A.device)]
-        else:
-            A, S = _dist_nndsvd(D, comm, rank, gen, n2, off, st["xmax"], avg if init == "nndsvda" else None)
-    A, S = A.contiguous(), S.contiguous()
-    floor = math.sqrt(_tiny(dt))                                 # as `hierfact.nmf` (max X in [1/2, 1))
-    lift = torch.finfo(dt).eps ** 2 * math.sqrt(st["xmax"])
-    nx2 = st["nx2"]
-    bundle_scalar = dt == torch.float64           # float32: the error's scalar goes in a float64 all_reduce of its own
-
-    def reduce_frob(Q, H):
-        "One all_reduce: G = S S^T, P = X S^T (for the next update of A) and the error's sum_p <H, G_p> - 2 <Q_p, S_p>."
-        e = ((H.double() * (S @ S.T).double()).sum() - 2 * (Q.double() * S.double()).sum()).reshape(1)
-        if bundle_scalar: G, P, e = comm.sum(S @ S.T, D.mm(S.T), e)
-        else: (G, P), e = comm.sum(S @ S.T, D.mm(S.T)), comm.sum(e)[0]
-        return G, P, math.sqrt(max(nx2 + float(e), 0.0) / nx2)
-
-    def reduce_kl():
-        "One all_reduce: num = (X / AS) S^T (for the next update of A), the row sums of S and the divergence."
-        R, y = _kl_ratio(D, A, S, floor)
-        if D.sparse:
-            x = D.vals
-            num = D.csr(R) @ S.T.contiguous()
-            part = (x * torch.log(x / y.clamp(min=floor))).sum() - x.sum()
-        else:
-            num = R @ S.T
-            part = torch.xlogy(D.X, D.X / y.clamp(min=floor)).sum() - D.X.sum() + y.sum()
-        num, ssum, part = comm.sum(num, S.sum(1), part.reshape(1))
-        val = float(part) + (float((A.sum(0) * ssum).sum()) if D.sparse else 0.0)
-        return num, ssum, math.ldexp(val, m)
-
-    if loss == "kl":
-        num, ssum, e = reduce_kl()
-        to_e = lambda v: math.sqrt(2 * max(v, 0.0))
-    else:
-        G, P, e = reduce_frob(D.tmm(A).T, A.T @ A)
-        to_e = lambda v: v
-    errors = [e]
-    if solver == "hals":
-        At = A.T.contiguous()
-        inA = _inner_sweeps(D.shape[0], n2, st["nnz"], rank)
-        inS = _inner_sweeps(n2, D.shape[0], st["nnz"], rank)
-    w0, c0 = comm.words, comm.calls
-    converged, it = False, 0
-    from tqdm.auto import tqdm
-    bar = tqdm(total=n_iter_max, desc=f"distributed nmf {solver}/{loss}", disable=not (verbose and comm.rank == 0), leave=False)
-    for it in range(1, n_iter_max + 1):
-        if solver == "hals":
-            _hals_update(At, P.T, G, inA)                         # replicated: the same on every process
-            Q, H = D.tmm(At.T).T, At @ At.T
-            _dist_hals_update(S, Q, H, inS, comm)                 # local columns
-            G, P, e = reduce_frob(Q, H)
-        elif loss == "frobenius":
-            den = A @ G; den.add_(_tiny(dt)); A.mul_(P).div_(den); _lift_tiny(A, lift)
-            Q, H = D.tmm(A).T, A.T @ A
-            den = H @ S; den.add_(_tiny(dt)); S.mul_(Q).div_(den); _lift_tiny(S, lift)
-            G, P, e = reduce_frob(Q, H)
-        else:
-            A.mul_(num).div_(ssum + _tiny(dt)); _lift_tiny(A, lift)
-            _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
-            num, ssum, e = reduce_kl()
-        errors.append(e)
-        bar.update(1)
-        if it % 10 == 0:                                          # a check: the rule of `hierfact.nmf.nmf`
-            bar.set_postfix(error=f"{errors[-1]:.6g}")
-            if _stopped(to_e(errors[-11]), to_e(errors[-1]), tol):
-                converged = True
-                break
-        if tol > 0 and errors[-1] == 0:
-            converged = True
-            break
-    bar.close()
-    if tol > 0 and not converged and comm.rank == 0: _warn_unconverged("distributed_nmf", n_iter_max, tol, stacklevel=4)
-    stats = comm.stats(comm.words - w0, comm.calls - c0, it)
-    if solver == "hals": A = At.T.contiguous()
-    if mask is not None:
-        full = torch.zeros(n1, rank, dtype=A.dtype, device=A.device)
-        full[mask.to(A.device)] = A
-        A = full
-    A, S = pow2_scale(A, ka), pow2_scale(S, ks)
-    return DistNMFResult(A, S, errors, it, converged, offset=off, n_cols=n2, comm=stats)
+        res, unconverged = _nmf(X, r, loss, solver, init, Ag, Sg, True, True, n_iter_max, tol, gen, verbose, comm=comm)
+    if unconverged and comm.rank == 0: _warn_unconverged("distributed_nmf", n_iter_max, tol)
+    return DistNMFResult(res.A, res.S, res.errors, res.n_iter, res.converged, offset=off, n_cols=n2,
+                         comm=comm.stats(res.n_iter))
 
 # %% ../nbs/19_distributed.ipynb #01b846eb
-def _dist_init_cp(init, shape, rank, md, off, nl, fixed, dt, dev):
-    """Validate a CP init ((weights, factors) or CPTensor) for a tensor of global `shape` split along mode md:
-    factors[md] may have the full I_md rows (this process's rows are taken) or this process's nl rows.
-    Returns (factors, weights) copies, nothing merged yet."""
-    k = len(shape)
-    try: weights, facs = init
-    except (TypeError, ValueError): raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors)") from None
-    if isinstance(facs, (torch.Tensor, np.ndarray)) or not isinstance(facs, (list, tuple)):
-        raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors), factors a list of matrices")
-    if len(facs) != k: raise ValueError(f"init: has {len(facs)} factor matrices; X has {k} modes and needs one per mode")
-    out = []
-    for i, f in enumerate(facs):
-        F = as_tensor(f, f"init factor {i}", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-        if i == md and tuple(F.shape) == (shape[md], rank): F = F[off:off + nl].clone()
-        elif i == md and tuple(F.shape) != (nl, rank):
-            raise ValueError(f"init: factor {i} (the split mode) has shape {tuple(F.shape)}; expected ({shape[md]}, {rank}) "
-                             f"(the whole factor) or ({nl}, {rank}) (this process's rows)")
-        elif i != md and tuple(F.shape) != (shape[i], rank):
-            raise ValueError(f"init: factor {i} has shape {tuple(F.shape)}; expected ({shape[i]}, {rank}) = (size of mode {i} of X, rank)")
-        out.append(F.contiguous())
-    w = None
-    if weights is not None:
-        w = as_tensor(weights, "init weights", ndim=1, dtype=dt, device=dev, allow_sparse=False).clone()
-        if w.shape[0] != rank: raise ValueError(f"init: weights have length {w.shape[0]}; expected rank = {rank}")
-    return out, w
-
 def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_iter_max: int = 100, init="random",
                      tol: float = 1e-7, random_state=None, normalize_factors: bool = False, fixed_modes=None,
                      dtype=None, device=None, verbose: bool = False, stats=None,
@@ -551,10 +131,11 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
         process except along `mode`, where each process holds >= 1 slice. mode : the split mode (negative allowed).
     init : 'random' (drawn in full on every process with process 0's generator state, then sliced) or a CPTensor /
         (weights, factors): factors[mode] with all I_mode rows (each process takes its rows) or with this process's
-        rows; the other factors (and the weights) are taken from process 0. ('svd' needs SVDs of whole unfoldings:
-        compute it on one machine with `hierfact.ncpd.ncpd_init` and pass the CPTensor.)
+        rows; the other factors (and the weights) are taken from process 0. (The SVD inits need SVDs of whole
+        unfoldings: compute one on one machine with `hierfact.ncpd.ncpd_init` and pass the CPTensor.)
     solver, n_iter_max, tol, random_state, normalize_factors, fixed_modes, dtype, device, verbose :
-        as in `hierfact.ncpd.ncpd` (verbose prints on process 0 only; tol: stop at |e_prev - e| <= tol * e_prev).
+        as in `hierfact.ncpd.ncpd`, whose loop this is (verbose: a progress line on process 0 only; reaching
+        n_iter_max with tol > 0 unmet emits a ConvergenceWarning on process 0).
     stats : an optional dict, filled with this process's all_reduce traffic (processes, calls, words, seconds,
         words_per_iter, calls_per_iter).
     Returns a CPTensor (weights (r,), factors) whose factors[mode] holds this process's rows (`gather_split`
@@ -563,7 +144,7 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
     Raises on every process ValueError / TypeError as `ncpd` does, naming the process whose input was rejected
     (a process with 0 slices along `mode`, shapes or options that differ between processes, an all-zero X,
     init='svd', a misshapen init)."""
-    comm = _Comm(group)
+    comm = Comm(group)
 
     def local():
         X = as_tensor(X_local, "X_local", dtype=dtype, device=device, allow_empty=True)
@@ -579,13 +160,12 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
                                  "every process needs at least one (split with split_mode, and use at most I_mode processes)")
             if s == 0: raise ValueError(f"X_local: mode {n} has length 0; every mode must have length >= 1")
         fixed = _check_fixed_modes(fixed_modes, k)
-        if isinstance(init, str):
-            if init in ("svd", "abs_svd"):
+        if isinstance(init, str) and init != "random":
+            if init in ("nndsvda", "nndsvd", "abs_svd", "svd"):
                 raise ValueError(f"init: {init!r} needs SVDs of the whole unfoldings, which no process holds; use 'random' "
                                  "or pass a CPTensor (e.g. hierfact.ncpd.ncpd_init computed on one machine)")
-            if init != "random":
-                raise ValueError(f"init: got {init!r}; accepted are 'random', a CPTensor or (weights, factors)")
-        elif not isinstance(init, (CPTensor, tuple, list)):
+            raise ValueError(f"init: got {init!r}; accepted are 'random', a CPTensor or (weights, factors)")
+        if not isinstance(init, (str, CPTensor, tuple, list)):
             raise TypeError(f"init: got {type(init).__name__}; accepted are 'random', a CPTensor or (weights, factors)")
         X = X.coalesce() if X.is_sparse else X.contiguous()
         shape = list(X.shape); nl = shape[md]; shape[md] = -1
@@ -594,81 +174,30 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
                     normalize=bool(normalize_factors))
         return (X, r, md, fixed), meta
 
-    (X, r, md, fixed), metas = _gather_checked(comm, local)
-    _same_everywhere(metas, dict(mode="mode", shape="X_local (shape of the modes that are not split)",
-                                 dtype="X_local (dtype)", rank="rank", solver="solver", n_iter_max="n_iter_max",
-                                 tol="tol", fixed="fixed_modes", init="init", normalize="normalize_factors"))
+    (X, r, md, fixed), metas = gather_checked(comm, local)
+    same_everywhere(metas, dict(mode="mode", shape="X_local (shape of the modes that are not split)",
+                                dtype="X_local (dtype)", rank="rank", solver="solver", n_iter_max="n_iter_max",
+                                tol="tol", fixed="fixed_modes", init="init", normalize="normalize_factors"))
     sizes = [mt["nl"] for mt in metas]
-    nl, off = sizes[comm.rank], sum(sizes[:comm.rank])
+    off = sum(sizes[:comm.rank])
     shape = list(X.shape); shape[md] = sum(sizes); shape = tuple(shape)
-    k, dt, dev = len(shape), X.dtype, X.device
-    normX2 = comm.sum(sq_norm(X).reshape(1))[0][0]
-    if float(normX2) == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
-    normX = normX2.sqrt()
-    if not isinstance(init, str):
-        factors, w = _gather_checked(comm, lambda: (_dist_init_cp(init, shape, r, md, off, nl, fixed, dt, dev), None))[0]
+    v = X.values() if X.is_sparse else X.reshape(-1)                # as ncpd: the loop runs on X / 2**kx,
+    top = float(comm.max((v.max() if v.numel() else v.new_zeros(())).reshape(1))[0])   # kx of the whole X's max
+    if top == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
+    kx = math.frexp(top)[1]
+    X = pow2_scale(X, -kx)
+    normX2 = comm.sum(sq_norm(X))[0]; normX = normX2.sqrt()
+    gen = comm.bcast_generator(get_generator(random_state))        # 'random': the same draws on every process
     with torch.no_grad():
-        if isinstance(init, str):                                    # 'random': drawn in full, as one process would
-            gen = comm.bcast_generator(get_generator(random_state))
-            factors = [rand((s, r), gen, dt, dev) for s in shape]
-            factors[md] = factors[md][off:off + nl].contiguous()
-            G = [F.T @ F for F in factors]; G[md] = comm.sum(G[md])[0]
-            V = math.prod(G)
-            ones = torch.ones(r, dtype=dt, device=dev)
-            c = (normX2 / (ones @ V @ ones)) ** (0.5 / k)
-            factors = [F * c for F in factors]
-        else:                                                        # replicated factors and weights: process 0's
-            rep = [n for n in range(k) if n != md]
-            got = comm.bcast(*[factors[n] for n in rep], *([] if w is None else [w]))
-            for n, F in zip(rep, got): factors[n] = F.clone()
-            if w is not None: w = got[-1].clone()
-            free = [n for n in range(k) if n not in fixed]
-            if w is not None and free: factors[free[0]], w = factors[free[0]] * w, None
-        weights = w if not isinstance(init, str) else None
-        errs_out = []
-        factors = _dist_ncpd(X, factors, r, md, fixed, solver, n_iter_max, tol, normX2, normX, verbose, comm, shape,
-                             errs_out := [], stats)
-        if weights is None: weights = torch.ones(r, dtype=dt, device=dev)
-        if normalize_factors:
-            out = []
-            for n, F in enumerate(factors):
-                s = comm.sum((F * F).sum(0))[0].sqrt() if n == md and comm.size > 1 else F.norm(dim=0)
-                weights = weights * s
-                out.append(F / torch.where(s == 0, torch.ones_like(s), s))
-            factors = out
-    cp = to_cptensor(weights, factors)
-    cp.history_, cp.n_iter_, cp.errors_ = errs_out, len(errs_out), errs_out[-1:]
+        factors, weights = _init_factors(X, r, init, gen, fixed, comm, md, shape, off, normX2)
+        if not isinstance(init, str): factors = _scale_factors(factors, -kx)
+        cp, unconverged = _ncpd(X, factors, weights, fixed, solver, 1, n_iter_max, tol, normX2, normX, kx,
+                                normalize_factors, verbose, None, comm, md, shape, "distributed ncpd")
+    if stats is not None: stats.update(comm.stats(cp.n_iter_))
+    if unconverged and comm.rank == 0:
+        warnings.warn(f"distributed_ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the "
+                      f"error fell to tol={tol:g}; raise n_iter_max or tol", ConvergenceWarning, stacklevel=2)
     return cp
-
-def _dist_ncpd(X, factors, r, md, fixed, solver, n_iter_max, tol, normX2, normX, verbose, comm, shape, errs_out, stats):
-    k = len(shape)
-    update = _cp_hals_update if solver == "hals" else _cp_mu_update
-    modes, h = [n for n in range(k) if n not in fixed], _tree_cut(shape)
-    G = [F.T @ F for F in factors]
-    G[md] = comm.sum(G[md])[0]
-    errs, errs_f = [], []
-    w0, c0, it = comm.words, comm.calls, 0
-    for it in range(n_iter_max if modes else 0):
-        pend = None                                                  # the split factor's local Gram, not yet summed
-        for n, M in _sweep_mttkrps(X, factors, modes, h):
-            if n != md:                                              # partial MTTKRP: add the processes' parts
-                if pend is not None: (M, G[md]), pend = comm.sum(M, pend), None
-                else: M = comm.sum(M)[0]
-            V = math.prod(G[m] for m in range(k) if m != n)
-            factors[n] = update(factors[n], M, V)
-            if n == md: pend = factors[n].T @ factors[n]
-            else: G[n] = factors[n].T @ factors[n]
-        inner = (M * factors[n]).sum().reshape(1)
-        if n == md: G[md], inner = comm.sum(pend, inner)            # the split mode came last
-        errs.append((normX2 - 2 * inner[0] + (V * G[n]).sum()).clamp_min(0).sqrt() / normX)
-        if tol > 0 or verbose:
-            errs_f.append(float(errs[-1]))
-            if verbose and comm.rank == 0: print(f"iteration {it + 1}: relative error {errs_f[-1]:.10g}")
-            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) <= tol * errs_f[-2]): break
-    n_done = it + 1 if errs else 0
-    if stats is not None: stats.update(comm.stats(comm.words - w0, comm.calls - c0, n_done))
-    errs_out.extend(torch.stack(errs).tolist() if errs else [])
-    return [F.contiguous() for F in factors]
 
 # %% ../nbs/19_distributed.ipynb #4408828f
 def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epochs: int = 100,
@@ -755,7 +284,7 @@ def split_and_fit(X, rank, *, kind: str = "nmf", mode: int = 0, sizes=None, grou
         out.comm = res.comm
         return out
     if kind == "ncpd":
-        md = mode % len(_shape_of(X)) if isinstance(mode, numbers.Integral) else mode
+        md = mode % np.ndim(X) if isinstance(mode, numbers.Integral) else mode
         st = kwargs.pop("stats", None)
         st = {} if st is None else st
         res = distributed_ncpd(split_mode(X, md, p, i, sizes=sizes), rank, mode=md, group=group, stats=st, **kwargs)

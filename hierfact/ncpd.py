@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
                              cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale, rel_error)
+from .comm import ONE_PROCESS, gather_checked
 
 # %% auto #0
 __all__ = ['ncpd_init', 'ncpd']
@@ -171,42 +172,61 @@ def _check_fixed_modes(fixed_modes, k):
         out.add(int(m) % k)
     return out
 
-def _check_init_cp(init, X, rank, fixed):
-    "Validate a user CP init ((weights, factors) or CPTensor); return copied factors and the weights left over."
+def _check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=None, off=0):
+    """Validate a user CP init ((weights, factors) or CPTensor); return copied factors and the weights left over.
+    With a `comm` (chapter 19) X is this process's slab along mode `split` of a tensor of `shape`: factors[split]
+    may hold all rows (this process's are taken) or this process's rows, the other factors and the weights are
+    process 0's, and an init rejected on one process raises on every process."""
     k = X.ndim
-    try: weights, facs = init
-    except (TypeError, ValueError):
-        raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors)") from None
-    if isinstance(facs, (torch.Tensor, np.ndarray)) or not isinstance(facs, (list, tuple)):
-        raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors), factors a list of matrices")
-    if len(facs) != k:
-        raise ValueError(f"init: has {len(facs)} factor matrices; X has {k} modes and needs one per mode")
-    out = []
-    for i, f in enumerate(facs):
-        F = as_tensor(_detach(f), f"init factor {i}", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
-        if tuple(F.shape) != (X.shape[i], rank):
-            raise ValueError(f"init: factor {i} has shape {tuple(F.shape)}; expected ({X.shape[i]}, {rank}) "
-                             f"= (size of mode {i} of X, rank)")
-        out.append(F)
-    if weights is not None:
-        w = as_tensor(_detach(weights), "init weights", ndim=1, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
-        if w.shape[0] != rank: raise ValueError(f"init: weights have length {w.shape[0]}; expected rank = {rank}")
+    shape = tuple(X.shape) if shape is None else tuple(shape)
+    def check():
+        try: weights, facs = init
+        except (TypeError, ValueError):
+            raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors)") from None
+        if isinstance(facs, (torch.Tensor, np.ndarray)) or not isinstance(facs, (list, tuple)):
+            raise TypeError("init: a CP init must be a CPTensor or a pair (weights, factors), factors a list of matrices")
+        if len(facs) != k:
+            raise ValueError(f"init: has {len(facs)} factor matrices; X has {k} modes and needs one per mode")
+        out = []
+        for i, f in enumerate(facs):
+            F = as_tensor(_detach(f), f"init factor {i}", ndim=2, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
+            if i == split and tuple(F.shape) == (shape[i], rank): F = F[off:off + X.shape[i]].contiguous()
+            if tuple(F.shape) != (X.shape[i], rank):
+                mine = f" or ({X.shape[i]}, {rank}) (this process's rows)" if i == split else ""
+                raise ValueError(f"init: factor {i} has shape {tuple(F.shape)}; expected ({shape[i]}, {rank}) "
+                                 f"= (size of mode {i} of X, rank){mine}")
+            out.append(F)
+        w = None
+        if weights is not None:
+            w = as_tensor(_detach(weights), "init weights", ndim=1, dtype=X.dtype, device=X.device, allow_sparse=False).clone()
+            if w.shape[0] != rank: raise ValueError(f"init: weights have length {w.shape[0]}; expected rank = {rank}")
+        return (out, w), None
+    (out, w), _ = gather_checked(comm, check)
+    if comm.size > 1:                                           # the replicated factors and the weights: process 0's
+        rep = [n for n in range(k) if n != split]
+        got = comm.bcast(*[out[n] for n in rep], *([] if w is None else [w]))
+        for n, F in zip(rep, got): out[n] = F.clone()
+        if w is not None: w = got[-1].clone()
+    if w is not None:
         free = [n for n in range(k) if n not in fixed]
-        if free: out[free[0]], weights = out[free[0]] * w, None   # into the first updated factor
-        else: weights = w
-    return out, weights
+        if free: out[free[0]], w = out[free[0]] * w, None       # into the first updated factor
+    return out, w
 
 _SVD_INITS = ('nndsvda', 'nndsvd', 'abs_svd')
 _INIT_NAMES = "'nndsvda', 'nndsvd', 'abs_svd', 'random'"
 
-def _init_factors(X, rank, init, gen, fixed=()):
-    "Initial factors (list of (I_n, rank) tensors) and leftover weights (None unless all modes are fixed)."
+def _init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, shape=None, off=0, normX2=None):
+    """Initial factors (list of (I_n, rank) tensors) and leftover weights (None unless all modes are fixed).
+    With a `comm` (chapter 19, 'random' or a given init only): X is this process's slab along mode `split` of a
+    tensor of `shape` (its squared norm normX2), 'random' is drawn in full and factors[split] sliced at row `off`."""
     dt, dev = X.dtype, X.device
     if isinstance(init, str):
         if init == 'random':
-            factors = [rand((s, rank), gen, dt, dev) for s in X.shape]
-            c = (sq_norm(X) / cp_norm_sq(None, factors)) ** (0.5 / X.ndim)
-            return [F * c for F in factors], None
+            factors = [rand((s, rank), gen, dt, dev) for s in (X.shape if shape is None else shape)]
+            c = ((sq_norm(X) if normX2 is None else normX2) / cp_norm_sq(None, factors)) ** (0.5 / X.ndim)
+            factors = [F * c for F in factors]
+            if split is not None: factors[split] = factors[split][off:off + X.shape[split]].contiguous()
+            return factors, None
         if init not in _SVD_INITS:
             raise ValueError(f"init: got {init!r}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
         # tensorly's SVD inits are not scale consistent (the 'svd' fill is mean(X) while the SVD part scales like
@@ -229,7 +249,7 @@ def _init_factors(X, rank, init, gen, fixed=()):
             factors.append(W.contiguous())
         factors[0] = factors[0] * xmax
         return factors, None
-    if isinstance(init, (CPTensor, tuple, list)): return _check_init_cp(init, X, rank, fixed)
+    if isinstance(init, (CPTensor, tuple, list)): return _check_init_cp(init, X, rank, fixed, comm, split, shape, off)
     raise TypeError(f"init: got {type(init).__name__}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
 
 # %% ../nbs/04_ncpd.ipynb #cf4db50e
@@ -281,14 +301,71 @@ def _check_args(rank, solver, n_iter_max, tol):
         raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
     return rank
 
-def _normalize(weights, factors):
-    "tensorly's cp_normalize: unit-norm columns (zero columns stay zero), the norms multiplied into the weights."
+def _normalize(weights, factors, comm=ONE_PROCESS, split=None):
+    """tensorly's cp_normalize: unit-norm columns (zero columns stay zero), the norms multiplied into the weights.
+    With a `comm`, factors[split] holds this process's rows: its column norms are summed over the processes."""
     out = []
-    for F in factors:
-        s = F.norm(dim=0)
+    for n, F in enumerate(factors):
+        s = comm.col_norms(F) if n == split else F.norm(dim=0)
         weights = weights * s
         out.append(F / torch.where(s == 0, torch.ones_like(s), s))
     return weights, out
+
+# %% ../nbs/04_ncpd.ipynb #a50f647a
+def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx, normalize_factors,
+          verbose=False, callback=None, comm=ONE_PROCESS, split=None, shape=None, desc=None):
+    """The NCPD loop from the initial `factors` (of X / 2**kx; updated in place) and the result: (CPTensor with
+    history_, n_iter_, errors_, whether n_iter_max was reached with tol > 0 unmet). With a `comm` (chapter 19) X
+    is this process's slab along mode `split` of a tensor of `shape` and factors[split] its rows: the MTTKRPs of
+    the other modes are partial sums added by all_reduce, the split factor's Gram matrix travelling with the next
+    of them; one process (`ONE_PROCESS`, the default) adds nothing."""
+    k, rank = X.ndim, factors[0].shape[1]
+    update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
+    modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape if shape is None else shape))
+    G = [F.T @ F for F in factors]                  # Gram matrices, kept up to date
+    if split is not None: G[split] = comm.sum(G[split])[0]
+    errs, errs_f, stopped = [], [], False           # errs: 0-d tensors (no sync unless a float is needed)
+    comm.mark()
+    bar = tqdm(range(n_iter_max if modes else 0), desc=desc or f"ncpd ({solver})", disable=not verbose or comm.rank != 0,
+               leave=False)
+    for it in bar:
+        pend = None                                 # the split factor's Gram matrix, not yet summed
+        for n, M in _sweep_mttkrps(X, factors, modes, h):
+            if n != split:                          # X split: a partial MTTKRP, the processes' parts are added
+                M, *g = comm.sum(M, *(() if pend is None else (pend,)))
+                if g: G[split], pend = g[0], None
+            V = math.prod(G[m] for m in range(k) if m != n)
+            factors[n] = update(factors[n], M, V)
+            if n == split: pend = factors[n].T @ factors[n]
+            else: G[n] = factors[n].T @ factors[n]
+        # ||X - model||^2 = ||X||^2 - 2 <M_n, X_n> + <V_n, X_n^T X_n> for the last updated mode n
+        inner = (M * factors[n]).sum()
+        if pend is not None: G[split], inner = comm.sum(pend, inner)     # the split mode came last
+        errs.append((normX2 - 2 * inner + (V * G[n]).sum()).clamp_min(0).sqrt() / normX)
+        if tol > 0 or verbose or callback is not None:
+            errs_f.append(float(errs[-1]))
+            if verbose: bar.set_postfix(error=f"{errs_f[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs_f[-1]):
+                stopped = True; break
+            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) <= tol * errs_f[-2]):
+                stopped = True; break
+    bar.close()
+    unconverged = tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0
+    factors = [F.contiguous() for F in factors]
+    if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
+    final = errs[-1] if errs else None
+    if final is None and split is None: final = torch.tensor(rel_error(X, (weights, factors)), dtype=X.dtype)  # no iteration run
+    if normalize_factors:
+        weights, factors = _normalize(weights, factors, comm, split)
+        weights = pow2_scale(weights, kx)                                   # back to the scale of X
+    else: factors = _scale_factors(factors, kx)
+    _check_finite_result(factors + [weights], "factors")
+    history = torch.stack(errs + ([] if final is None else [final.to(X.device)])) if errs or final is not None else None
+    if history is not None: _check_finite_result([history], "relative errors")
+    history = [] if history is None else history.tolist()
+    cp = to_cptensor(weights, factors)
+    cp.history_, cp.n_iter_, cp.errors_ = history[:len(errs)], len(errs), history[len(errs):]
+    return cp, unconverged
 
 # %% ../nbs/04_ncpd.ipynb #99e3734c
 def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, random_state=None,
@@ -363,43 +440,12 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
     if not isinstance(init, str): factors = _scale_factors(factors, -kx)     # a given init, to the scale of X / 2**kx
     if isinstance(n_inner, bool) or not isinstance(n_inner, numbers.Integral) or n_inner < 1:
         raise ValueError(f"n_inner: expected an integer >= 1 (HALS sweeps per mode update), got {n_inner!r}")
-    update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
-    modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape))
-    G = [F.T @ F for F in factors]                  # Gram matrices, kept up to date
-    errs, errs_f, stopped = [], [], False           # errs: 0-d tensors (no sync unless a float is needed)
-    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver})", disable=not verbose, leave=False)
-    for it in bar:
-        for n, M in _sweep_mttkrps(X, factors, modes, h):
-            V = math.prod(G[m] for m in range(k) if m != n)
-            factors[n] = update(factors[n], M, V)
-            G[n] = factors[n].T @ factors[n]
-        # ||X - model||^2 = ||X||^2 - 2 <M_n, X_n> + <V_n, X_n^T X_n> for the last updated mode n
-        errs.append((normX2 - 2 * (M * factors[n]).sum() + (V * G[n]).sum()).clamp_min(0).sqrt() / normX)
-        if tol > 0 or verbose or callback is not None:
-            errs_f.append(float(errs[-1]))
-            if verbose: bar.set_postfix(error=f"{errs_f[-1]:.5g}", refresh=False)
-            if callback is not None and callback(it + 1, errs_f[-1]):
-                stopped = True; break
-            if tol > 0 and it >= 1 and (errs_f[-2] == 0 or abs(errs_f[-2] - errs_f[-1]) <= tol * errs_f[-2]):
-                stopped = True; break
-    bar.close()
-    if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
+    cp, unconverged = _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx,
+                            normalize_factors, verbose, callback)
+    if unconverged:
         warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the error "
                       f"fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of iterations)",
                       ConvergenceWarning, stacklevel=2)
-    factors = [F.contiguous() for F in factors]
-    if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
-    final = errs[-1] if errs else torch.tensor(rel_error(X, (weights, factors)), dtype=X.dtype)   # no iteration run
-    if normalize_factors:
-        weights, factors = _normalize(weights, factors)
-        weights = pow2_scale(weights, kx)                                   # back to the scale of X
-    else: factors = _scale_factors(factors, kx)
-    _check_finite_result(factors + [weights], "factors")
-    history = torch.stack(errs + [final.to(X.device)])
-    _check_finite_result([history], "relative errors")
-    history = history.tolist()
-    cp = to_cptensor(weights, factors)
-    cp.history_, cp.n_iter_, cp.errors_ = history[:-1], len(errs), history[-1:]
     return cp
 
 # %% ../nbs/04_ncpd.ipynb #59ead87b

@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy, pow2_normalize, pow2_scale
+from .comm import ONE_PROCESS
 
 # %% auto #0
 __all__ = ['initialize', 'NMFResult', 'nmf', 'ComponentsMixin', 'NMF']
@@ -37,13 +38,12 @@ def _crow(rows, n):
 
 class _Data:
     """The data matrix X (n1 x n2) as the solvers see it: `mm(M)` = X @ M, `tmm(M)` = X^T @ M,
-    `sampled(A, S)` = (A @ S) at the stored entries of X (in CSR order), `nx2` = ||X||_F^2.
+    `sampled(A, S)` = (A @ S) at the stored entries of X (in CSR order), `nx2_64` = ||X||_F^2 (float64).
     Dense X is kept as it is; sparse X as CSR matrices of X and X^T built from sorted coordinates."""
     def __init__(self, X=None, *, rows=None, cols=None, vals=None, shape=None):
         if X is not None and not X.is_sparse:
             self.sparse, self.X, self.shape = False, X, tuple(X.shape)
             self.dtype, self.device = X.dtype, X.device
-            self.nx2 = sq_norm(X)                                  # in X's dtype (hierfact.distributed sums it)
             self.nx2_64 = float(sq_norm(X.double()))               # float64, for the relative error
             return
         if X is not None:
@@ -57,7 +57,6 @@ class _Data:
         self.crow, self.crowT = _crow(rows, n1), _crow(cols[self.perm], n2)
         self.colT = rows[self.perm]
         self.X, self.XT = self.csr(vals), self.csrT(vals)
-        self.nx2 = (vals * vals).sum()
         self.nx2_64 = float((vals.double() ** 2).sum())
         self._X64 = None
 
@@ -83,77 +82,86 @@ class _Data:
     def values(self):
         "The stored (nonzero) entries of X."
         return self.vals if self.sparse else self.X
-    def xmax(self):
-        return float(self.values().max())
-    def total(self):
-        return self.values().sum()
 
 # %% ../nbs/03_nmf.ipynb #bd341e8a
 def _split(k):
     "Shares (ka, ks) of the data scale 2**k for A and S: ka + ks = k, as equal as possible."
     return k // 2, k - k // 2
 
-def _prepare(X, compress_rows):
+def _prepare(X, compress_rows, comm=ONE_PROCESS):
     """_Data for X (validated torch tensor), after dropping all-zero rows (if `compress_rows`) and the exact
-    scaling X -> X 2**-k of `pow2_normalize` (max X in [1/2, 1)). Returns (data, row_mask or None, k)."""
-    n1, n2 = X.shape
+    scaling X -> X 2**-k of `pow2_normalize` (max X in [1/2, 1)). Returns (data, row_mask or None, k).
+    The data carries the whole X's column count `n2_all`, this block's first column `off`, and `nnz_all`, `nx2_all`
+    (||X||_F^2, float64), `sum_all`, `max_all` (of X 2**-k). With a `comm` (chapter 19) X is this process's
+    columns and every step is global: a row is dropped when it is zero on every process, k is the whole X's."""
+    n1, nl = X.shape
     if X.is_sparse:
         X = X.coalesce(); (rows, cols), vals = X.indices(), X.values()
         keep = vals != 0
         if not bool(keep.all()): rows, cols, vals = rows[keep], cols[keep], vals[keep]
-        if vals.numel() == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-        mask = None
-        if compress_rows:
-            present = torch.bincount(rows, minlength=n1) > 0
-            if not bool(present.all()):
-                mask = present
-                rows = (torch.cumsum(present, 0) - 1)[rows]       # monotone relabelling keeps the order
-                n1 = int(present.sum())
-        vals, k = pow2_normalize(vals)
-        return _Data(rows=rows, cols=cols, vals=vals, shape=(n1, n2)), mask, k
-    if not bool((X != 0).any()): raise ValueError("X: is all zero; there is nothing to factorize")
-    mask = None
-    if compress_rows:
-        present = (X != 0).any(1)
-        if not bool(present.all()): mask, X = present, X[present]
-    X, k = pow2_normalize(X)
-    return _Data(X), mask, k
+        cnt, top = torch.bincount(rows, minlength=n1), (vals.max() if vals.numel() else vals.new_zeros(()))
+    else:
+        cnt, top = (X != 0).sum(1), X.max()
+    cnt, top = comm.sum(cnt)[0], float(comm.max(top.reshape(1))[0])
+    if top == 0: raise ValueError("X: is all zero; there is nothing to factorize")
+    present, mask = cnt > 0, None
+    if compress_rows and not bool(present.all()): mask = present
+    k = math.frexp(top)[1]                                        # pow2_normalize's k (max X = m 2**k, m in [1/2, 1))
+    if X.is_sparse:
+        if mask is not None: rows = (torch.cumsum(present, 0) - 1)[rows]     # monotone relabelling keeps the order
+        D = _Data(rows=rows, cols=cols, vals=pow2_scale(vals, -k), shape=(int(present.sum()) if mask is not None else n1, nl))
+    else:
+        D = _Data(pow2_scale(X if mask is None else X[mask], -k))
+    sizes = [0.0] * comm.size; sizes[comm.rank] = float(nl)
+    D.nx2_all, D.sum_all, *sizes = comm.sum(D.nx2_64, float(D.values().sum()), *sizes)
+    D.n2_all, D.off, D.nnz_all, D.max_all = int(sum(sizes)), int(sum(sizes[:comm.rank])), int(cnt.sum()), math.ldexp(top, -k)
+    return D, mask, k
 
 # %% ../nbs/03_nmf.ipynb #4c71b3be
-def _orth(Y):
+def _orth(Y, comm=ONE_PROCESS, n_rows=None):
     """A well-conditioned basis of range(Y) (m x q, m >= q) for the power iterations: shifted Cholesky QR
     (Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa 2020), one Gram matrix and one triangular solve,
-    much faster than Householder QR on tall matrices; Householder QR when Cholesky fails."""
-    G = Y.T @ Y
-    shift = 11 * torch.finfo(Y.dtype).eps * (Y.shape[0] * Y.shape[1] + Y.shape[1] ** 2) * G.diagonal().sum()
+    much faster than Householder QR on tall matrices; Householder QR when Cholesky fails. With a `comm`, Y's
+    n_rows rows are split over the processes: the Gram matrix is summed and TSQR (`Comm.qr`) is the fallback."""
+    G = comm.sum(Y.T @ Y)[0]
+    m = Y.shape[0] if n_rows is None else n_rows
+    shift = 11 * torch.finfo(Y.dtype).eps * (m * Y.shape[1] + Y.shape[1] ** 2) * G.diagonal().sum()
     L, info = torch.linalg.cholesky_ex(G + shift * torch.eye(G.shape[0], dtype=G.dtype, device=G.device))
-    if int(info) != 0 or not bool(torch.isfinite(L).all()): return torch.linalg.qr(Y).Q
+    if int(info) != 0 or not bool(torch.isfinite(L).all()): return comm.qr(Y)[0]
     return torch.linalg.solve_triangular(L.T, Y, upper=True, left=False)      # Y L^{-T}
 
-def _top_svd(D, k, gen, n_oversamples=10, n_iter=None):
-    "Leading k singular triplets (U: n1 x k, s: k, Vh: k x n2) of the data D; k <= min(n1, n2)."
-    n1, n2 = D.shape; mn = min(n1, n2)
+def _top_svd(D, k, gen, comm=ONE_PROCESS, n_oversamples=10, n_iter=None):
+    """Leading k singular triplets (U: n1 x k, s: k, Vh: k x n2) of the data D; k <= min(n1, n2). With a `comm`
+    D is this process's columns: X Om and the Gram matrices are summed, Vh comes back split like D; the test
+    matrix Om is drawn in full and sliced, so the draws are those of one process."""
+    n1, nl = D.shape; n2 = D.n2_all; mn = min(n1, n2)
     q = min(k + n_oversamples, mn)
     if n_iter is None: n_iter = 7 if k < 0.1 * mn else 4
-    Q = _orth(D.mm(torch.randn(n2, q, generator=gen, dtype=D.dtype).to(D.device)))
+    Om = torch.randn(n2, q, generator=gen, dtype=D.dtype)[D.off:D.off + nl]
+    Q = _orth(comm.sum(D.mm(Om.to(D.device)))[0])                         # X Om = sum_p X_p Om_p
     for _ in range(n_iter):
-        Q = _orth(D.mm(_orth(D.tmm(Q))))
+        Q = _orth(comm.sum(D.mm(_orth(D.tmm(Q), comm, n2)))[0])
     Q = torch.linalg.qr(Q).Q                                              # exactly orthonormal for the last step
-    Ub, s, Vh = torch.linalg.svd(D.tmm(Q).T, full_matrices=False)        # SVD of Q^T X (q x n2)
+    if comm.size == 1:
+        Ub, s, Vh = torch.linalg.svd(D.tmm(Q).T, full_matrices=False)    # SVD of Q^T X (q x n2)
+    else:                                                                 # X^T Q = Qt R, so Q^T X = R^T Qt^T
+        Qt, R = comm.qr(D.tmm(Q))
+        Ub, s, Wh = torch.linalg.svd(R.T)
+        Vh = Wh @ Qt.T
     return (Q @ Ub)[:, :k], s[:k], Vh[:k]
 
-def _nndsvd(D, rank, gen, fill_mean=None):
+def _nndsvd(D, rank, gen, fill_mean=None, comm=ONE_PROCESS):
     "NNDSVD factors (A: n1 x rank, S: rank x n2) of D; zeros replaced by `fill_mean` (NNDSVDa) if given."
-    n1, n2 = D.shape
-    k = min(rank, n1, n2)          # fewer triplets exist when rows were dropped; the rest stay zero
-    U, s, Vh = _top_svd(D, k, gen)
+    n1 = D.shape[0]
+    k = min(rank, n1, D.n2_all)    # fewer triplets exist when rows were dropped; the rest stay zero
+    U, s, Vh = _top_svd(D, k, gen, comm)
     y = Vh.T
-    nyp, nyn = torch.linalg.vector_norm(y.clamp(min=0), dim=0), torch.linalg.vector_norm((-y).clamp(min=0), dim=0)
-    return _nndsvd_factors(U, y, s, nyp, nyn, rank, 1e-6 * math.sqrt(D.xmax()), fill_mean)
+    nyp, nyn = comm.col_norms(y.clamp(min=0)), comm.col_norms((-y).clamp(min=0))
+    return _nndsvd_factors(U, y, s, nyp, nyn, rank, 1e-6 * math.sqrt(D.max_all), fill_mean)
 
 def _nndsvd_factors(x, y, s, nyp, nyn, rank, thr, fill_mean=None):
     """NNDSVD from k leading singular triplets (x: n1 x k, y: n2 x k, s: k) and the norms of y's positive and negative
-    parts (nyp, nyn: k; passed in so that column-split y, as in `hierfact.distributed`, can bring global norms).
+    parts (nyp, nyn: k; passed in so that a column-split y, as in `hierfact.distributed`, brings global norms).
     Returns A (n1 x rank), S (rank x n2); entries below `thr` set to 0, then to `fill_mean` (NNDSVDa) if given."""
     n1, n2, k = x.shape[0], y.shape[0], x.shape[1]
     xp, xn, yp, yn = x.clamp(min=0), (-x).clamp(min=0), y.clamp(min=0), (-y).clamp(min=0)
@@ -174,13 +182,14 @@ def _nndsvd_factors(x, y, s, nyp, nyn, rank, thr, fill_mean=None):
 
 def _mean_fill(D, rank, n1_full):
     "sqrt(mean(X) / rank), the mean taken over the full n1_full x n2 matrix."
-    return math.sqrt(float(D.total()) / (n1_full * D.shape[1] * rank))
+    return math.sqrt(D.sum_all / (n1_full * D.n2_all * rank))
 
 def _random_init(D, rank, gen, n1_full, row_mask):
-    "sqrt(mean(X)/rank) |N(0,1)| factors; A is drawn at full size so the draw does not depend on `row_mask`."
+    """sqrt(mean(X)/rank) |N(0,1)| factors; A is drawn at full size so the draw does not depend on `row_mask`, and S
+    in full (then this block's columns are taken) so that it does not depend on a split of the columns."""
     avg = _mean_fill(D, rank, n1_full)
     A = torch.randn(n1_full, rank, generator=gen, dtype=D.dtype).abs_().mul_(avg).to(D.device)
-    S = torch.randn(rank, D.shape[1], generator=gen, dtype=D.dtype).abs_().mul_(avg).to(D.device)
+    S = torch.randn(rank, D.n2_all, generator=gen, dtype=D.dtype)[:, D.off:D.off + D.shape[1]].abs().mul_(avg).to(D.device)
     if row_mask is not None: A = A[row_mask.to(A.device)]
     return A, S
 
@@ -218,10 +227,9 @@ def _lift_tiny(F, floor):
     "Raise positive entries below `floor` to `floor` (in place); exact zeros stay zero."
     F.masked_fill_((F < floor) & (F > 0), floor)
 
-def _mu_frobenius_A(D, A, S):
-    "One Lee-Seung update of A (n1 x r, in place) for ||X - AS||_F^2."
-    P = D.mm(S.T)                       # X S^T, n1 x r
-    den = A @ (S @ S.T)
+def _mu_frobenius_A(A, P, G):
+    "One Lee-Seung update of A (n1 x r, in place) for ||X - AS||_F^2, given P = X S^T (n1 x r) and G = S S^T."
+    den = A @ G
     den.add_(_tiny(A.dtype))
     A.mul_(P).div_(den)
 
@@ -267,10 +275,13 @@ def _kl_loss(D, A, S, y):
         out += float((_xlogx_y(x, yy) - x + yy).sum())
     return out
 
-def _mu_kl_A(D, A, S, R):
-    "One Lee-Seung KL update of A (in place), given the ratio R = X / AS from `_kl_ratio`."
-    num = D.csr(R) @ S.T.contiguous() if D.sparse else R @ S.T
-    A.mul_(num).div_(S.sum(1).add_(_tiny(A.dtype)))
+def _kl_num(D, S, R):
+    "(X / AS) S^T (n1 x r) from the ratio R = X / AS of `_kl_ratio`: the numerator of the KL update of A."
+    return D.csr(R) @ S.T.contiguous() if D.sparse else R @ S.T
+
+def _mu_kl_A(A, num, ssum):
+    "One Lee-Seung KL update of A (in place), given num = `_kl_num` and ssum = the row sums of S."
+    A.mul_(num).div_(ssum.add_(_tiny(A.dtype)))
 
 def _mu_kl_S(D, A, S, floor):
     "One Lee-Seung KL update of S (in place)."
@@ -281,10 +292,12 @@ def _mu_kl_S(D, A, S, floor):
 # %% ../nbs/03_nmf.ipynb #2ac02406
 _HALS_ALPHA, _HALS_DELTA, _CALL_FLOPS = 0.5, 0.1, 3e4
 
-def _hals_update(F, P, G, max_inner=1, delta=_HALS_DELTA):
+def _hals_update(F, P, G, max_inner=1, delta=_HALS_DELTA, comm=ONE_PROCESS):
     """HALS sweeps over the rows of F (r x m, updated in place) for min_{F>=0} ||M - B F||_F^2, given
     P = B^T M (r x m) and G = B^T B (r x r). At most `max_inner` sweeps, stopping when a sweep moves F by
-    less than `delta` times the first one (Gillis & Glineur 2012). Returns the number of sweeps."""
+    less than `delta` times the first one (Gillis & Glineur 2012). Returns the number of sweeps.
+    With a `comm`, F's columns are split over the processes and the size of a sweep's move is summed, so
+    every process stops after the same sweep."""
     d = G.diagonal()
     live = (d > 0)[:, None]
     d = torch.where(live[:, 0], d, torch.ones_like(d))
@@ -297,7 +310,7 @@ def _hals_update(F, P, G, max_inner=1, delta=_HALS_DELTA):
         for k in range(F.shape[0]):
             torch.clamp(torch.addmv(Pn[k], F.T, Gz[k], alpha=-1), min=0, out=F[k])
         if max_inner > 1:
-            change = float(torch.linalg.vector_norm(F - old))
+            change = comm.norm(F - old)
             if first is None: first = change
             elif change <= delta * first: break
     return sweep
@@ -311,32 +324,38 @@ def _inner_sweeps(m, other, nnz, r, alpha=_HALS_ALPHA):
 # %% ../nbs/03_nmf.ipynb #4a5df444
 _CANCEL, _CANCEL_CHECK = 1e2, 1e6   # Gram formula trusted above _CANCEL eps ||X||^2 (_CANCEL_CHECK at checks)
 
-def _frob_direct(D, A, S):
+def _frob_direct(D, A, S, comm=ONE_PROCESS):
     """||X - AS||_F^2 from the entries, summed in float64. Dense: in row blocks, AS in X's dtype (X - AS is then
     exact where AS is within a factor 2 of X), again in float64 when the result is below eps ||X||^2 (float32
-    fits exact to rounding). Sparse: float64 on the nonzeros, plus ||AS||^2 off them from float64 Grams."""
+    fits exact to rounding). Sparse: float64 on the nonzeros, plus ||AS||^2 off them from float64 Grams.
+    With a `comm`, D and S are this process's columns and the sums are added over the processes."""
     if D.sparse:
         A64, S64 = A.double(), S.double()
         y = D.sampled64(A, S)
-        off = float(((A64.T @ A64) * (S64 @ S64.T)).sum()) - float((y * y).sum())   # ||AS||^2 off X's pattern
-        return float(((D.vals.double() - y) ** 2).sum()) + max(off, 0.0)
+        on, off = comm.sum(float(((D.vals.double() - y) ** 2).sum()),
+                           float(((A64.T @ A64) * (S64 @ S64.T)).sum()) - float((y * y).sum()))   # ||AS||^2 off X's pattern
+        return on + max(off, 0.0)
     def blocks(A, S):
         n1, n2 = D.shape; b = max(1, _BLOCK // max(n2, 1)); out = 0.0
         for i in range(0, n1, b):
             R = D.X[i:i + b].to(A.dtype) - A[i:i + b] @ S
             out += float(torch.linalg.vector_norm(R, dtype=torch.float64) ** 2)
-        return out
+        return comm.sum(out)[0]
     e2 = blocks(A, S)
-    if D.dtype != torch.float64 and e2 <= torch.finfo(D.dtype).eps * D.nx2_64: e2 = blocks(A.double(), S.double())
+    if D.dtype != torch.float64 and e2 <= torch.finfo(D.dtype).eps * D.nx2_all: e2 = blocks(A.double(), S.double())
     return e2
 
-def _frob_rel(D, Q, H, S, G, A=None, check=False):
-    """||X - AS||_F / ||X||_F from Q = A^T X, H = A^T A, S and G = S S^T (float64 sums). When A is given and the
-    expanded form is below _CANCEL eps ||X||^2 (_CANCEL_CHECK if `check`), the residual is computed directly."""
-    e2 = D.nx2_64 - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
-    if A is not None and e2 <= (_CANCEL_CHECK if check else _CANCEL) * torch.finfo(D.dtype).eps * D.nx2_64:
-        e2 = _frob_direct(D, A, S)
-    return math.sqrt(max(e2, 0.0) / D.nx2_64)
+def _frob_part(D, Q, H, S, G):
+    """This block's share of ||X - AS||_F^2 = ||X||^2 - 2 <A^T X, S> + <A^T A, S S^T> from Q = A^T X, H = A^T A, S and
+    G = S S^T (float64 sums); the whole of it on one process, a sum over the processes of the column blocks."""
+    return D.nx2_64 - 2 * float((Q.double() * S.double()).sum()) + float((H.double() * G.double()).sum())
+
+def _frob_rel(D, e2, A=None, S=None, check=False, comm=ONE_PROCESS):
+    """||X - AS||_F / ||X||_F from e2, the expanded ||X - AS||_F^2 of `_frob_part` (summed over the processes). When A
+    is given and e2 is below _CANCEL eps ||X||^2 (_CANCEL_CHECK if `check`), the residual is computed directly."""
+    if A is not None and e2 <= (_CANCEL_CHECK if check else _CANCEL) * torch.finfo(D.dtype).eps * D.nx2_all:
+        e2 = _frob_direct(D, A, S, comm)
+    return math.sqrt(max(e2, 0.0) / D.nx2_all)
 
 # %% ../nbs/03_nmf.ipynb #c100f3f3
 @dataclass(repr=False)
@@ -475,11 +494,15 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     return res
 
 # %% ../nbs/03_nmf.ipynb #4e419343
-def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None):
-    "The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet)."
-
-    n1, n2 = X.shape
-    D, mask, k = _prepare(X, compress_rows=update_A)
+def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
+         comm=ONE_PROCESS):
+    """The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet).
+    With a `comm` (chapter 19) X, S and the result's S are this process's columns and A is the same everywhere:
+    after each update of S the column sums X S^T, S S^T and the error go through one all_reduce; one process
+    (`ONE_PROCESS`, the default) adds nothing, so this is the same loop whatever the number of processes."""
+    n1 = X.shape[0]
+    D, mask, k = _prepare(X, compress_rows=update_A, comm=comm)
+    n2 = D.n2_all
     ka, ks = _split(k)                                               # X 2**-k = (A 2**-ka)(S 2**-ks)
     if A is not None:
         A = pow2_scale(A, -ka)
@@ -487,27 +510,39 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
     if S is not None: S = pow2_scale(S, -ks)
     if update_A and update_S and init != "custom":                   # both free: the init method
         if init == "random": A, S = _random_init(D, rank, gen, n1, mask)
-        else: A, S = _nndsvd(D, rank, gen, _mean_fill(D, rank, n1) if init == "nndsvda" else None)
+        else: A, S = _nndsvd(D, rank, gen, _mean_fill(D, rank, n1) if init == "nndsvda" else None, comm)
     else:                                                            # one fixed: the free one may need a start
         avg = _mean_fill(D, rank, n1)                                # sqrt(mean(X)/rank) in the units of X is
         if A is None:                                                # avg 2**(k/2 - ka) here (k may be odd)
             A = torch.full((D.shape[0], rank), avg * math.sqrt(2.0 ** (k - 2 * ka)), dtype=D.dtype, device=D.device)
-        if S is None: S = torch.full((rank, n2), avg * math.sqrt(2.0 ** (k - 2 * ks)), dtype=D.dtype, device=D.device)
+        if S is None: S = torch.full((rank, D.shape[1]), avg * math.sqrt(2.0 ** (k - 2 * ks)), dtype=D.dtype, device=D.device)
     A, S = A.contiguous(), S.contiguous()
     floor = math.sqrt(_tiny(D.dtype))                                # floor of AS in the KL ratio (max X is ~1)
-    lift = torch.finfo(D.dtype).eps ** 2 * math.sqrt(D.xmax())       # MU entries never go subnormal
+    lift = torch.finfo(D.dtype).eps ** 2 * math.sqrt(D.max_all)      # MU entries never go subnormal
     kl_unscale = lambda v: math.ldexp(v, k)                          # D(X || AS) = 2**k D(X 2**-k || ...)
     # nonzeros (not storage) drive the Gillis-Glineur repetition counts, so dense and sparse copies of the
     # same X run the same iterations
-    nnz = D.vals.numel() if D.sparse else int(torch.count_nonzero(D.X))
+    nnz = D.nnz_all
+
+    def reduce_kl():
+        "After an update of S: (X / AS) S^T and S's row sums (for the next update of A) and the divergence, summed."
+        R, y = _kl_ratio(D, A, S, floor)
+        *num_ssum, e = comm.sum(*((_kl_num(D, S, R), S.sum(1)) if update_A else ()), _kl_loss(D, A, S, y))
+        return num_ssum, kl_unscale(e)
+
+    def reduce_frob(Q, H):
+        "After an update of S: S S^T, the error's share and X S^T (for the next update of A), summed."
+        G = S @ S.T
+        G, e2, *P = comm.sum(G, _frob_part(D, Q, H, S, G), *((D.mm(S.T),) if update_A else ()))
+        return G, e2, (P[0] if P else None)
 
     if loss == "kl":
-        R, y = _kl_ratio(D, A, S, floor)
-        errors = [kl_unscale(_kl_loss(D, A, S, y))]
+        num_ssum, e = reduce_kl()
+        errors = [e]
         to_e = lambda v: math.sqrt(2 * max(v, 0.0))
     else:
-        G = S @ S.T
-        errors = [_frob_rel(D, D.tmm(A).T, A.T @ A, S, G, A, check=True)]
+        G, e2, P = reduce_frob(D.tmm(A).T, A.T @ A)
+        errors = [_frob_rel(D, e2, A, S, True, comm)]
         to_e = lambda v: v
     if solver == "hals":
         At = A.T.contiguous()
@@ -516,26 +551,27 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
 
     converged, stopped, it = False, False, 0
     if not (update_A or update_S): converged = True
-    bar = tqdm(total=n_iter_max, desc=f"nmf {solver}/{loss}", disable=not verbose, leave=False)
+    comm.mark()
+    bar = tqdm(total=n_iter_max, desc=f"nmf {solver}/{loss}", disable=not verbose or comm.rank != 0, leave=False)
     try:
         for it in range(1, n_iter_max + 1 if (update_A or update_S) else 1):
             if solver == "hals":
-                if update_A: _hals_update(At, D.mm(S.T).T, G, inA)
+                if update_A: _hals_update(At, P.T, G, inA)                  # A is the same on every process
                 if update_A or it == 1: Q, H = D.tmm(At.T).T, At @ At.T     # constant when A is fixed
-                if update_S: _hals_update(S, Q, H, inS)
-                G = S @ S.T
-                errors.append(_frob_rel(D, Q, H, S, G, At.T, it % 10 == 0))
+                if update_S: _hals_update(S, Q, H, inS, comm=comm)
+                G, e2, P = reduce_frob(Q, H)
+                errors.append(_frob_rel(D, e2, At.T, S, it % 10 == 0, comm))
             elif loss == "frobenius":
-                if update_A: _mu_frobenius_A(D, A, S); _lift_tiny(A, lift)
+                if update_A: _mu_frobenius_A(A, P, G); _lift_tiny(A, lift)
                 if update_S: Q, H = _mu_frobenius_S(D, A, S); _lift_tiny(S, lift)
                 else: Q, H = D.tmm(A).T, A.T @ A
-                G = S @ S.T
-                errors.append(_frob_rel(D, Q, H, S, G, A, it % 10 == 0))
+                G, e2, P = reduce_frob(Q, H)
+                errors.append(_frob_rel(D, e2, A, S, it % 10 == 0, comm))
             else:
-                if update_A: _mu_kl_A(D, A, S, R); _lift_tiny(A, lift)
+                if update_A: _mu_kl_A(A, *num_ssum); _lift_tiny(A, lift)
                 if update_S: _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
-                R, y = _kl_ratio(D, A, S, floor)                   # reused by the next update of A
-                errors.append(kl_unscale(_kl_loss(D, A, S, y)))
+                num_ssum, e = reduce_kl()                              # reused by the next update of A
+                errors.append(e)
             bar.update(1)
             if it % 10 == 0:                                        # a check
                 bar.set_postfix(error=f"{errors[-1]:.6g}")
@@ -552,7 +588,7 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
         bar.close()
     if solver == "hals": A = At.T.contiguous()
     if loss == "frobenius" and it % 10:                              # the final error as accurate as the checked ones
-        errors[-1] = _frob_rel(D, Q, H, S, G, A, check=True)
+        errors[-1] = _frob_rel(D, e2, A, S, True, comm)
     if mask is not None:
         full = torch.zeros(n1, rank, dtype=A.dtype, device=A.device)
         full[mask] = A
@@ -694,4 +730,3 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if self._loss() == "frobenius": return to_numpy(_nnls_codes(Xt, H).T)
         return to_numpy(nmf(Xt, H.shape[1], beta_loss=self.beta_loss, solver="mu", init="custom", A=H, update_A=False,
                             n_iter_max=_check_max_iter(self.max_iter), tol=self.tol).S.T)
-
