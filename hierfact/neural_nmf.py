@@ -338,6 +338,90 @@ def layer_errors(model, X) -> list:
         out.append(math.sqrt(float(_sq_dist(X, T, S, x_sq)) / float(x_sq)))
     return out
 
+# %% ../nbs/11_neural_nmf.ipynb #44402617
+class _GD(torch.optim.Optimizer):
+    "Plain gradient steps p <- p - lr grad (the NeuralNMF package's rule), one `lr` per parameter group."
+    def __init__(self, groups): super().__init__(groups, {})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None: p.sub_(g["lr"] * p.grad)
+
+class _Training:
+    """The one training loop of the neural models: validated settings (`name` names the function in messages;
+    n_epochs an integer >= 0; lr None (each matrix's default step) or a finite number > 0, required for 'gd';
+    optimizer 'adam' or 'gd'; verbose; callback(epoch, loss) -> True stops), `optimizer(params)` and `run(...)`."""
+    def __init__(self, name, n_epochs, lr=None, *, optimizer="adam", verbose=False, callback=None):
+        if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_OPTIMIZERS}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected None or a function callback(epoch, loss), got {type(callback).__name__}")
+        self.lr = None if lr is None else _check_float(lr, "lr", positive=True)
+        if optimizer == "gd" and self.lr is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
+        self.name, self.n_epochs, self.kind = name, _check_count(n_epochs, "n_epochs"), optimizer
+        self.verbose, self.callback, self.stopped = bool(verbose), callback, False
+
+    def optimizer(self, *specs):
+        """The optimizer over (params, lr, rel) specs, one group per parameter: step lr, or (lr None) rel times the
+        parameter's mean |entry| (a step relative to each matrix's scale, set once)."""
+        groups = []
+        for params, lr, rel in specs:
+            groups += [{"params": [p], "lr": lr if lr is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
+                       for p in params]
+        return torch.optim.Adam(groups) if self.kind == "adam" else _GD(groups)
+
+    def run(self, params, objective, opt, hist, *, n_epochs=None, project=(), after_step=None, reduce=None,
+            final=False, keep_best=False, device=None, desc=None):
+        """n_epochs (default self.n_epochs) steps of `opt` on objective() (a 0-d tensor), appending each loss to
+        hist['loss'] (epochs are numbered from its length). reduce(loss) -> the loss after the gradients were reduced
+        (called after backward). project : parameters clamped at 0 after each step; after_step(epoch) runs then.
+        final : evaluate once more after the last step; keep_best : put back the parameters of the lowest loss.
+        Returns (steps taken, epoch of the lowest loss); after the callback stopped it (self.stopped), run does nothing."""
+        if self.stopped: return 0, 0                               # the callback ended the training
+        n = self.n_epochs if n_epochs is None else n_epochs
+        start, saved, best, steps = len(hist["loss"]), None, (math.inf, 0, None), 0
+        def fail(epoch, why):
+            if saved is not None:
+                with torch.no_grad():
+                    for p, s in zip(params, saved): p.copy_(s)
+            raise FloatingPointError(f"{self.name}: {why} at epoch {epoch} (step too large?); the parameters before "
+                                     "the last step were restored; lower lr")
+        def backward(loss):
+            for p in params: p.grad = None
+            loss.backward()
+        bar = tqdm(range(n + 1 if final else n), desc=desc or self.name, disable=not self.verbose, leave=False)
+        with _cpu_threads(device):      # many small ops: one thread avoids the pool's wake-ups (see `hierfact.nnls`)
+            for e in bar:
+                epoch = start + e
+                try: loss = objective()
+                except FloatingPointError as err: fail(epoch, f"the forward pass overflowed ({err})")
+                if reduce is not None: backward(loss); loss = reduce(loss)
+                value = float(loss.detach())
+                if not math.isfinite(value): fail(epoch, "the loss is not finite")
+                hist["loss"].append(value)
+                if keep_best and value < best[0]: best = (value, e, [p.detach().clone() for p in params])
+                if self.verbose and e % 10 == 0: bar.set_postfix(loss=f"{value:.6g}")
+                if self.callback is not None and self.callback(epoch, value): self.stopped = True; break
+                if final and e == n: break
+                saved = [p.detach().clone() for p in params]
+                if reduce is None: backward(loss)
+                opt.step()
+                if project:
+                    with torch.no_grad():
+                        for p in project: p.clamp_(min=0)
+                if after_step is not None:
+                    try: after_step(epoch)
+                    except FloatingPointError as err: fail(epoch, f"the forward pass overflowed ({err})")
+                if not _all_finite(params): fail(epoch, "a parameter overflowed")
+                steps += 1
+        bar.close()
+        if keep_best and best[2] is not None:
+            with torch.no_grad():
+                for p, b in zip(params, best[2]): p.copy_(b)
+        return steps, best[1]
+
+# %% ../nbs/11_neural_nmf.ipynb #6a4ce0ac
 def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0,
                      classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 100,
                      optimizer: str = "adam", lr=None, lr_class=None, lr_decay: float = 1.0, decay_every: int = 1,
@@ -356,25 +440,23 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
         rates by lr_decay every decay_every epochs. class_iters : 0 (B stepped with the A's) or the number of steps
         on B alone after each step on the A's (the reference package uses 30). project : clamp A_l at 0 after each
         step (False reproduces the package's unsupervised rule). verbose : a progress line (tqdm bar with the loss).
-        callback : None or callback(epoch, model, history), called after every epoch.
+        callback : None or callback(epoch, loss), called with every recorded loss; returning True stops training.
     Returns the history: dict of per-epoch lists 'loss' (total), loss name ('energy'/'reconstruction'),
     'classification' (NaN when unsupervised), each evaluated before the epoch's step, and 'classification_steps'
-    (the total loss before each B-only step) when class_iters > 0.
-    Raises TypeError (model), ValueError (bad options; labels out of range or of the wrong shape, lam < 0,
+    (the total loss before each B-only step) when class_iters > 0. Sets model.n_iter_ (the steps taken).
+    Raises TypeError (model, callback), ValueError (bad options; labels out of range or of the wrong shape, lam < 0,
     labels without a classification layer, lam > 0 without labels; X's rows not n_features) and FloatingPointError
     (the loss or a parameter became non-finite: lower lr; the last finite parameters are restored)."""
     if not isinstance(model, NeuralNMF): raise TypeError(f"model: expected a NeuralNMF, got {type(model).__name__}")
     if loss not in _LOSSES: raise ValueError(f"loss: got {loss!r}; accepted are {_LOSSES}")
     if classification not in _CLASS_KINDS: raise ValueError(f"classification: got {classification!r}; accepted are {_CLASS_KINDS}")
     _check_reduction(reduction)
-    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_OPTIMIZERS}")
+    train = _Training("train_neural_nmf", n_epochs, lr, optimizer=optimizer, verbose=verbose, callback=callback)
     lam = _check_float(lam, "lam")
-    lr = None if lr is None else _check_float(lr, "lr", positive=True)
     lr_class = None if lr_class is None else _check_float(lr_class, "lr_class", positive=True)
     lr_decay = _check_float(lr_decay, "lr_decay", positive=True)
     decay_every = check_rank(decay_every, "decay_every")
-    n_epochs, class_iters = _check_count(n_epochs, "n_epochs"), _check_count(class_iters, "class_iters")
-    if optimizer == "gd" and lr is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
+    class_iters = _check_count(class_iters, "class_iters")
     X = as_tensor(X, "X", ndim=2, dtype=model.dtype, device=model.device)
     if X.shape[0] != model.n_features:
         raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
@@ -385,80 +467,48 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
-    params = A_params + B_params
-    rate_B = lr_class if lr_class is not None else lr
-    if optimizer == "adam":
-        def group(p, base, rel): return {"params": [p], "lr": base if base is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
-        gB = [group(p, rate_B, _ADAM_REL_B) for p in B_params]
-        opt = torch.optim.Adam([group(p, lr, _ADAM_REL) for p in A_params] + (gB if class_iters == 0 else []))
-        opt_B = torch.optim.Adam(gB) if (class_iters and B_params) else None
-    else: rates = [lr] * len(A_params) + [rate_B] * len(B_params)
-
-    def gd_step(ps, rs):
-        with torch.no_grad():
-            for p, r in zip(ps, rs):
-                if p.grad is not None: p.sub_(r * p.grad)
+    rate_B = lr_class if lr_class is not None else train.lr
+    if class_iters and B_params:                             # B waits for its own steps
+        opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL)), train.optimizer((B_params, rate_B, _ADAM_REL_B))
+    else: opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL), (B_params, rate_B, _ADAM_REL_B)), None
 
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
-    saved = None                                                 # the parameters before the last step
-    def restore_and_raise(epoch, why):
-        if saved is not None:
+    def objective():
+        Ss = model._forward(X, warm_start=True)
+        main = _main_loss(model, X, Ss, loss, reduction, x_sq)
+        hist[loss].append(main.detach().item())
+        if not supervised:
+            hist["classification"].append(float("nan")); return main
+        cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
+        hist["classification"].append(cls.detach().item())
+        return main + lam * cls
+
+    def after_step(epoch):
+        if supervised and class_iters:                       # B-only steps on the (fixed) new codes
             with torch.no_grad():
-                for p, s in zip(params, saved): p.copy_(s)
-        raise FloatingPointError(f"train_neural_nmf: {why} at epoch {epoch} (step too large?); the parameters before "
-                                 "the last step were restored; lower lr")
-    bar = tqdm(range(n_epochs), desc="Neural NMF", disable=not verbose, leave=False)
-    with _cpu_threads(model.device):      # many small ops: one thread avoids the pool's wake-ups (see `hierfact.nnls`)
-        for epoch in bar:
-            try:
                 Ss = model._forward(X, warm_start=True)
-                main = _main_loss(model, X, Ss, loss, reduction, x_sq)
-                total = main
-                if supervised:
-                    cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
-                    total = main + lam * cls
-            except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
-            if not bool(torch.isfinite(total)): restore_and_raise(epoch, "the loss is not finite")
-            hist["loss"].append(total.detach().item()); hist[loss].append(main.detach().item())
-            hist["classification"].append(cls.detach().item() if supervised else float("nan"))
-            saved = [p.detach().clone() for p in params]
-            for p in params: p.grad = None
-            total.backward()
-            if class_iters:                                      # B waits for its own steps
-                for p in B_params: p.grad = None
-            if optimizer == "gd": gd_step(params, rates)
-            else: opt.step()
-            if project: model.project_()
-            if supervised and class_iters:                       # B-only steps on the (fixed) new codes
-                with torch.no_grad():
-                    try:
-                        Ss = model._forward(X, warm_start=True)
-                        main_now = _main_loss(model, X, Ss, loss, reduction, x_sq).item()
-                    except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
-                for _ in range(class_iters):
-                    model.B.grad = None
-                    c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
-                    hist["classification_steps"].append(main_now + lam * c.detach().item())
-                    (lam * c).backward()
-                    if optimizer == "gd": gd_step(B_params, rates[-1:])
-                    else: opt_B.step()
-            if not _all_finite(params): restore_and_raise(epoch, "a parameter overflowed")
-            if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
-                if optimizer == "gd": rates = [r * lr_decay for r in rates]
-                else:
-                    for o in (opt, opt_B):
-                        for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
-            if verbose and epoch % 10 == 0: bar.set_postfix(loss=f"{hist['loss'][-1]:.6g}")
-            if callback is not None: callback(epoch, model, hist)
-    bar.close()
+                main_now = _main_loss(model, X, Ss, loss, reduction, x_sq).item()
+            for _ in range(class_iters):
+                model.B.grad = None
+                c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
+                hist["classification_steps"].append(main_now + lam * c.detach().item())
+                (lam * c).backward()
+                opt_B.step()
+        if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
+            for o in (opt, opt_B):
+                for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
+
+    steps, _ = train.run(A_params + B_params, objective, opt, hist, project=list(model.A) if project else (),
+                         after_step=after_step, device=model.device, desc="Neural NMF")
+    model.n_iter_ = [steps] * len(model.A)
     return hist
 
 # %% ../nbs/11_neural_nmf.ipynb #07c19554
 def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: str = "energy",
                lam: float = 0.0, classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 200,
                optimizer: str = "adam", lr=None, lr_class=None, class_iters: int = 0, project: bool = True,
-               random_state=None, dtype=None, device=None, ridge=None, verbose: bool = False,
+               random_state=None, dtype=None, device=None, ridge=None, verbose: bool = False, callback=None,
                hnmf_options=None) -> NeuralNMF:
     """Fit a Neural NMF X (m features x n samples) ~ A_0 A_1 ... A_L S_L (Gao et al. 2019; Will et al. 2022).
 
@@ -468,7 +518,7 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
     init : 'hnmf' (hierarchical NMF, `hierfact.hnmf.hnmf` with `hnmf_options`; the classifier B then starts at the
         talk's least-squares fit B = (Y L) pinv(S_L)) or 'random' (uniform A's, as the NeuralNMF package).
     random_state : None, int, numpy Generator or RandomState, torch Generator (`hierfact.tensor.get_generator`).
-    verbose : a progress line for the training. The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
+    verbose : a progress line for the training; callback(epoch, loss) -> True stops it. The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
     Returns the trained `NeuralNMF`, with `history` (the loss history), `codes_` and `errors_` (relative error per layer,
     ||X - A_0...A_l S_l||_F / ||X||_F). Raises what `train_neural_nmf` and `hnmf` raise, and ValueError for a bad init."""
     if init not in ("hnmf", "random"): raise ValueError(f"init: got {init!r}; accepted are 'hnmf' and 'random'")
@@ -492,10 +542,10 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
         with torch.no_grad(): model.B.copy_(pinv_classifier(model(X)[-1], y, n_classes))
     model.history = train_neural_nmf(model, X, y, loss=loss, lam=lam, classification=classification,
                                       reduction=reduction, n_epochs=n_epochs, optimizer=optimizer, lr=lr,
-                                      lr_class=lr_class, class_iters=class_iters, project=project, verbose=verbose)
+                                      lr_class=lr_class, class_iters=class_iters, project=project, verbose=verbose,
+                                      callback=callback)
     model.errors_ = layer_errors(model, X)
     with torch.no_grad(): model.codes_ = [S.detach() for S in model(X)]
-    model.n_iter_ = [n_epochs] * len(ranks)
     return model
 
 # %% ../nbs/11_neural_nmf.ipynb #986736c5
@@ -564,4 +614,3 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
         S = self._codes(X)[-1]
         if self.model_.B is None: raise ValueError("predict: this estimator was fitted without labels (no classifier)")
         with torch.no_grad(): return to_numpy(self.model_.scores(S).argmax(0))
-
