@@ -481,6 +481,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'hierfact.neural_nmf._Training.run': ('neural_nmf.html#_training.run', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._all_finite': ('neural_nmf.html#_all_finite', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._as_cpu_tensor': ('neural_nmf.html#_as_cpu_tensor', 'hierfact/neural_nmf.py'),
+                                     'hierfact.neural_nmf._auto_ranks': ('neural_nmf.html#_auto_ranks', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_count': ('neural_nmf.html#_check_count', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_float': ('neural_nmf.html#_check_float', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_labels': ('neural_nmf.html#_check_labels', 'hierfact/neural_nmf.py'),

@@ -554,20 +554,26 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 from .nmf import ComponentsMixin, _estimator_input, _check_max_iter
 
+def _auto_ranks(m, n):
+    "ranks='auto' for m features and n samples: (10, 6) cut to the data (see `NeuralNMFEstimator`)."
+    r0 = min(10, m, n)
+    return [r0, min(6, r0 - 1)] if r0 > 1 else [1]
+
 class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
-    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs;
-    ranks, n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
+    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs; ranks : strictly decreasing
+    (r_0, ..., r_L), or 'auto' (the default, scikit-learn's n_components='auto' idea): (10, 6) cut to the data,
+    r_0 = min(10, n_features, n_samples), r_1 = min(6, r_0 - 1), one layer (1,) when r_0 = 1; n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
     dtype, device, verbose keep their names. fit(X, y=None): y (n_samples,) ints, -1 for unlabelled samples (scikit-learn's
     semi-supervised convention); with y, a classifier on S_L is trained.
-    After fit: components_ (ranks[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
+    After fit: ranks_ (the ranks fitted), components_ (ranks_[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
     (r_l x n_features)), model_ (the `NeuralNMF`), history_, errors_ (relative error per layer), n_iter_ (epochs run),
     n_features_in_, feature_names_in_, classes_ (with labels). transform(X) -> S_L^T (n_samples x ranks[-1]);
     inverse_transform(W) = W @ components_; predict(X) -> argmax of B S_L (fitted with labels only).
     Raises ValueError for negative, NaN/inf or empty X, for fewer features (or, with init='hnmf', samples) than
     ranks[0], for a wrong number of features after fit; otherwise what `neural_nmf` raises."""
-    def __init__(self, ranks=(10, 6), *, n_classes=None, init="hnmf", loss="energy", lam=0.0,
+    def __init__(self, ranks="auto", *, n_classes=None, init="hnmf", loss="energy", lam=0.0,
                  classification="cross_entropy", reduction="sum", max_iter=200, optimizer="adam", lr=None,
                  class_iters=0, project=True, random_state=None, verbose=0, dtype=None, device=None):
         self.ranks, self.n_classes, self.init, self.loss, self.lam = ranks, n_classes, init, loss, lam
@@ -578,8 +584,11 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
     def fit(self, X, y=None):
         "Train on X (n_samples x n_features), with labels y (n_samples,), -1 for unknown, if given; returns self."
         Xt = _estimator_input(self, X, reset=True)
-        ranks = check_ranks(self.ranks)
-        (m, n), r0 = Xt.shape, ranks[0]
+        (m, n) = Xt.shape
+        if isinstance(self.ranks, str) and self.ranks != "auto":
+            raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {self.ranks!r}")
+        ranks = _auto_ranks(m, n) if isinstance(self.ranks, str) else check_ranks(self.ranks)
+        r0 = ranks[0]
         if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
         if self.init == "hnmf" and r0 > n:
             raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} samples with init='hnmf', got n_samples = {n}")
@@ -592,7 +601,7 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
                            random_state=self.random_state, dtype=self.dtype, device=self.device,
                            verbose=bool(self.verbose))
-        self.model_, self.history_, self.errors_ = model, model.history, model.errors_
+        self.model_, self.history_, self.errors_, self.ranks_ = model, model.history, model.errors_, list(ranks)
         self.n_iter_ = len(model.history["loss"])
         self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(model.A))]
         self.components_ = self.topics_[-1]
