@@ -484,7 +484,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'hierfact.neural_nmf._auto_ranks': ('neural_nmf.html#_auto_ranks', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_count': ('neural_nmf.html#_check_count', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_float': ('neural_nmf.html#_check_float', 'hierfact/neural_nmf.py'),
-                                     'hierfact.neural_nmf._check_labels': ('neural_nmf.html#_check_labels', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_reduction': ('neural_nmf.html#_check_reduction', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._check_y': ('neural_nmf.html#_check_y', 'hierfact/neural_nmf.py'),
                                      'hierfact.neural_nmf._dtype_arg': ('neural_nmf.html#_dtype_arg', 'hierfact/neural_nmf.py'),

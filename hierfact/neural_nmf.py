@@ -117,35 +117,6 @@ def _check_y(y, n, n_classes, device, name="y", allow_unknown=True):
                          f"{int(bad.sum())} are out of range (e.g. {int(y[bad][0])})")
     return y.to(device), n_classes
 
-def _check_labels(y, known, n, n_classes, device):
-    """Labels y (n,) with an optional bool mask known (n,) (None: known = y >= 0), for `hierfact.neural_multihntf`
-    until it takes `y` alone: returns (y long tensor with the unknown entries set to 0, known bool tensor, n_classes).
-    The library's own functions take `y` with -1 for unknown labels (`_check_y`)."""
-    y = _as_cpu_tensor(y)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} integer labels (one per document/sample), got shape {tuple(y.shape)}")
-    if y.dtype == torch.bool or y.dtype.is_complex: raise TypeError(f"y: expected integer class labels, got dtype {y.dtype}")
-    if y.dtype.is_floating_point and not (bool(torch.isfinite(y).all()) and bool((y == y.round()).all())):
-        raise TypeError("y: expected integer class labels, got non-integer floats")
-    y = y.long()
-    if known is None: known = y >= 0
-    else:
-        known = _as_cpu_tensor(known)
-        if tuple(known.shape) != (n,):
-            raise ValueError(f"known: expected a bool mask of shape ({n},) (one entry per document), got shape {tuple(known.shape)}")
-        if known.dtype != torch.bool:
-            if not bool(((known == 0) | (known == 1)).all()):
-                raise ValueError("known: expected a bool mask (True where the label is known)")
-            known = known.bool()
-    if not bool(known.any()): raise ValueError("known: no label is known; pass y=None for unsupervised training")
-    yk = y[known]
-    n_classes = int(yk.max()) + 1 if n_classes is None else check_rank(n_classes, "n_classes")
-    bad = (yk < 0) | (yk >= n_classes)
-    if bool(bad.any()):
-        raise ValueError(f"y: known labels must be in 0..{n_classes - 1} (n_classes={n_classes}); {int(bad.sum())} are "
-                         f"out of range (e.g. {int(yk[bad][0])}). Mark unknown labels with -1 or with `known`")
-    return torch.where(known, y, torch.zeros_like(y)).to(device), known.to(device), n_classes
-
 def _one_hot_known(y, c, dtype):
     "(Y o L) for labels y (-1 unknown): the one-hot (c, n) matrix with the columns of unknown labels zero."
     return torch.nn.functional.one_hot(y.clamp(min=0), c).T.to(dtype) * (y >= 0).to(dtype)
