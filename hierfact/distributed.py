@@ -25,7 +25,8 @@ from .nmf import (NMFResult, _Data, _HALS_DELTA, _check_options, _given_factor, 
 from .ncpd import (_check_args, _check_fixed_modes, _hals_update as _cp_hals_update,
                            _mu_update as _cp_mu_update, _split as _tree_cut, _sweep_mttkrps)
 from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES,
-                                 _Training as _NNTraining, _main_loss as _nn_main_loss)
+                                 _Training as _NNTraining, _main_loss as _nn_main_loss, _gram_form as _nn_gram_form,
+                                 _csr_transpose as _nn_csr_transpose)
 from .nnls import _cpu_threads
 
 # %% auto #0
@@ -720,8 +721,13 @@ def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epoc
             for p, g in zip(params, grads): p.grad.copy_(g)
         return total[0]
 
+    grams, Xt = loss == "energy" and _nn_gram_form(X), _nn_csr_transpose(X)    # as train_neural_nmf
+    def objective():
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
+        return _nn_main_loss(model, X, Ss, loss, "sum", x_sq, model._grams if grams else None)
+
     hist = {"loss": [], loss: []}
-    train.run(params, lambda: _nn_main_loss(model, X, model._forward(X, warm_start=True), loss, "sum", x_sq), opt, hist,
+    train.run(params, objective, opt, hist,
               project=params if project else (), reduce=reduce, device=model.device, desc="distributed Neural NMF")
     hist[loss] = list(hist["loss"])
     return hist

@@ -215,8 +215,10 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
             raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={self.n_features}")
         return self._forward(X, warm_start)
 
-    def _forward(self, X, warm_start=False):
-        "`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only."
+    def _forward(self, X, warm_start=False, grams=False, Xt=None):
+        """`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only.
+        grams : also keep layer 0's differentiable G = A_0^T A_0 and C = A_0^T X in self._grams (for the Gram-form
+        loss, `_main_loss`). Xt : X^T in CSR for layer 0's product (see `_csr_transpose`)."""
         last = getattr(self, "_supports", None)
         if not warm_start or last is None or last[0].shape[1] != X.shape[1] or last[0].device != X.device: last = [None] * len(self.A)
         Ss, prev = [], X
@@ -224,7 +226,9 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
             for l, (A, F) in enumerate(zip(self.A, last)):
                 if not bool(torch.isfinite(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
                     raise ValueError(f"A[{l}]: contains NaN or inf entries")
-                prev = NNLSFunction.apply(prev, A, self.ridge, None, F)
+                if l == 0 and grams: prev, *self._grams = NNLSFunction.apply(prev, A, self.ridge, None, F, True, Xt)
+                elif l == 0 and Xt is not None: prev = NNLSFunction.apply(prev, A, self.ridge, None, F, False, Xt)
+                else: prev = NNLSFunction.apply(prev, A, self.ridge, None, F)
                 Ss.append(prev)
         self._supports = [S.detach() > 0 for S in Ss]
         return Ss
@@ -289,7 +293,31 @@ def _check_count(v, name):
         raise ValueError(f"{name}: expected an integer >= 0, got {v!r}")
     return int(v)
 
-def _main_loss(model, X, Ss, loss, reduction, x_sq):
+def _csr_transpose(X):
+    "X^T in CSR for a sparse X (None for a dense one): built once per training, it makes A^T X one CSR product."
+    if X.layout == torch.strided or X.device.type not in ("cpu", "cuda"): return None
+    import warnings
+    with warnings.catch_warnings():                       # torch calls its CSR support "beta": this is all we use of it
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return X.t().coalesce().to_sparse_csr()
+
+def _gram_form(X):
+    "Whether ||X - T S||^2 is computed in the Gram form (`_sq_dist`): sparse X or dense X above 2^20 entries."
+    return X.layout != torch.strided or X.numel() > _DIRECT_MAX
+
+def _main_loss(model, X, Ss, loss, reduction, x_sq, grams=None):
+    """The training loss of a NeuralNMF. grams : layer 0's (G, C) from `_forward(X, grams=True)`: the energy's first
+    term ||X||^2 - 2 <C, S_0> + <G, S_0 S_0^T> then reuses the forward's products (no second pass over X and A_0)."""
+    if loss == "energy" and grams is not None:
+        G, C = grams
+        total = (x_sq - 2 * (C * Ss[0]).sum() + (G * (Ss[0] @ Ss[0].T)).sum()).clamp(min=0)
+        if reduction == "mean": total = total / (X.shape[0] * X.shape[1])
+        prev = Ss[0]
+        for A, S in zip(list(model.A)[1:], Ss[1:]):
+            term = _sq_dist(prev, A, S)
+            total = total + (term / (prev.shape[0] * prev.shape[1]) if reduction == "mean" else term)
+            prev = S
+        return total
     if loss == "energy": return energy_loss(X, list(model.A), Ss, reduction=reduction, x_sq=x_sq)
     return reconstruction_loss(X, list(model.A), Ss[-1], reduction=reduction, x_sq=x_sq)
 
@@ -318,7 +346,10 @@ class _GD(torch.optim.Optimizer):
     def step(self, closure=None):
         for g in self.param_groups:
             for p in g["params"]:
-                if p.grad is not None: p.sub_(g["lr"] * p.grad)
+                if p.grad is None: continue
+                buf = self.state[p].get("step_buffer")           # lr * grad lands in one buffer per parameter
+                if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
+                p.sub_(torch.mul(p.grad, g["lr"], out=buf))
 
 class _Training:
     """The one training loop of the neural models: validated settings (`name` names the function in messages;
@@ -375,7 +406,9 @@ class _Training:
                 if self.verbose and e % 10 == 0: bar.set_postfix(loss=f"{value:.6g}")
                 if self.callback is not None and self.callback(epoch, value): self.stopped = True; break
                 if final and e == n: break
-                saved = [p.detach().clone() for p in params]
+                if saved is None: saved = [p.detach().clone() for p in params]
+                else:
+                    for s, p in zip(saved, params): s.copy_(p)
                 if reduce is None: backward(loss)
                 opt.step()
                 if project:
@@ -445,9 +478,14 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
 
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
+    grams = loss == "energy" and _gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
+    Xt = _csr_transpose(X)
+    def forward():
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
+        return Ss, _main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
+
     def objective():
-        Ss = model._forward(X, warm_start=True)
-        main = _main_loss(model, X, Ss, loss, reduction, x_sq)
+        Ss, main = forward()
         hist[loss].append(main.detach().item())
         if not supervised:
             hist["classification"].append(float("nan")); return main
@@ -458,8 +496,8 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     def after_step(epoch):
         if supervised and class_iters:                       # B-only steps on the (fixed) new codes
             with torch.no_grad():
-                Ss = model._forward(X, warm_start=True)
-                main_now = _main_loss(model, X, Ss, loss, reduction, x_sq).item()
+                Ss, main_now = forward()
+                main_now = main_now.item()
             for _ in range(class_iters):
                 model.B.grad = None
                 c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
