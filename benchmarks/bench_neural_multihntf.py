@@ -144,9 +144,11 @@ def newsgroups(seeds, epochs):
         first_u = ssnmf(X, 10, random_state=s)
         first_s = ssnmf(X, 10, np.where(known, news.y_sub, -1), random_state=s)
         mu = supervised_multihntf(X, [10, 6], cp=(None, [first_u.A, first_u.S.T]), random_state=s)
-        msup = supervised_multihntf(X, [10, 6], [None, news.Y_super], known, cp=(None, [first_s.A, first_s.S.T]), random_state=s)
+        y_super = np.where(known, news.y_super, -1)                       # -1: unlabelled
+        msup = supervised_multihntf(X, [10, 6], [None, y_super], n_classes=len(news.super_names),
+                                    cp=(None, [first_s.A, first_s.S.T]), random_state=s)
         nu = neural_multihntf(X, [10, 6], model=mu, n_epochs=epochs)
-        ns = neural_multihntf(X, [10, 6], model=msup, y=news.y_super, known=known, mode=1, lam=1.0, n_epochs=epochs)
+        ns = neural_multihntf(X, [10, 6], model=msup, y=y_super, mode=1, lam=1.0, n_epochs=epochs)
         for k, m in zip(rows, (mu, nu, msup, ns)):
             rows[k].append([m.errors[0] * x_norm, m.errors[1] * x_norm,
                             pinv_accuracy(m.factors(1)[1].T, np.where(known, news.y_super, -1), news.y_super)])

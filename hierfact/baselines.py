@@ -602,14 +602,6 @@ class SupervisedHNMFModel(HNMFModel):
         m.B = [arrays[f"B_{l}"] if has else None for l, has in enumerate(meta["state"]["B"])]
         return m
 
-def _layer_labels(labels, n_layers, name="labels"):
-    if labels is None: return [None] * n_layers
-    if isinstance(labels, (list, tuple)):
-        if len(labels) != n_layers:
-            raise ValueError(f"{name}: a list needs one entry per layer ({n_layers}; None for an unsupervised layer), got {len(labels)}")
-        return list(labels)
-    return [None] * (n_layers - 1) + [labels]
-
 def _layer_y(y, n_layers, name="y"):
     "Per-layer labels: None, one label array (the last layer), or a list of n_layers entries (arrays or None)."
     if y is None: return [None] * n_layers
@@ -676,14 +668,15 @@ class SupervisedLayerFit:
     class_errors: list
     n_iter: int
 
-def fit_layer_supervised(X, factors, rank: int, Y=None, L=None, *, mode: int = -1, lam: float = 1.0, W=None, B=None,
-                         n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10,
+def fit_layer_supervised(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None,
+                         B=None, n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10,
                          check_every: int = 10, X_sq_norm=None) -> SupervisedLayerFit:
     """One Multi-HNTF layer with a label term: min ||X - [[F_1 W, ..., F_k W]]||^2 + lam ||L o (Y - B W^T F_m^T)||^2.
 
     X : tensor (I_1 x ... x I_k, dense or sparse); factors : the k layer-above factor matrices F_i (I_i x r, torch);
-    Y : labels (classes x I_m) of the samples of mode `mode`, or None (then this is `hierfact.multihntf.fit_layer`'s
-    update); L : mask (I_m,) or Y's shape. W, B : optional inits (uniform draws from `random_state`, W first).
+    y : integer labels (I_m,) of the samples of mode `mode`, -1 for unknown, or None (then this is
+    `hierfact.multihntf.fit_layer`'s update): Y = `one_hot(y, n_classes)` and the mask L = (y >= 0).
+    W, B : optional inits (uniform draws from `random_state`, W first).
     Stops after n_iter_max iterations or when the objective, checked every `check_every` iterations, changes by less
     than `tol` (relative). errors : ||X - model|| / ||X|| at each check; class_errors : ||L o (Y - BZ)|| / ||L o Y||.
     Source: Vendrow, Haddock & Needell, ICASSP 2022 (supervised Multi-HNTF)."""
@@ -706,9 +699,9 @@ def fit_layer_supervised(X, factors, rank: int, Y=None, L=None, *, mode: int = -
         W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
         if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
     Am = factors[mode]
-    sup = Y is not None
+    sup = y is not None
     if sup:
-        Y, M = _labels(Y, L, Am.shape[0], dt, dev)
+        Y, M = _labels(*_y_labels(y, Am.shape[0], n_classes), Am.shape[0], dt, dev)
         if B is None: B = rand((Y.shape[0], rank), gen, dtype=dt, device=dev)
         else:
             B = as_tensor(B, "B", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
@@ -716,8 +709,7 @@ def fit_layer_supervised(X, factors, rank: int, Y=None, L=None, *, mode: int = -
         MY = M * Y
         AmMY = Am.T @ MY.T                                     # X_m^T (L o Y)^T, (r, classes)
         ny2 = float((MY * MY).sum())
-    elif L is not None: raise ValueError("L: a label mask was given without labels Y")
-    elif B is not None: raise ValueError("B: a classifier init was given without labels Y")
+    elif B is not None: raise ValueError("B: a classifier init was given without labels y")
     G = core_tensor(X, factors)
     Gu = torch.stack([unfold(G, i) for i in range(k)])         # (k, r, r^(k-1))
     P = torch.stack([A.T @ A for A in factors])                # (k, r, r)
@@ -775,47 +767,51 @@ class SupervisedMultiHNTFModel(MultiHNTFModel):
         "The layer's codes of the labelled mode's samples, factors(layer)[mode]^T (r_layer x I_mode): S at that layer."
         return self.factors(layer)[self.mode].T
 
-def supervised_multihntf(X, ranks, labels=None, L=None, *, mode: int = -1, lam: float = 1.0, cp=None,
-                         ssnmf_n_iter_max: int = 500, ssnmf_tol: float = 1e-4, solver: str = "mu", init="abs_svd",
-                         ncpd_n_iter_max: int = 200, ncpd_tol: float = 1e-8, n_iter_max: int = 800, tol: float = 1e-7,
+def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, cp=None,
+                         ssnmf_options=None, ncpd_options=None, n_iter_max: int = 800, tol: float = 1e-7,
                          balance: bool = True, random_state=None, dtype=None, device=None) -> SupervisedMultiHNTFModel:
     """Supervised Multi-HNTF (Vendrow, Haddock & Needell, ICASSP 2022): labels on the samples of mode `mode`.
 
     X : nonnegative matrix (features x samples, mode=1 = -1 the samples) or tensor of order k >= 3.
-    ranks : strictly decreasing [r_0, ..., r_L]. labels : None, one (classes x I_mode) matrix (supervises the last
-        layer) or a list with one entry per layer (None = unsupervised). L : mask of the known labels, (I_mode,) or per entry.
-    First layer: `cp` if given; else for a matrix `ssnmf` (with labels[0] if given; ssnmf_n_iter_max, ssnmf_tol), for a
-        tensor `ncpd(X, r_0, solver, init, ncpd_n_iter_max, ncpd_tol)` (labels[0] must be None).
+    ranks : strictly decreasing [r_0, ..., r_L]. y : None, one integer label array (I_mode,) with -1 for unknown
+        (supervises the last layer) or a list with one entry per layer (None = unsupervised); n_classes : default
+        max label + 1 (per layer). First layer: `cp` if given; else for a matrix `ssnmf` (with y[0] if given;
+        ssnmf_options, default dict(n_iter_max=500, tol=1e-4)), for a tensor `ncpd(X, r_0, **ncpd_options)`
+        (default dict(solver='mu', init='abs_svd', n_iter_max=200, tol=1e-8); y[0] must be None).
     Each later layer: `fit_layer_supervised` (n_iter_max, tol), after balancing the first layer (`balance`).
     Returns a SupervisedMultiHNTFModel (codes(l) gives the samples' codes at layer l). Raises ValueError/TypeError
-    for bad X, ranks, labels, mask or cp."""
+    for bad X, ranks, y or cp."""
     X = as_tensor(X, "X", dtype=dtype, device=device)
     k = X.ndim
     if k < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     mode = _check_mode(mode, k)
-    labs = _layer_labels(labels, len(ranks))
+    labs = _layer_y(y, len(ranks))
+    for l, yl in enumerate(labs):                           # validate every layer's labels before any fit
+        if yl is not None: _y_labels(yl, X.shape[mode], n_classes, name=f"y[{l}]" if isinstance(y, (list, tuple)) else "y")
     gen = get_generator(random_state)
     B0 = None
     if cp is None:
         if k == 2:
             Xm = X if mode == 1 else (X.t().coalesce() if X.is_sparse else X.T)
-            res, _ = _ssnmf(Xm, ranks[0], labs[0], L if labs[0] is not None else None, lam=lam, n_iter_max=ssnmf_n_iter_max,
-                            tol=ssnmf_tol, random_state=gen)
+            YL0 = (None, None) if labs[0] is None else _y_labels(labs[0], X.shape[mode], n_classes)
+            res, _ = _ssnmf(Xm, ranks[0], *YL0, lam=lam, random_state=gen,
+                            **(dict(n_iter_max=500, tol=1e-4) | dict(ssnmf_options or {})))
             cp = (None, [res.A, res.S.T] if mode == 1 else [res.S.T, res.A])
             B0 = res.B
         else:
             if labs[0] is not None:
-                raise ValueError("labels: a supervised first layer needs a matrix (SSNMF); for a tensor pass labels[0]=None")
-            cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=ncpd_n_iter_max, tol=ncpd_tol, random_state=gen)
+                raise ValueError("y: a supervised first layer needs a matrix (SSNMF); for a tensor pass y[0]=None")
+            cp = ncpd(X, ranks[0], random_state=gen,
+                      **(dict(solver="mu", init="abs_svd", n_iter_max=200, tol=1e-8) | dict(ncpd_options or {})))
     elif labs[0] is not None:
-        raise ValueError("labels: labels[0] supervise the first layer, which is given (cp); pass labels[0]=None")
+        raise ValueError("y: y[0] supervises the first layer, which is given (cp); pass y[0]=None")
     F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     if balance: F = balance_factors(F)
     nx2 = sq_norm(X)
     model = SupervisedMultiHNTFModel(ranks, F, [], [rel_error(X, (None, F))], [[]], [None], B=[B0], mode=mode)
     for l in range(1, len(ranks)):
-        fit = fit_layer_supervised(X, F, ranks[l], labs[l], L if labs[l] is not None else None, mode=mode, lam=lam,
+        fit = fit_layer_supervised(X, F, ranks[l], labs[l], n_classes=n_classes, mode=mode, lam=lam,
                                    n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2)
         F = [f @ fit.W for f in F]
         model.W.append(fit.W); model.B.append(fit.B); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)

@@ -20,9 +20,9 @@ from .comm import (Comm, gather_checked, same_everywhere, world_info, init_proce
                            split_mode, split_columns, gather_split)
 from .nmf import NMFResult, _nmf, _check_options, _given_factor, _warn_unconverged
 from .ncpd import _ncpd, _check_args, _check_fixed_modes, _init_factors, _scale_factors
-from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES, _OPTIMIZERS as _NN_OPTIMIZERS,
-                                 _all_finite as _nn_all_finite, _check_count as _nn_check_count,
-                                 _check_float as _nn_check_float, _main_loss as _nn_main_loss)
+from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES,
+                                 _Training as _NNTraining, _main_loss as _nn_main_loss, _gram_form as _nn_gram_form,
+                                 _csr_transpose as _nn_csr_transpose)
 from .nnls import _cpu_threads
 _Comm, _gather_checked, _same_everywhere = Comm, gather_checked, same_everywhere   # as distributed_train_neural_nmf calls them
 
@@ -202,72 +202,63 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
 # %% ../nbs/19_distributed.ipynb #4408828f
 def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epochs: int = 100,
                                  optimizer: str = "adam", lr=None, project: bool = True, verbose: bool = False,
-                                 group=None) -> dict:
+                                 callback=None, group=None) -> dict:
     """Data-parallel unsupervised training of a `hierfact.neural_nmf.NeuralNMF` (Gao et al. 2019; Will et al. 2022):
     the documents X = [X_1 ... X_p] are split over the processes of `group`; the A_l are replicated (process 0's
     values are broadcast first). Each epoch: every process runs the NNLS layers and the backward pass on its
     columns (the codes of a column depend on that column only), the gradients of the A_l and the loss are added
     by one all_reduce of sum_l r_{l-1} r_l + 1 words, and every process takes the same optimizer step.
     The steps are those of `train_neural_nmf(model, X, loss=loss, reduction='sum', optimizer=optimizer, lr=lr,
-    project=project)` on the whole X (same default Adam rates), so the trained A_l agree with one process's to
-    rounding.
+    project=project)` on the whole X (the same loop, with the all_reduce as its gradient reduction), so the trained
+    A_l agree with one process's to rounding.
     X_local : this process's columns (m x n_p, n_p >= 1), dense or sparse; cast to the model's dtype and device.
     loss : 'energy' or 'reconstruction'; optimizer 'adam' (lr None: 1e-2 x the mean entry of each A_l) or 'gd' (lr
-    required); project : clamp the A_l at 0 after each step; verbose : a progress line (process 0 only).
+    required); project : clamp the A_l at 0 after each step; verbose : a progress line (process 0 only);
+    callback(epoch, loss) -> True stops (called with the global loss on every process: it must decide alike).
     Returns the history dict(loss=[...], <loss name>=[...]) of the global loss before each step, the same on every
     process. The model is trained in place. Raises TypeError / ValueError (on every process) for a bad model,
-    options or X_local, and FloatingPointError when the loss or a parameter becomes non-finite (the A_l before the failing step are kept)."""
+    options or X_local, and FloatingPointError when the loss or a parameter becomes non-finite (the A_l before the
+    failing step are restored)."""
     comm = _Comm(group)
 
     def local():
         if not isinstance(model, NeuralNMF): raise TypeError(f"model: expected a NeuralNMF, got {type(model).__name__}")
         if loss not in _NN_LOSSES: raise ValueError(f"loss: got {loss!r}; accepted are {_NN_LOSSES}")
-        if optimizer not in _NN_OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_NN_OPTIMIZERS}")
-        rate = None if lr is None else _nn_check_float(lr, "lr", positive=True)
-        if optimizer == "gd" and rate is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
-        epochs = _nn_check_count(n_epochs, "n_epochs")
+        train = _NNTraining("distributed_train_neural_nmf", n_epochs, lr, optimizer=optimizer,
+                            verbose=verbose and comm.rank == 0, callback=callback)
         X = as_tensor(X_local, "X_local", ndim=2, dtype=model.dtype, device=model.device, allow_empty=True)
         if X.shape[1] == 0:
             raise ValueError(f"X_local: process {comm.rank} of {comm.size} holds 0 columns (documents); every process needs at least one")
         if X.shape[0] != model.n_features:
             raise ValueError(f"X_local: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
-        meta = dict(ranks=list(model.ranks), loss=loss, optimizer=optimizer, lr=rate, n_epochs=epochs, project=bool(project))
-        return (X, rate, epochs), meta
+        meta = dict(ranks=list(model.ranks), loss=loss, optimizer=optimizer, lr=train.lr, n_epochs=train.n_epochs,
+                    project=bool(project))
+        return (X, train), meta
 
-    (X, rate, epochs), metas = _gather_checked(comm, local)
+    (X, train), metas = _gather_checked(comm, local)
     _same_everywhere(metas, dict(ranks="model (ranks)", loss="loss", optimizer="optimizer", lr="lr", n_epochs="n_epochs",
                                  project="project"))
     params = list(model.A)
     with torch.no_grad():
         for p, v in zip(params, comm.bcast(*[p.detach() for p in params])): p.copy_(v)
     x_sq = sq_norm(X)
-    if optimizer == "adam":
-        opt = torch.optim.Adam([{"params": [p], "lr": rate if rate is not None else
-                                 _NN_ADAM_REL * float(p.detach().abs().mean().clamp(min=1e-30))} for p in params])
+    opt = train.optimizer((params, train.lr, _NN_ADAM_REL))
+
+    def reduce(main):                        # the global loss and gradients: one all_reduce
+        total, *grads = comm.sum(main.detach().reshape(1), *[p.grad for p in params])
+        with torch.no_grad():
+            for p, g in zip(params, grads): p.grad.copy_(g)
+        return total[0]
+
+    grams, Xt = loss == "energy" and _nn_gram_form(X), _nn_csr_transpose(X)    # as train_neural_nmf
+    def objective():
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
+        return _nn_main_loss(model, X, Ss, loss, "sum", x_sq, model._grams if grams else None)
+
     hist = {"loss": [], loss: []}
-    from tqdm.auto import tqdm
-    with _cpu_threads(model.device):
-        for epoch in tqdm(range(epochs), desc="distributed Neural NMF", disable=not (verbose and comm.rank == 0), leave=False):
-            Ss = model._forward(X, warm_start=True)
-            main = _nn_main_loss(model, X, Ss, loss, "sum", x_sq)
-            for p in params: p.grad = None
-            main.backward()
-            total, *grads = comm.sum(main.detach().reshape(1), *[p.grad for p in params])
-            if not bool(torch.isfinite(total).all()):            # the same decision on every process
-                raise FloatingPointError(f"distributed_train_neural_nmf: the loss is not finite at epoch {epoch}; lower lr")
-            hist["loss"].append(float(total[0])); hist[loss].append(float(total[0]))
-            saved = [p.detach().clone() for p in params]
-            with torch.no_grad():
-                for p, g in zip(params, grads): p.grad.copy_(g)
-                if optimizer == "gd":
-                    for p in params: p.sub_(rate * p.grad)
-            if optimizer == "adam": opt.step()
-            if project: model.project_()
-            if not _nn_all_finite(params):                         # replicated: the same decision everywhere
-                with torch.no_grad():
-                    for p, s in zip(params, saved): p.copy_(s)
-                raise FloatingPointError(f"distributed_train_neural_nmf: a parameter overflowed at epoch {epoch}; "
-                                         "the parameters before the step were restored; lower lr")
+    train.run(params, objective, opt, hist,
+              project=params if project else (), reduce=reduce, device=model.device, desc="distributed Neural NMF")
+    hist[loss] = list(hist["loss"])
     return hist
 
 # %% ../nbs/19_distributed.ipynb #2de8ee7c

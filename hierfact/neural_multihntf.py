@@ -18,8 +18,8 @@ from .tensor import as_tensor, check_ranks, sq_norm, mttkrp, cp_norm_sq
 from .nnls import _cpu_threads
 from .nnls_grad import nnls_layer
 from .multihntf import MultiHNTFModel, multihntf, _khatri_rao_power, _check_core_size
-from .neural_nmf import _check_labels
-from .baselines import supervised_multihntf, _check_mode, _check_nonneg, _check_int
+from .neural_nmf import _check_y, _Training
+from .baselines import supervised_multihntf, _check_mode, _check_nonneg
 
 # %% auto #0
 __all__ = ['layer_sq_errors', 'label_sq_error', 'NeuralMultiHNTF', 'neural_multihntf']
@@ -241,11 +241,6 @@ def _check_weights(layer_weights, n):
     if sum(w) == 0: raise ValueError("layer_weights: all weights are 0; at least one layer must be fitted")
     return w
 
-def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (0 < lr < math.inf):
-        raise ValueError(f"lr: expected a finite number > 0, got {lr!r}")
-    return float(lr)
-
 def _start_model(model, X, ranks):
     "Validated copies (X's dtype and device) of a fitted model's first-layer factors and W's."
     if not isinstance(model, MultiHNTFModel):
@@ -264,8 +259,8 @@ def _start_model(model, X, ranks):
     return A, W
 
 def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int = 500, lr: float = 0.01, y=None,
-                     known=None, mode: int = -1, lam: float = 0.0, multihntf_options=None, random_state=None,
-                     dtype=None, device=None, progress: bool = False) -> NeuralMultiHNTF:
+                     mode: int = -1, lam: float = 0.0, multihntf_options=None, random_state=None,
+                     dtype=None, device=None, verbose: bool = False, callback=None) -> NeuralMultiHNTF:
     """Neural Multi-HNTF: Multi-HNTF (Vendrow, Haddock & Needell, ICASSP 2022) trained end to end by backpropagation
     through the tensor reconstruction, as Neural NCPD (Vendrow, Haddock & Needell, Asilomar 2021) is, first layer included.
 
@@ -277,15 +272,15 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
         (never densified). ranks : strictly decreasing [r_0, ..., r_L], L >= 1.
     model : a fitted MultiHNTFModel with these ranks to start from (copied); default `multihntf(X, ranks,
         random_state=random_state, **multihntf_options)`, or with labels and lam > 0 `supervised_multihntf(X, ranks,
-        labels=one_hot(y), L=known, mode=mode, lam=lam, ...)` (the last layer supervised).
+        y, mode=mode, lam=lam, ...)` (the last layer supervised).
     layer_weights : w_0..w_L >= 0, not all 0 (default all 1). n_epochs : Adam steps. lr : each matrix's step is lr
-        times its mean initial entry. y, known : labels of the samples of mode `mode`, integers (I_mode,), -1 or
-        known=False for unknown ones (as `hierfact.neural_nmf`); lam >= 0 weighs the label term.
+        times its mean initial entry. y : labels of the samples of mode `mode`, integers (I_mode,), -1 for unknown
+        ones (as `hierfact.neural_nmf`); lam >= 0 weighs the label term.
     dtype, device : of the computation (default X's; float32 stays float32; CPU runs use one thread, as Neural NMF).
-    progress : a tqdm bar.
+    verbose : a tqdm bar; callback(epoch, J) -> True stops the training (the one loop of `hierfact.neural_nmf`).
     Returns a NeuralMultiHNTF holding the parameters with the lowest J seen (so J never ends above its start).
     Raises ValueError/TypeError naming the argument (X negative/NaN/order < 2, ranks, model, layer_weights, n_epochs,
-    lr, y, known, mode, lam; lam > 0 without y) and FloatingPointError when J becomes non-finite (lower lr)."""
+    lr, y, mode, lam; lam > 0 without y) and FloatingPointError when J becomes non-finite (lower lr)."""
     X = as_tensor(X, "X", dtype=dtype, device=device)
     k = X.ndim
     if k < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
@@ -293,15 +288,13 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
     if len(ranks) < 2: raise ValueError(f"ranks: need at least two ranks [r0, r1, ...] (one hierarchical layer), got {ranks}")
     L = len(ranks) - 1
     weights = _check_weights(layer_weights, L + 1)
-    n_epochs = _check_int(n_epochs, "n_epochs")
-    lr = _check_lr(lr)
+    if lr is None: raise ValueError("lr: expected a finite number > 0 (relative to each matrix's mean entry), got None")
+    train = _Training("neural_multihntf", n_epochs, lr, verbose=verbose, callback=callback)
     lam = _check_nonneg(lam, "lam")
     mode = _check_mode(mode, k)
     supervised = y is not None
-    if supervised:
-        yv, kn, n_classes = _check_labels(y, known, X.shape[mode], None, X.device)
-    elif known is not None: raise ValueError("known: a label mask was given without labels y")
-    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (and known) or lam=0")
+    if supervised: yv, n_classes = _check_y(y, X.shape[mode], None, X.device)
+    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
     nx2 = sq_norm(X)
     if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     D = _prepare(X, ranks[0])
@@ -309,18 +302,18 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
     if model is None:
         opts = dict(multihntf_options or {})
         if supervised and lam > 0:
-            Yfull = torch.nn.functional.one_hot(yv, n_classes).T.to(X.dtype)
-            model = supervised_multihntf(X, ranks, labels=Yfull, L=kn, mode=mode, lam=lam, random_state=random_state, **opts)
+            model = supervised_multihntf(X, ranks, yv.cpu().numpy(), n_classes=n_classes, mode=mode, lam=lam,
+                                         random_state=random_state, **opts)
         else: model = multihntf(X, ranks, random_state=random_state, **opts)
     A, W = _start_model(model, X, ranks)
     params = A + W
     for p in params: p.requires_grad_(True)
     w = torch.tensor(weights, dtype=X.dtype, device=X.device)
     if supervised:
-        idx = torch.nonzero(kn).flatten()
+        idx = torch.nonzero(yv >= 0).flatten()
         Yk = torch.nn.functional.one_hot(yv[idx], n_classes).T.to(X.dtype)     # (c, n_known)
         ny2 = float((Yk * Yk).sum())
-    opt = torch.optim.Adam([{"params": [p], "lr": lr * max(float(p.detach().mean()), 1e-30)} for p in params])
+    opt = train.optimizer((params, None, train.lr))           # lr: relative to each matrix's mean entry
 
     def objective():
         e2 = _sq_errors(D, A, W, nx2)
@@ -333,32 +326,21 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
             J = J + lam * c2
         return J / nx2, e2, c2, B
 
-    losses, errs, lerrs = [], [], []
-    best, best_epoch, best_params = math.inf, 0, None
-    bar = tqdm(range(n_epochs + 1), desc="Neural Multi-HNTF", disable=not progress, leave=False)
-    with _cpu_threads(X.device):          # many small operations: one thread avoids the pool's wake-ups (as Neural NMF)
-        for epoch in bar:
-            J, e2, c2, _ = objective()
-            Jv = float(J.detach())
-            if not math.isfinite(Jv):
-                raise FloatingPointError(f"neural_multihntf: the objective is not finite at epoch {epoch} (step too large); lower lr")
-            losses.append(Jv); errs.append(e2.detach())
-            if supervised: lerrs.append(math.sqrt(max(float(c2.detach()), 0.0) / ny2))
-            if Jv < best: best, best_epoch, best_params = Jv, epoch, [p.detach().clone() for p in params]
-            if progress and epoch % 10 == 0: bar.set_postfix(loss=f"{Jv:.6g}")
-            if epoch == n_epochs: break
-            opt.zero_grad(set_to_none=True)
-            J.backward()
-            opt.step()
-            with torch.no_grad():
-                for p in params: p.clamp_(min=0)
-    bar.close()
-    A, W = best_params[:k], best_params[k:]
+    hist, errs, lerrs = {"loss": []}, [], []
+    def recorded():
+        J, e2, c2, _ = objective()
+        errs.append(e2.detach())
+        if supervised: lerrs.append(math.sqrt(max(float(c2.detach()), 0.0) / ny2))
+        return J
+    steps, best_epoch = train.run(params, recorded, opt, hist, project=params, final=True, keep_best=True,
+                                  device=X.device, desc="Neural Multi-HNTF")
+    losses = hist["loss"]
+    A, W = [p.detach() for p in params[:k]], [p.detach() for p in params[k:]]
     with torch.no_grad():
         _, e2, _, B = objective()
         rel = (torch.stack(errs).clamp(min=0) / nx2).sqrt().cpu().numpy()
     hist = {"loss": losses, "layer_errors": rel}
     if supervised: hist["label_error"] = lerrs
     return NeuralMultiHNTF(ranks, A, W, (e2.clamp(min=0) / nx2).sqrt().tolist(), [rel[:, l].tolist() for l in range(L + 1)],
-                           [n_epochs] * (L + 1), layer_weights=weights, history=hist, best_epoch=best_epoch, init=model, mode=mode, lam=lam,
+                           [steps] * (L + 1), layer_weights=weights, history=hist, best_epoch=best_epoch, init=model, mode=mode, lam=lam,
                            B=None if B is None else B.detach())

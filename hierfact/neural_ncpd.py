@@ -10,11 +10,10 @@ import numbers
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .tensor import as_tensor, check_ranks, get_generator, mttkrp, cp_norm_sq, sq_norm
 from .nnls import _cpu_threads
-from .neural_nmf import NeuralNMF
+from .neural_nmf import NeuralNMF, _Training
 from .ncpd import ncpd
 from .baselines import (_PerModeCP, _cp_factors, _rel_err, _row_normalise, _check_layers, _check_mode,
                                 standard_hncpd, StandardHNCPDModel)
@@ -105,30 +104,9 @@ def _sq_err(X, nx2, F):
     "||X - [[F]]||_F^2, differentiable in F (mttkrp form, no tensor formed)."
     return nx2 - 2 * (mttkrp(X, F, 0) * F[0]).sum() + cp_norm_sq(None, F)
 
-def _pos_float(v, name):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0 < v < math.inf):
-        raise ValueError(f"{name}: expected a finite number > 0, got {v!r}")
-    return float(v)
-
 def _loss(model, X, nx2, warm_start=False):
     "The training loss sum_{l>=1} ||X - X^(l)||^2 / ||X||^2 (differentiable)."
     return sum(_sq_err(X, nx2, F) for F in model.layer_factors(warm_start=warm_start)) / nx2
-
-def _adam(model, lr):
-    "Adam with each A's step lr times its mean entry (set once, at the start)."
-    params = [A for m in model.modes for A in m.A]
-    return torch.optim.Adam([{"params": [A], "lr": lr * float(A.detach().mean().clamp(min=1e-30))} for A in params])
-
-def _train(model, opt, X, nx2, n_epochs, hist, verbose):
-    "n_epochs projected Adam steps on `_loss`, appending the loss before each step to hist."
-    for epoch in tqdm(range(n_epochs), desc="Neural NCPD", disable=not verbose, leave=False):
-        loss = _loss(model, X, nx2, warm_start=True)
-        if not bool(torch.isfinite(loss)):
-            raise FloatingPointError(f"neural_ncpd: the loss is not finite at epoch {len(hist)}; lower lr")
-        hist.append(float(loss.detach()))
-        opt.zero_grad(); loss.backward(); opt.step()
-        model.project_()
-    return hist
 
 def _count(v, name, low):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
@@ -137,7 +115,7 @@ def _count(v, name, low):
 
 def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_restarts: int = 1,
                 screen_epochs: int = 25, random_state=None, ncpd_options=None, hncpd_options=None, dtype=None,
-                device=None, verbose: bool = False) -> NeuralNCPD:
+                device=None, verbose: bool = False, callback=None) -> NeuralNCPD:
     """Neural NCPD (Vendrow, Haddock & Needell, Asilomar 2021) of a nonnegative tensor of order k >= 2.
 
     X : (I_1, ..., I_k) nonnegative, numpy or torch, dense or sparse COO (never densified); ranks : strictly decreasing
@@ -150,7 +128,8 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
     initial hierarchy has a random start, e.g. hncpd_options=dict(hnmf_options=dict(init='random'))), train each for
     min(screen_epochs, n_epochs) epochs, and continue only the one with the lowest training loss (on X itself, never
     on clean or held-out data) for the remaining epochs: the loss separates the local minima early.
-    random_state : seeds the NCPD and Standard HNCPD. dtype/device: X's by default. verbose : a progress line (epochs).
+    random_state : seeds the NCPD and Standard HNCPD. dtype/device: X's by default. verbose : a progress line (epochs);
+    callback(epoch, loss) -> True stops the training (the one loop of `hierfact.neural_nmf`).
     Returns a trained `NeuralNCPD` with errors_ (per layer 0..L, against X), history ('loss' per epoch, before each
     step; 'restart_losses', each start's loss after screening), init_ (the StandardHNCPDModel it started from).
     Raises ValueError/TypeError for bad X, ranks, cp, n_epochs, n_restarts, screen_epochs or lr, and
@@ -159,9 +138,10 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     if len(ranks) < 2: raise ValueError(f"ranks: need at least two ranks [r0, r1, ...] (one hierarchical layer), got {ranks}")
-    n_epochs, n_restarts = _count(n_epochs, "n_epochs", 0), _count(n_restarts, "n_restarts", 1)
+    if lr is None: raise ValueError("lr: expected a finite number > 0 (relative to each A's mean entry), got None")
+    train = _Training("neural_ncpd", n_epochs, lr, verbose=verbose, callback=callback)
+    n_epochs, n_restarts = train.n_epochs, _count(n_restarts, "n_restarts", 1)
     screen = min(_count(screen_epochs, "screen_epochs", 1), n_epochs) if n_restarts > 1 else 0
-    lr = _pos_float(lr, "lr")
     gen = get_generator(random_state)
     if cp is None:
         opts = dict(solver="mu", init="abs_svd", n_iter_max=100, tol=1e-6) | dict(ncpd_options or {})
@@ -173,17 +153,22 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
         for _ in range(n_restarts):
             init = standard_hncpd(X, ranks, cp=cp, random_state=gen, **(hncpd_options or {}))
             model = NeuralNCPD(ranks, init.factors0, [h.A for h in init.hnmfs])
-            opt = _adam(model, lr)
-            hist = _train(model, opt, X, nx2, screen, [], verbose)
+            params = [A for m in model.modes for A in m.A]
+            opt = train.optimizer((params, None, train.lr))           # lr: relative to each A's mean entry
+            hist = {"loss": []}
+            steps, _ = train.run(params, lambda: _loss(model, X, nx2, warm_start=True), opt, hist, n_epochs=screen,
+                                 project=params, device=X.device, desc="Neural NCPD")
             with torch.no_grad(): final = float(_loss(model, X, nx2))
-            starts.append((final, model, opt, hist, init))
+            starts.append((final, model, opt, hist, init, params, steps))
         finals = [s[0] for s in starts]
-        _, model, opt, hist, init = starts[int(np.argmin(finals))]
+        _, model, opt, hist, init, params, steps = starts[int(np.argmin(finals))]
         del starts
-        _train(model, opt, X, nx2, n_epochs - screen, hist, verbose)
+        more, _ = train.run(params, lambda: _loss(model, X, nx2, warm_start=True), opt, hist,
+                            n_epochs=n_epochs - screen, project=params, device=X.device, desc="Neural NCPD")
+        steps += more
         with torch.no_grad():
             model.errors_ = [_rel_err(X, nx2, init.factors0)] + [_rel_err(X, nx2, F) for F in model.layer_factors()]
-    model.history = {"loss": hist, "restart_losses": finals if n_restarts > 1 else []}
-    model.n_iter_ = [None] + [n_epochs] * (len(ranks) - 1)
+    model.history = {"loss": hist["loss"], "restart_losses": finals if n_restarts > 1 else []}
+    model.n_iter_ = [None] + [steps] * (len(ranks) - 1)
     model.init_ = init
     return model

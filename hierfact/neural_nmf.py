@@ -117,35 +117,6 @@ def _check_y(y, n, n_classes, device, name="y", allow_unknown=True):
                          f"{int(bad.sum())} are out of range (e.g. {int(y[bad][0])})")
     return y.to(device), n_classes
 
-def _check_labels(y, known, n, n_classes, device):
-    """Labels y (n,) with an optional bool mask known (n,) (None: known = y >= 0), for `hierfact.neural_multihntf`
-    until it takes `y` alone: returns (y long tensor with the unknown entries set to 0, known bool tensor, n_classes).
-    The library's own functions take `y` with -1 for unknown labels (`_check_y`)."""
-    y = _as_cpu_tensor(y)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} integer labels (one per document/sample), got shape {tuple(y.shape)}")
-    if y.dtype == torch.bool or y.dtype.is_complex: raise TypeError(f"y: expected integer class labels, got dtype {y.dtype}")
-    if y.dtype.is_floating_point and not (bool(torch.isfinite(y).all()) and bool((y == y.round()).all())):
-        raise TypeError("y: expected integer class labels, got non-integer floats")
-    y = y.long()
-    if known is None: known = y >= 0
-    else:
-        known = _as_cpu_tensor(known)
-        if tuple(known.shape) != (n,):
-            raise ValueError(f"known: expected a bool mask of shape ({n},) (one entry per document), got shape {tuple(known.shape)}")
-        if known.dtype != torch.bool:
-            if not bool(((known == 0) | (known == 1)).all()):
-                raise ValueError("known: expected a bool mask (True where the label is known)")
-            known = known.bool()
-    if not bool(known.any()): raise ValueError("known: no label is known; pass y=None for unsupervised training")
-    yk = y[known]
-    n_classes = int(yk.max()) + 1 if n_classes is None else check_rank(n_classes, "n_classes")
-    bad = (yk < 0) | (yk >= n_classes)
-    if bool(bad.any()):
-        raise ValueError(f"y: known labels must be in 0..{n_classes - 1} (n_classes={n_classes}); {int(bad.sum())} are "
-                         f"out of range (e.g. {int(yk[bad][0])}). Mark unknown labels with -1 or with `known`")
-    return torch.where(known, y, torch.zeros_like(y)).to(device), known.to(device), n_classes
-
 def _one_hot_known(y, c, dtype):
     "(Y o L) for labels y (-1 unknown): the one-hot (c, n) matrix with the columns of unknown labels zero."
     return torch.nn.functional.one_hot(y.clamp(min=0), c).T.to(dtype) * (y >= 0).to(dtype)
@@ -244,8 +215,10 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
             raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={self.n_features}")
         return self._forward(X, warm_start)
 
-    def _forward(self, X, warm_start=False):
-        "`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only."
+    def _forward(self, X, warm_start=False, grams=False, Xt=None):
+        """`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only.
+        grams : also keep layer 0's differentiable G = A_0^T A_0 and C = A_0^T X in self._grams (for the Gram-form
+        loss, `_main_loss`). Xt : X^T in CSR for layer 0's product (see `_csr_transpose`)."""
         last = getattr(self, "_supports", None)
         if not warm_start or last is None or last[0].shape[1] != X.shape[1] or last[0].device != X.device: last = [None] * len(self.A)
         Ss, prev = [], X
@@ -253,7 +226,9 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
             for l, (A, F) in enumerate(zip(self.A, last)):
                 if not bool(torch.isfinite(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
                     raise ValueError(f"A[{l}]: contains NaN or inf entries")
-                prev = NNLSFunction.apply(prev, A, self.ridge, None, F)
+                if l == 0 and grams: prev, *self._grams = NNLSFunction.apply(prev, A, self.ridge, None, F, True, Xt)
+                elif l == 0 and Xt is not None: prev = NNLSFunction.apply(prev, A, self.ridge, None, F, False, Xt)
+                else: prev = NNLSFunction.apply(prev, A, self.ridge, None, F)
                 Ss.append(prev)
         self._supports = [S.detach() > 0 for S in Ss]
         return Ss
@@ -318,7 +293,31 @@ def _check_count(v, name):
         raise ValueError(f"{name}: expected an integer >= 0, got {v!r}")
     return int(v)
 
-def _main_loss(model, X, Ss, loss, reduction, x_sq):
+def _csr_transpose(X):
+    "X^T in CSR for a sparse X (None for a dense one): built once per training, it makes A^T X one CSR product."
+    if X.layout == torch.strided or X.device.type not in ("cpu", "cuda"): return None
+    import warnings
+    with warnings.catch_warnings():                       # torch calls its CSR support "beta": this is all we use of it
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return X.t().coalesce().to_sparse_csr()
+
+def _gram_form(X):
+    "Whether ||X - T S||^2 is computed in the Gram form (`_sq_dist`): sparse X or dense X above 2^20 entries."
+    return X.layout != torch.strided or X.numel() > _DIRECT_MAX
+
+def _main_loss(model, X, Ss, loss, reduction, x_sq, grams=None):
+    """The training loss of a NeuralNMF. grams : layer 0's (G, C) from `_forward(X, grams=True)`: the energy's first
+    term ||X||^2 - 2 <C, S_0> + <G, S_0 S_0^T> then reuses the forward's products (no second pass over X and A_0)."""
+    if loss == "energy" and grams is not None:
+        G, C = grams
+        total = (x_sq - 2 * (C * Ss[0]).sum() + (G * (Ss[0] @ Ss[0].T)).sum()).clamp(min=0)
+        if reduction == "mean": total = total / (X.shape[0] * X.shape[1])
+        prev = Ss[0]
+        for A, S in zip(list(model.A)[1:], Ss[1:]):
+            term = _sq_dist(prev, A, S)
+            total = total + (term / (prev.shape[0] * prev.shape[1]) if reduction == "mean" else term)
+            prev = S
+        return total
     if loss == "energy": return energy_loss(X, list(model.A), Ss, reduction=reduction, x_sq=x_sq)
     return reconstruction_loss(X, list(model.A), Ss[-1], reduction=reduction, x_sq=x_sq)
 
@@ -338,6 +337,95 @@ def layer_errors(model, X) -> list:
         out.append(math.sqrt(float(_sq_dist(X, T, S, x_sq)) / float(x_sq)))
     return out
 
+# %% ../nbs/11_neural_nmf.ipynb #44402617
+class _GD(torch.optim.Optimizer):
+    "Plain gradient steps p <- p - lr grad (the NeuralNMF package's rule), one `lr` per parameter group."
+    def __init__(self, groups): super().__init__(groups, {})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is None: continue
+                buf = self.state[p].get("step_buffer")           # lr * grad lands in one buffer per parameter
+                if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
+                p.sub_(torch.mul(p.grad, g["lr"], out=buf))
+
+class _Training:
+    """The one training loop of the neural models: validated settings (`name` names the function in messages;
+    n_epochs an integer >= 0; lr None (each matrix's default step) or a finite number > 0, required for 'gd';
+    optimizer 'adam' or 'gd'; verbose; callback(epoch, loss) -> True stops), `optimizer(params)` and `run(...)`."""
+    def __init__(self, name, n_epochs, lr=None, *, optimizer="adam", verbose=False, callback=None):
+        if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_OPTIMIZERS}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected None or a function callback(epoch, loss), got {type(callback).__name__}")
+        self.lr = None if lr is None else _check_float(lr, "lr", positive=True)
+        if optimizer == "gd" and self.lr is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
+        self.name, self.n_epochs, self.kind = name, _check_count(n_epochs, "n_epochs"), optimizer
+        self.verbose, self.callback, self.stopped = bool(verbose), callback, False
+
+    def optimizer(self, *specs):
+        """The optimizer over (params, lr, rel) specs, one group per parameter: step lr, or (lr None) rel times the
+        parameter's mean |entry| (a step relative to each matrix's scale, set once)."""
+        groups = []
+        for params, lr, rel in specs:
+            groups += [{"params": [p], "lr": lr if lr is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
+                       for p in params]
+        return torch.optim.Adam(groups) if self.kind == "adam" else _GD(groups)
+
+    def run(self, params, objective, opt, hist, *, n_epochs=None, project=(), after_step=None, reduce=None,
+            final=False, keep_best=False, device=None, desc=None):
+        """n_epochs (default self.n_epochs) steps of `opt` on objective() (a 0-d tensor), appending each loss to
+        hist['loss'] (epochs are numbered from its length). reduce(loss) -> the loss after the gradients were reduced
+        (called after backward). project : parameters clamped at 0 after each step; after_step(epoch) runs then.
+        final : evaluate once more after the last step; keep_best : put back the parameters of the lowest loss.
+        Returns (steps taken, epoch of the lowest loss); after the callback stopped it (self.stopped), run does nothing."""
+        if self.stopped: return 0, 0                               # the callback ended the training
+        n = self.n_epochs if n_epochs is None else n_epochs
+        start, saved, best, steps = len(hist["loss"]), None, (math.inf, 0, None), 0
+        def fail(epoch, why):
+            if saved is not None:
+                with torch.no_grad():
+                    for p, s in zip(params, saved): p.copy_(s)
+            raise FloatingPointError(f"{self.name}: {why} at epoch {epoch} (step too large?); the parameters before "
+                                     "the last step were restored; lower lr")
+        def backward(loss):
+            for p in params: p.grad = None
+            loss.backward()
+        bar = tqdm(range(n + 1 if final else n), desc=desc or self.name, disable=not self.verbose, leave=False)
+        with _cpu_threads(device):      # many small ops: one thread avoids the pool's wake-ups (see `hierfact.nnls`)
+            for e in bar:
+                epoch = start + e
+                try: loss = objective()
+                except FloatingPointError as err: fail(epoch, f"the forward pass overflowed ({err})")
+                if reduce is not None: backward(loss); loss = reduce(loss)
+                value = float(loss.detach())
+                if not math.isfinite(value): fail(epoch, "the loss is not finite")
+                hist["loss"].append(value)
+                if keep_best and value < best[0]: best = (value, e, [p.detach().clone() for p in params])
+                if self.verbose and e % 10 == 0: bar.set_postfix(loss=f"{value:.6g}")
+                if self.callback is not None and self.callback(epoch, value): self.stopped = True; break
+                if final and e == n: break
+                if saved is None: saved = [p.detach().clone() for p in params]
+                else:
+                    for s, p in zip(saved, params): s.copy_(p)
+                if reduce is None: backward(loss)
+                opt.step()
+                if project:
+                    with torch.no_grad():
+                        for p in project: p.clamp_(min=0)
+                if after_step is not None:
+                    try: after_step(epoch)
+                    except FloatingPointError as err: fail(epoch, f"the forward pass overflowed ({err})")
+                if not _all_finite(params): fail(epoch, "a parameter overflowed")
+                steps += 1
+        bar.close()
+        if keep_best and best[2] is not None:
+            with torch.no_grad():
+                for p, b in zip(params, best[2]): p.copy_(b)
+        return steps, best[1]
+
+# %% ../nbs/11_neural_nmf.ipynb #6a4ce0ac
 def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0,
                      classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 100,
                      optimizer: str = "adam", lr=None, lr_class=None, lr_decay: float = 1.0, decay_every: int = 1,
@@ -356,25 +444,23 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
         rates by lr_decay every decay_every epochs. class_iters : 0 (B stepped with the A's) or the number of steps
         on B alone after each step on the A's (the reference package uses 30). project : clamp A_l at 0 after each
         step (False reproduces the package's unsupervised rule). verbose : a progress line (tqdm bar with the loss).
-        callback : None or callback(epoch, model, history), called after every epoch.
+        callback : None or callback(epoch, loss), called with every recorded loss; returning True stops training.
     Returns the history: dict of per-epoch lists 'loss' (total), loss name ('energy'/'reconstruction'),
     'classification' (NaN when unsupervised), each evaluated before the epoch's step, and 'classification_steps'
-    (the total loss before each B-only step) when class_iters > 0.
-    Raises TypeError (model), ValueError (bad options; labels out of range or of the wrong shape, lam < 0,
+    (the total loss before each B-only step) when class_iters > 0. Sets model.n_iter_ (the steps taken).
+    Raises TypeError (model, callback), ValueError (bad options; labels out of range or of the wrong shape, lam < 0,
     labels without a classification layer, lam > 0 without labels; X's rows not n_features) and FloatingPointError
     (the loss or a parameter became non-finite: lower lr; the last finite parameters are restored)."""
     if not isinstance(model, NeuralNMF): raise TypeError(f"model: expected a NeuralNMF, got {type(model).__name__}")
     if loss not in _LOSSES: raise ValueError(f"loss: got {loss!r}; accepted are {_LOSSES}")
     if classification not in _CLASS_KINDS: raise ValueError(f"classification: got {classification!r}; accepted are {_CLASS_KINDS}")
     _check_reduction(reduction)
-    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_OPTIMIZERS}")
+    train = _Training("train_neural_nmf", n_epochs, lr, optimizer=optimizer, verbose=verbose, callback=callback)
     lam = _check_float(lam, "lam")
-    lr = None if lr is None else _check_float(lr, "lr", positive=True)
     lr_class = None if lr_class is None else _check_float(lr_class, "lr_class", positive=True)
     lr_decay = _check_float(lr_decay, "lr_decay", positive=True)
     decay_every = check_rank(decay_every, "decay_every")
-    n_epochs, class_iters = _check_count(n_epochs, "n_epochs"), _check_count(class_iters, "class_iters")
-    if optimizer == "gd" and lr is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
+    class_iters = _check_count(class_iters, "class_iters")
     X = as_tensor(X, "X", ndim=2, dtype=model.dtype, device=model.device)
     if X.shape[0] != model.n_features:
         raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
@@ -385,80 +471,53 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
-    params = A_params + B_params
-    rate_B = lr_class if lr_class is not None else lr
-    if optimizer == "adam":
-        def group(p, base, rel): return {"params": [p], "lr": base if base is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
-        gB = [group(p, rate_B, _ADAM_REL_B) for p in B_params]
-        opt = torch.optim.Adam([group(p, lr, _ADAM_REL) for p in A_params] + (gB if class_iters == 0 else []))
-        opt_B = torch.optim.Adam(gB) if (class_iters and B_params) else None
-    else: rates = [lr] * len(A_params) + [rate_B] * len(B_params)
-
-    def gd_step(ps, rs):
-        with torch.no_grad():
-            for p, r in zip(ps, rs):
-                if p.grad is not None: p.sub_(r * p.grad)
+    rate_B = lr_class if lr_class is not None else train.lr
+    if class_iters and B_params:                             # B waits for its own steps
+        opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL)), train.optimizer((B_params, rate_B, _ADAM_REL_B))
+    else: opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL), (B_params, rate_B, _ADAM_REL_B)), None
 
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
-    saved = None                                                 # the parameters before the last step
-    def restore_and_raise(epoch, why):
-        if saved is not None:
+    grams = loss == "energy" and _gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
+    Xt = _csr_transpose(X)
+    def forward():
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
+        return Ss, _main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
+
+    def objective():
+        Ss, main = forward()
+        hist[loss].append(main.detach().item())
+        if not supervised:
+            hist["classification"].append(float("nan")); return main
+        cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
+        hist["classification"].append(cls.detach().item())
+        return main + lam * cls
+
+    def after_step(epoch):
+        if supervised and class_iters:                       # B-only steps on the (fixed) new codes
             with torch.no_grad():
-                for p, s in zip(params, saved): p.copy_(s)
-        raise FloatingPointError(f"train_neural_nmf: {why} at epoch {epoch} (step too large?); the parameters before "
-                                 "the last step were restored; lower lr")
-    bar = tqdm(range(n_epochs), desc="Neural NMF", disable=not verbose, leave=False)
-    with _cpu_threads(model.device):      # many small ops: one thread avoids the pool's wake-ups (see `hierfact.nnls`)
-        for epoch in bar:
-            try:
-                Ss = model._forward(X, warm_start=True)
-                main = _main_loss(model, X, Ss, loss, reduction, x_sq)
-                total = main
-                if supervised:
-                    cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
-                    total = main + lam * cls
-            except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
-            if not bool(torch.isfinite(total)): restore_and_raise(epoch, "the loss is not finite")
-            hist["loss"].append(total.detach().item()); hist[loss].append(main.detach().item())
-            hist["classification"].append(cls.detach().item() if supervised else float("nan"))
-            saved = [p.detach().clone() for p in params]
-            for p in params: p.grad = None
-            total.backward()
-            if class_iters:                                      # B waits for its own steps
-                for p in B_params: p.grad = None
-            if optimizer == "gd": gd_step(params, rates)
-            else: opt.step()
-            if project: model.project_()
-            if supervised and class_iters:                       # B-only steps on the (fixed) new codes
-                with torch.no_grad():
-                    try:
-                        Ss = model._forward(X, warm_start=True)
-                        main_now = _main_loss(model, X, Ss, loss, reduction, x_sq).item()
-                    except FloatingPointError as e: restore_and_raise(epoch, f"the forward pass overflowed ({e})")
-                for _ in range(class_iters):
-                    model.B.grad = None
-                    c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
-                    hist["classification_steps"].append(main_now + lam * c.detach().item())
-                    (lam * c).backward()
-                    if optimizer == "gd": gd_step(B_params, rates[-1:])
-                    else: opt_B.step()
-            if not _all_finite(params): restore_and_raise(epoch, "a parameter overflowed")
-            if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
-                if optimizer == "gd": rates = [r * lr_decay for r in rates]
-                else:
-                    for o in (opt, opt_B):
-                        for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
-            if verbose and epoch % 10 == 0: bar.set_postfix(loss=f"{hist['loss'][-1]:.6g}")
-            if callback is not None: callback(epoch, model, hist)
-    bar.close()
+                Ss, main_now = forward()
+                main_now = main_now.item()
+            for _ in range(class_iters):
+                model.B.grad = None
+                c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
+                hist["classification_steps"].append(main_now + lam * c.detach().item())
+                (lam * c).backward()
+                opt_B.step()
+        if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
+            for o in (opt, opt_B):
+                for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
+
+    steps, _ = train.run(A_params + B_params, objective, opt, hist, project=list(model.A) if project else (),
+                         after_step=after_step, device=model.device, desc="Neural NMF")
+    model.n_iter_ = [steps] * len(model.A)
     return hist
 
 # %% ../nbs/11_neural_nmf.ipynb #07c19554
 def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: str = "energy",
                lam: float = 0.0, classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 200,
                optimizer: str = "adam", lr=None, lr_class=None, class_iters: int = 0, project: bool = True,
-               random_state=None, dtype=None, device=None, ridge=None, verbose: bool = False,
+               random_state=None, dtype=None, device=None, ridge=None, verbose: bool = False, callback=None,
                hnmf_options=None) -> NeuralNMF:
     """Fit a Neural NMF X (m features x n samples) ~ A_0 A_1 ... A_L S_L (Gao et al. 2019; Will et al. 2022).
 
@@ -468,7 +527,7 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
     init : 'hnmf' (hierarchical NMF, `hierfact.hnmf.hnmf` with `hnmf_options`; the classifier B then starts at the
         talk's least-squares fit B = (Y L) pinv(S_L)) or 'random' (uniform A's, as the NeuralNMF package).
     random_state : None, int, numpy Generator or RandomState, torch Generator (`hierfact.tensor.get_generator`).
-    verbose : a progress line for the training. The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
+    verbose : a progress line for the training; callback(epoch, loss) -> True stops it. The other options go to `train_neural_nmf`. dtype/device : computation dtype and device (default: X's; ints -> float64).
     Returns the trained `NeuralNMF`, with `history` (the loss history), `codes_` and `errors_` (relative error per layer,
     ||X - A_0...A_l S_l||_F / ||X||_F). Raises what `train_neural_nmf` and `hnmf` raise, and ValueError for a bad init."""
     if init not in ("hnmf", "random"): raise ValueError(f"init: got {init!r}; accepted are 'hnmf' and 'random'")
@@ -492,10 +551,10 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
         with torch.no_grad(): model.B.copy_(pinv_classifier(model(X)[-1], y, n_classes))
     model.history = train_neural_nmf(model, X, y, loss=loss, lam=lam, classification=classification,
                                       reduction=reduction, n_epochs=n_epochs, optimizer=optimizer, lr=lr,
-                                      lr_class=lr_class, class_iters=class_iters, project=project, verbose=verbose)
+                                      lr_class=lr_class, class_iters=class_iters, project=project, verbose=verbose,
+                                      callback=callback)
     model.errors_ = layer_errors(model, X)
     with torch.no_grad(): model.codes_ = [S.detach() for S in model(X)]
-    model.n_iter_ = [n_epochs] * len(ranks)
     return model
 
 # %% ../nbs/11_neural_nmf.ipynb #986736c5
@@ -504,20 +563,26 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 from .nmf import ComponentsMixin, _estimator_input, _check_max_iter
 
+def _auto_ranks(m, n):
+    "ranks='auto' for m features and n samples: (10, 6) cut to the data (see `NeuralNMFEstimator`)."
+    r0 = min(10, m, n)
+    return [r0, min(6, r0 - 1)] if r0 > 1 else [1]
+
 class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
-    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs;
-    ranks, n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
+    Parameters are those of `neural_nmf` under scikit-learn's names: max_iter is n_epochs; ranks : strictly decreasing
+    (r_0, ..., r_L), or 'auto' (the default, scikit-learn's n_components='auto' idea): (10, 6) cut to the data,
+    r_0 = min(10, n_features, n_samples), r_1 = min(6, r_0 - 1), one layer (1,) when r_0 = 1; n_classes, init, loss, lam, classification, reduction, optimizer, lr, class_iters, project, random_state,
     dtype, device, verbose keep their names. fit(X, y=None): y (n_samples,) ints, -1 for unlabelled samples (scikit-learn's
     semi-supervised convention); with y, a classifier on S_L is trained.
-    After fit: components_ (ranks[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
+    After fit: ranks_ (the ranks fitted), components_ (ranks_[-1] x n_features numpy: the deepest topics), topics_ (each layer's topics,
     (r_l x n_features)), model_ (the `NeuralNMF`), history_, errors_ (relative error per layer), n_iter_ (epochs run),
     n_features_in_, feature_names_in_, classes_ (with labels). transform(X) -> S_L^T (n_samples x ranks[-1]);
     inverse_transform(W) = W @ components_; predict(X) -> argmax of B S_L (fitted with labels only).
     Raises ValueError for negative, NaN/inf or empty X, for fewer features (or, with init='hnmf', samples) than
     ranks[0], for a wrong number of features after fit; otherwise what `neural_nmf` raises."""
-    def __init__(self, ranks=(10, 6), *, n_classes=None, init="hnmf", loss="energy", lam=0.0,
+    def __init__(self, ranks="auto", *, n_classes=None, init="hnmf", loss="energy", lam=0.0,
                  classification="cross_entropy", reduction="sum", max_iter=200, optimizer="adam", lr=None,
                  class_iters=0, project=True, random_state=None, verbose=0, dtype=None, device=None):
         self.ranks, self.n_classes, self.init, self.loss, self.lam = ranks, n_classes, init, loss, lam
@@ -528,8 +593,11 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
     def fit(self, X, y=None):
         "Train on X (n_samples x n_features), with labels y (n_samples,), -1 for unknown, if given; returns self."
         Xt = _estimator_input(self, X, reset=True)
-        ranks = check_ranks(self.ranks)
-        (m, n), r0 = Xt.shape, ranks[0]
+        (m, n) = Xt.shape
+        if isinstance(self.ranks, str) and self.ranks != "auto":
+            raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {self.ranks!r}")
+        ranks = _auto_ranks(m, n) if isinstance(self.ranks, str) else check_ranks(self.ranks)
+        r0 = ranks[0]
         if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
         if self.init == "hnmf" and r0 > n:
             raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} samples with init='hnmf', got n_samples = {n}")
@@ -542,7 +610,7 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
                            random_state=self.random_state, dtype=self.dtype, device=self.device,
                            verbose=bool(self.verbose))
-        self.model_, self.history_, self.errors_ = model, model.history, model.errors_
+        self.model_, self.history_, self.errors_, self.ranks_ = model, model.history, model.errors_, list(ranks)
         self.n_iter_ = len(model.history["loss"])
         self.topics_ = [to_numpy(model.topics(l).T) for l in range(len(model.A))]
         self.components_ = self.topics_[-1]
@@ -564,4 +632,3 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
         S = self._codes(X)[-1]
         if self.model_.B is None: raise ValueError("predict: this estimator was fitted without labels (no classifier)")
         with torch.no_grad(): return to_numpy(self.model_.scores(S).argmax(0))
-

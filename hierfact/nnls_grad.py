@@ -67,6 +67,12 @@ def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A
     Degenerate columns (a zero entry with a zero multiplier) get the gradient of the branch with support P;
     numerically rank-deficient A gives the ridge-regularised gradient and a RuntimeWarning (if `warn`).
     Raises ValueError when grad_S holds NaN or inf. Never returns NaN (an overflow is zeroed, with a warning)."""
+    return _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn)
+
+def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad_C=None):
+    """`nnls_vjp`, with the upstream gradients grad_G (r, r) and grad_C (r, n) of G = A^T A and C = A^T X (the
+    forward's byproducts a Gram-form loss reuses; None: unused) folded into the same two products:
+    grad_A = X (Z + grad_C)^T + A (grad_G + grad_G^T - Z S^T - S Z^T), grad_X = A (Z + grad_C)."""
     ridge = _check_ridge(ridge, S.dtype)
     if not bool(torch.isfinite(grad_S).all()):
         raise ValueError("grad_S: the upstream gradient holds NaN or inf entries; the loss above the NNLS layer is not finite")
@@ -76,11 +82,14 @@ def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A
         F = (S > 0).T                                                    # (n, r) supports
         Z = (_support_solve(Gr, F, (grad_S * D[:, None]).T).T * D[:, None]).contiguous()
         gX = gA = None
-        if need_X: gX = A @ Z
+        N = Z if grad_C is None else Z + grad_C
+        if need_X: gX = A @ N
         if need_A:
             W = Z @ S.T
-            gA = A @ (W + W.T).neg_()
-            gA = torch.sparse.addmm(gA, X, Z.T) if X.layout != torch.strided else gA.addmm_(X, Z.T)
+            M = (W + W.T).neg_()
+            if grad_G is not None: M += grad_G + grad_G.T
+            gA = A @ M
+            gA = torch.sparse.addmm(gA, X, N.T) if X.layout != torch.strided else gA.addmm_(X, N.T)
         out = []
         for name, g in (("X", gX), ("A", gA)):
             if g is not None and not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
@@ -94,29 +103,37 @@ def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A
 class NNLSFunction(torch.autograd.Function):
     """S = q(X, A) = argmin_{S >= 0} ||X - A S||_F^2 as a `torch.autograd.Function`: forward by `hierfact.nnls.nnls_gram`
     (exact, batched), backward by the gradient theorem (`nnls_vjp`). Call it through `nnls_layer`, which validates.
-    apply(X, A, ridge, n_iter_max, init_support): X (m, n) dense or sparse, A (m, r) dense, same dtype and device;
-    init_support None or a bool (r, n) mask to start the pivoting from (a warm start: the same solution, sooner)."""
+    apply(X, A, ridge, n_iter_max, init_support, grams): X (m, n) dense or sparse, A (m, r) dense, same dtype and device;
+    init_support None or a bool (r, n) mask to start the pivoting from (a warm start: the same solution, sooner);
+    grams True: also return G = A^T A and C = A^T X, differentiable, so that a loss in the Gram form
+    ||X - A S||^2 = ||X||^2 - 2 <C, S> + <G, S S^T> costs no second pass over X and A (their gradients join the
+    layer's own two products in the backward). Xt : optional X^T in CSR (a training loop builds it once): C = A^T X
+    is then one CSR product, several times faster than the COO one."""
     @staticmethod
-    def forward(ctx, X, A, ridge=None, n_iter_max=None, init_support=None):
+    def forward(ctx, X, A, ridge=None, n_iter_max=None, init_support=None, grams=False, Xt=None):
         Xd, Ad = X.detach(), A.detach()
         with _cpu_threads(A.device):
             G = Ad.T @ Ad
-            C = torch.sparse.mm(Xd.t(), Ad).T if Xd.layout != torch.strided else Ad.T @ Xd
+            if Xt is not None: C = (Xt @ Ad).T
+            else: C = torch.sparse.mm(Xd.t(), Ad).T if Xd.layout != torch.strided else Ad.T @ Xd
             if not (bool(torch.isfinite(G).all()) and bool(torch.isfinite(C).all())):
                 raise FloatingPointError("nnls_layer: A^T A or A^T X overflowed (entries of X or A too large for "
                                          f"{str(A.dtype).replace('torch.', '')}); rescale X or A")
             S = nnls_gram(G, C, ridge=ridge, n_iter_max=n_iter_max, init_support=init_support)
         ctx.save_for_backward(X, A, S, G)
-        ctx.ridge = ridge
-        return S
+        ctx.ridge, ctx.grams = ridge, grams
+        if not grams: return S
+        ctx.set_materialize_grads(False)                # an unused G or C sends None: nothing to add
+        return S, G, C
 
     @staticmethod
-    def backward(ctx, grad_S):
+    def backward(ctx, grad_S, grad_G=None, grad_C=None):
         X, A, S, G = ctx.saved_tensors
         need_X, need_A = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if not (need_X or need_A): return None, None, None, None, None
-        gX, gA = nnls_vjp(X, A, S, grad_S.contiguous(), G=G, ridge=ctx.ridge, need_X=need_X, need_A=need_A)
-        return gX, gA, None, None, None
+        if not (need_X or need_A): return None, None, None, None, None, None, None
+        grad_S = torch.zeros_like(S) if grad_S is None else grad_S.contiguous()
+        gX, gA = _nnls_vjp(X, A, S, grad_S, G, ctx.ridge, need_X, need_A, True, grad_G, grad_C)
+        return gX, gA, None, None, None, None, None
 
 # %% ../nbs/10_nnls_grad.ipynb #9c22c061
 def nnls_layer(X, A, *, ridge=None, n_iter_max=None, init_support=None):

@@ -249,13 +249,15 @@ def test_fit_layer_supervised_reduces_to_fit_layer():
     a = fit_layer(torch.as_tensor(X), F, 3, W=W, n_iter_max=40, tol=0)
     b = fit_layer_supervised(X, F, 3, W=W, n_iter_max=40, tol=0)
     torch.testing.assert_close(a.W, b.W, rtol=1e-8, atol=0)
-    s = fit_layer_supervised(X, F, 3, one_hot(y), known, W=W, n_iter_max=40, tol=0, lam=0.0)
+    s = fit_layer_supervised(X, F, 3, np.where(known, y, -1), W=W, n_iter_max=40, tol=0, lam=0.0)
     torch.testing.assert_close(s.W, a.W, rtol=1e-8, atol=0)                # lam = 0: the labels do not act on W
 
 
 @pytest.mark.parametrize("kw, exc, msg", [
-    (dict(L=np.ones(40)), ValueError, "without labels"), (dict(B=np.ones((4, 3))), ValueError, "without labels"),
-    (dict(Y=one_hot(np.arange(4).repeat(10)), B=np.ones((3, 3))), ValueError, "B"),
+    (dict(B=np.ones((4, 3))), ValueError, "without labels"),
+    (dict(y=np.arange(4).repeat(10), B=np.ones((3, 3))), ValueError, "B"),
+    (dict(y=np.arange(4).repeat(9)), ValueError, "y"), (dict(y=-np.ones(40, dtype=int)), ValueError, "y"),
+    (dict(y=np.full(40, -3)), ValueError, "y"), (dict(y=np.arange(4).repeat(10), n_classes=3), ValueError, "n_classes"),
     (dict(W=np.ones((4, 3))), ValueError, "W"), (dict(mode=2), ValueError, "mode"),
     (dict(lam=-1), ValueError, "lam"), (dict(check_every=0), ValueError, "check_every"),
 ])
@@ -274,14 +276,17 @@ def test_fit_layer_supervised_bad_factors():
 
 def test_supervised_multihntf_matrix_and_tensor(syn):
     X, y, known = _corpus()
-    m = supervised_multihntf(X, [5, 3], [one_hot(y), one_hot(y)], known, random_state=0, n_iter_max=100)
+    ys = np.where(known, y, -1)                                       # -1: unknown
+    m = supervised_multihntf(X, [5, 3], [ys, ys], random_state=0, n_iter_max=100)
     assert m.codes(1).shape == (3, 40) and m.B[0].shape == (4, 5) and m.B[1].shape == (4, 3)
-    t = supervised_multihntf(X.T, [5, 3], one_hot(y), known, mode=0, random_state=0, n_iter_max=100)
+    t = supervised_multihntf(X.T, [5, 3], ys, mode=0, random_state=0, n_iter_max=100)
     assert t.codes(1).shape == (3, 40) and t.B[0] is None and t.factors(0)[1].shape == (30, 5)
     with pytest.raises(ValueError, match="matrix"):
-        supervised_multihntf(syn.X, [7, 2], [one_hot(np.repeat([0, 1], 20)), None], mode=0)
+        supervised_multihntf(syn.X, [7, 2], [np.repeat([0, 1], 20), None], mode=0)
     with pytest.raises(ValueError, match="given"):
-        supervised_multihntf(X, [5, 3], [one_hot(y), None], known, cp=(None, [np.ones((30, 5)), np.ones((40, 5))]))
+        supervised_multihntf(X, [5, 3], [ys, None], cp=(None, [np.ones((30, 5)), np.ones((40, 5))]))
+    with pytest.raises(ValueError, match="y"):
+        supervised_multihntf(X, [5, 3], ys[:30])
     with pytest.raises(ValueError, match="cp"):
         supervised_multihntf(X, [5, 3], cp=(None, [np.ones((30, 4)), np.ones((40, 4))]))
 

@@ -23,6 +23,7 @@ CHECKED = [
     NMF(n_components=2, solver="mu", beta_loss="kullback-leibler", max_iter=200, random_state=0),
     HNMF(ranks=(2, 1), random_state=0),
     NeuralNMFEstimator(ranks=(2, 1), max_iter=5, random_state=0),
+    NeuralNMFEstimator(max_iter=5),            # every default (ranks='auto') but the epochs, which only cost time
 ]
 
 _MU_KL = ("multiplicative updates converge slowly: at tol=1e-4 (and still at tol=1e-7 with 2000 iterations) a few "
@@ -106,7 +107,7 @@ DEFAULT_EXCEPTIONS = {
     ("NMF", "init"): "None: scikit-learn's rule, 'nndsvda' when the rank allows an SVD start, else 'random'",
     ("HNMF", "init"): "None: as NMF",
     ("HNMF", "ranks"): "matrix estimators are constructible without arguments, as scikit-learn's",
-    ("NeuralNMFEstimator", "ranks"): "as HNMF",
+    ("NeuralNMFEstimator", "ranks"): "'auto', as NMF's n_components='auto': (10, 6) cut to the data's size",
 }
 
 

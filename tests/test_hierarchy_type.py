@@ -15,7 +15,7 @@ from hierfact.neural_ncpd import neural_ncpd, NeuralNCPD
 from hierfact.neural_multihntf import neural_multihntf, NeuralMultiHNTF
 from hierfact.baselines import (hntf, HNTFModel, standard_hncpd, StandardHNCPDModel, standard_ncpd,
                                 IndependentNCPDModel, supervised_hnmf, SupervisedHNMFModel, supervised_multihntf,
-                                SupervisedMultiHNTFModel, one_hot)
+                                SupervisedMultiHNTFModel)
 
 
 def _cp_dense(factors):
@@ -81,7 +81,7 @@ def _fit(name, data):
     if name == "multihntf":
         m = multihntf(Xt, [4, 2], random_state=0, n_iter_max=60); return m, Xt, lambda l: _multihntf_recon(m, l)
     if name == "supervised_multihntf":
-        m = supervised_multihntf(Xt, [4, 2], one_hot(np.arange(7) % 2), mode=2, random_state=0, n_iter_max=60)
+        m = supervised_multihntf(Xt, [4, 2], np.arange(7) % 2, mode=2, random_state=0, n_iter_max=60)
         return m, Xt, lambda l: _multihntf_recon(m, l)
     if name == "neural_multihntf":
         m = neural_multihntf(Xt, [4, 2], n_epochs=3, random_state=0); return m, Xt, lambda l: _multihntf_recon(m, l)
@@ -195,7 +195,7 @@ def test_extras_survive_the_round_trip(data, tmp_path):
     nc.save(tmp_path / "nc.npz"); b = hf.load(tmp_path / "nc.npz")
     assert isinstance(b.init_, StandardHNCPDModel) and b.history == nc.history
     torch.testing.assert_close(b.grouping(0, 1, mode=0), nc.grouping(0, 1, mode=0), rtol=0, atol=1e-12)
-    sm = supervised_multihntf(Xt, [4, 2], one_hot(np.arange(7) % 2), mode=2, random_state=0, n_iter_max=30)
+    sm = supervised_multihntf(Xt, [4, 2], np.arange(7) % 2, mode=2, random_state=0, n_iter_max=30)
     sm.save(tmp_path / "sm.npz"); b = hf.load(tmp_path / "sm.npz")
     assert b.mode == 2 and b.B[0] is None and torch.equal(b.B[1], sm.B[1])
 

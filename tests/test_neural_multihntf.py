@@ -7,6 +7,7 @@ import torch
 import importlib
 nmh = importlib.import_module("hierfact.neural_multihntf")   # the module, not the function of the front door
 from hierfact.multihntf import MultiHNTFModel, multihntf
+from hierfact.baselines import supervised_multihntf
 from hierfact.neural_multihntf import NeuralMultiHNTF, label_sq_error, layer_sq_errors, neural_multihntf
 from hierfact.tensor import cp_to_tensor
 
@@ -59,9 +60,8 @@ def test_X_order_and_zero():
 @pytest.mark.parametrize("kw,name", [
     (dict(y=np.zeros(5, dtype=int)), "y"),                                   # mode -1 has 7 samples
     (dict(y=np.zeros((7, 2), dtype=int)), "y"),
-    (dict(y=np.zeros(7, dtype=int), known=np.ones(6, dtype=bool)), "known"),
-    (dict(y=np.zeros(7, dtype=int), known=np.zeros(7, dtype=bool)), "known"),
-    (dict(known=np.ones(7, dtype=bool)), "known"),                           # a mask without labels
+    (dict(y=-np.ones(7, dtype=int)), "y"),                                    # no label known
+    (dict(y=np.array([0, 1, -2, 0, 1, 0, 1])), "y"),                         # below -1
     (dict(y=np.zeros(7, dtype=int), lam=-1.0), "lam"),
     (dict(y=np.zeros(7, dtype=int), lam=float("nan")), "lam"),
     (dict(lam=1.0), "lam"),                                                  # lam > 0 without labels
@@ -266,17 +266,18 @@ def test_numpy_scipy_and_sparse_inputs(X3):
 def test_supervised(X3):
     y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
     known = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0], dtype=bool)
-    m = neural_multihntf(X3, [4, 2], y=y, known=known, mode=0, lam=10.0, n_epochs=50, random_state=0)
+    y2 = np.where(known, y, -1)                                           # -1: unknown
+    m = neural_multihntf(X3, [4, 2], y=y2, mode=0, lam=10.0, n_epochs=50, random_state=0)
     assert m.B.shape == (2, 2) and bool((m.B >= 0).all()) and m.mode == 0 and m.lam == 10.0
     assert m.predict().shape == (9,) and m.codes().shape == (2, 9)
     le = m.history["label_error"]
     assert len(le) == 51 and np.isfinite(le).all() and min(m.history["loss"]) <= m.history["loss"][0]
-    # labels -1 mark unknown samples, as known=False does
-    y2 = np.where(known, y, -1)
-    m2 = neural_multihntf(X3, [4, 2], y=y2, mode=0, lam=10.0, n_epochs=50, random_state=0)
+    # the default start is supervised_multihntf with the same labels y (-1 unknown)
+    start = supervised_multihntf(X3, [4, 2], y2, mode=0, lam=10.0, random_state=0)
+    m2 = neural_multihntf(X3, [4, 2], model=start, y=y2, mode=0, lam=10.0, n_epochs=50)
     assert all(torch.equal(a, b) for a, b in zip(m.factors0 + m.W, m2.factors0 + m2.W))
     # lam = 0 with labels: an unsupervised fit, with a classifier fitted along
-    m0 = neural_multihntf(X3, [4, 2], y=y, known=known, mode=0, n_epochs=10, random_state=0)
+    m0 = neural_multihntf(X3, [4, 2], y=y2, mode=0, n_epochs=10, random_state=0)
     mu = neural_multihntf(X3, [4, 2], n_epochs=10, random_state=0)
     assert m0.B is not None and all(torch.equal(a, b) for a, b in zip(m0.factors0 + m0.W, mu.factors0 + mu.W))
 

@@ -288,3 +288,70 @@ def test_cuda_matches_cpu(data):
         torch.testing.assert_close(gA, out[0][1], rtol=1e-7, atol=1e-10)
     m = neural_nmf(X.cuda(), [4, 3], y, lam=0.1, n_epochs=5, random_state=0)
     assert m.device.type == "cuda" and np.isfinite(m.history["loss"]).all()
+
+
+def test_estimator_auto_ranks():
+    "ranks='auto' (the default): (10, 6) cut to the data, one layer when only one component fits."
+    rng = np.random.default_rng(0)
+    for shape, ranks in (((30, 20), [10, 6]), ((30, 4), [4, 3]), ((3, 20), [3, 2]), ((5, 2), [2, 1]), ((6, 1), [1])):
+        est = NeuralNMFEstimator(max_iter=2, random_state=0).fit(rng.random(shape))
+        assert est.ranks_ == ranks and est.components_.shape == (ranks[-1], shape[1]), (shape, est.ranks_)
+    with pytest.raises(ValueError, match="ranks"):
+        NeuralNMFEstimator(ranks="big").fit(rng.random((5, 4)))
+
+
+# ---------------------------------------------------------------- the one training loop (issue 12)
+def test_callback_stops_every_trainer(data):
+    "callback(epoch, loss) gets every recorded loss, and True stops: the same loop in all four trainers."
+    from hierfact.neural_ncpd import neural_ncpd
+    from hierfact.neural_multihntf import neural_multihntf
+    from hierfact.distributed import distributed_train_neural_nmf
+    X, _ = data
+    T = torch.rand(6, 7, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+
+    def stop_at(k, seen):
+        return lambda epoch, loss: seen.append((epoch, loss)) or epoch == k
+
+    seen = []
+    m = NeuralNMF([4, 2], 40, random_state=0)
+    h = train_neural_nmf(m, X, n_epochs=10, callback=stop_at(3, seen))
+    assert [e for e, _ in seen] == [0, 1, 2, 3] and [v for _, v in seen] == h["loss"] and m.n_iter_ == [3, 3]
+    seen = []
+    h = distributed_train_neural_nmf(NeuralNMF([4, 2], 40, random_state=0), X, n_epochs=10, callback=stop_at(2, seen))
+    assert [v for _, v in seen] == h["loss"] and len(h["loss"]) == 3
+    seen = []
+    nc = neural_ncpd(T, [3, 2], n_epochs=10, random_state=0, callback=stop_at(4, seen))
+    assert [v for _, v in seen] == nc.history["loss"] and nc.n_iter_ == [None, 4]
+    seen = []
+    nm = neural_multihntf(T, [3, 2], n_epochs=10, random_state=0, callback=stop_at(5, seen))
+    assert [v for _, v in seen] == nm.history["loss"] and nm.n_iter_ == [5, 5]
+    with pytest.raises(TypeError, match="callback"):
+        train_neural_nmf(NeuralNMF([4, 2], 40, random_state=0), X, n_epochs=1, callback="print")
+
+
+def test_one_loop_same_numbers_as_separate_runs(data):
+    "Stopping by callback at epoch k leaves the parameters of a k-epoch run (the loop adds nothing else)."
+    X, _ = data
+    a, b = NeuralNMF([4, 2], 40, random_state=0), NeuralNMF([4, 2], 40, random_state=0)
+    train_neural_nmf(a, X, n_epochs=4)
+    train_neural_nmf(b, X, n_epochs=50, callback=lambda epoch, loss: epoch == 4)
+    assert all(torch.equal(p, q) for p, q in zip(a.A, b.A))
+
+
+def test_gram_form_energy_reuses_the_forward_exactly():
+    """The training energy in the Gram form (layer 0's A^T A and A^T X from the forward, X^T in CSR) has the value and
+    the gradient of the energy on dense X computed directly, ((X - A S)^2).sum(), to rounding."""
+    from hierfact.neural_nmf import _main_loss, _csr_transpose
+    from hierfact.tensor import sq_norm
+    g = torch.Generator().manual_seed(3)
+    Xd = torch.rand(60, 30, generator=g, dtype=torch.float64) * (torch.rand(60, 30, generator=g, dtype=torch.float64) < 0.3)
+    Xs = Xd.to_sparse()
+    for reduction in ("sum", "mean"):
+        m = NeuralNMF([5, 3], 60, random_state=1)
+        Ss = m._forward(Xs, grams=True, Xt=_csr_transpose(Xs))
+        fused = _main_loss(m, Xs, Ss, "energy", reduction, sq_norm(Xs), m._grams)
+        g1 = torch.autograd.grad(fused, list(m.A))
+        direct = energy_loss(Xd, list(m.A), m._forward(Xd), reduction=reduction)      # small dense X: direct form
+        g2 = torch.autograd.grad(direct, list(m.A))
+        torch.testing.assert_close(fused, direct, rtol=1e-12, atol=0)
+        for a, b in zip(g1, g2): torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)

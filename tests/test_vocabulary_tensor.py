@@ -15,32 +15,36 @@ from hierfact.distributed import distributed_ncpd
 
 # retired names, and prefixed options of a sub-stage (those go into `<stage>_options` dicts)
 FORBIDDEN = {"max_iter", "progress", "return_errors", "known", "L", "labels", "n_components", "Y"}
-# (heldout_fraction and heldout_rtol are rank_diagnostics' own settings; its held-out fit's options are a dict)
-PREFIXED = re.compile(r"^(ncpd|layer|hnmf|ssnmf|hncpd|multihntf)_(?!options$)\w+$|^heldout_(n_iter_max|tol)$")
+# (heldout_fraction and heldout_rtol are rank_diagnostics' own settings; its held-out fit's options are a dict;
+# layer_weights, neural_multihntf's weight of each layer's error, is an argument of its own, not a stage's option)
+PREFIXED = re.compile(r"^(?!layer_weights$)(ncpd|layer|hnmf|ssnmf|hncpd|multihntf)_(?!options$)\w+$|^heldout_(n_iter_max|tol)$")
 
 ITERATIVE = [ncpd, multihntf, hntf, standard_hncpd, standard_ncpd, rank_diagnostics, layer_diagnostics,
              distributed_ncpd]
 GRADIENT = [neural_ncpd, neural_multihntf]
 ALL = ITERATIVE + GRADIENT + [ncpd_init, fit_layer, fit_layer_supervised, supervised_multihntf]
-MIGRATED = [f for f in ALL if f not in (neural_multihntf, fit_layer_supervised, supervised_multihntf)]
 
 
 def _params(f): return list(inspect.signature(f).parameters)
 
 
-@pytest.mark.parametrize("f", MIGRATED, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", ALL, ids=lambda f: f.__name__)
 def test_vocabulary_tensor_no_retired_names(f):
     bad = [p for p in _params(f) if p in FORBIDDEN or PREFIXED.match(p)]
     assert not bad, f"{f.__name__} still takes {bad}"
 
 
-@pytest.mark.xfail(strict=True, reason="labels y (-1 unknown) and ssnmf_options/ncpd_options not migrated yet "
-                                       "(neural_multihntf: known, progress; supervised_multihntf / fit_layer_supervised: "
-                                       "labels/Y, L, ssnmf_*, ncpd_*)")
 @pytest.mark.parametrize("f", [neural_multihntf, fit_layer_supervised, supervised_multihntf], ids=lambda f: f.__name__)
-def test_vocabulary_tensor_no_retired_names_labels(f):
-    bad = [p for p in _params(f) if p in FORBIDDEN or PREFIXED.match(p)]
-    assert not bad, f"{f.__name__} still takes {bad}"
+def test_vocabulary_tensor_labels_y(f):
+    "Labels are `y` (ints, -1 for unknown), with no default labels."
+    assert "y" in _params(f) and inspect.signature(f).parameters["y"].default is None
+
+
+@pytest.mark.parametrize("f", GRADIENT, ids=lambda f: f.__name__)
+def test_vocabulary_tensor_gradient_reporting(f):
+    "The neural models share one loop: verbose and callback(epoch, loss) everywhere."
+    ps = inspect.signature(f).parameters
+    assert ps["verbose"].default is False and ps["callback"].default is None
 
 
 @pytest.mark.parametrize("f", ITERATIVE, ids=lambda f: f.__name__)
