@@ -26,8 +26,8 @@ from .baselines import IndependentNCPDModel
 # %% auto #0
 __all__ = ['MAX_TENSOR_BYTES', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'DATA_SUFFIXES', 'Dataset',
            'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
-           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'report', 'save_outputs', 'parse_rank_spec',
-           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'reference_docs', 'layer_metrics', 'format_metrics',
+           'report', 'save_outputs', 'parse_rank_spec', 'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -39,6 +39,7 @@ class Dataset:
     feature_mode: int
     description: str = ""
     vocab_origin: str = ""          # where the words came from, for messages ("--min-df 5 on the 240 documents of x.csv")
+    docs: object = None             # documents x words counts behind X (the NPMI's reference corpus; `reference_docs`)
 
 def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
     "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
@@ -46,7 +47,7 @@ def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
     d = load_health_tweets(path, min_df=min_df)
     return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
                    f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
-                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets")
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", docs=_tweet_docs(d))
 
 def _read_vocab(path, n: int) -> list:
     if path is None: return [f"w{i}" for i in range(n)]
@@ -373,6 +374,49 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
     m.word_mode = fm                                                 # the tensor models' topics are over the words
     return m
 
+# %% ../nbs/09_topics.ipynb #c20f6c79
+def _tweet_docs(d):
+    "The tweets x words counts (CSR) behind a `HealthTweets` (same words, same order)."
+    from hierfact.data import _tweets_counts
+    D = _tweets_counts(d.source, d.min_df, d.max_df, True)[3]
+    return D.tocsr()
+
+def reference_docs(ds: Dataset) -> tuple:
+    """(documents x words matrix, description) used to measure the topics of `ds`: `ds.docs` when the loader kept
+    the documents, a documents x words DATA itself, else the non-empty cells of the tensor as documents."""
+    if ds.docs is not None: return ds.docs, f"{ds.docs.shape[0]:,} documents"
+    X = ds.X.to_dense() if isinstance(ds.X, torch.Tensor) and ds.X.is_sparse else ds.X
+    if X.ndim == 2 and not isinstance(X, torch.Tensor):
+        D = X if ds.feature_mode == 1 else X.T
+        return D, f"{D.shape[0]:,} {ds.mode_names[1 - ds.feature_mode]}s"
+    U = to_numpy(unfold(torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X), ds.feature_mode)).T
+    U = U[(U != 0).any(1)]
+    return sp.csr_matrix(U), f"{U.shape[0]:,} non-empty cells taken as documents (DATA has no documents)"
+
+def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
+    """NPMI coherence (top 10 words, Lau et al. 2014) and diversity (top 25, Dieng et al. 2020) of every layer of the
+    fitted model `m` on `reference_docs(ds)`, with the words ranked by `ranking` (`hierfact.metrics.word_scores`).
+    Returns a JSON-ready dict: reference (str), ranking, layers = [{layer, k, npmi_mean, diversity, npmi: [per topic]}]."""
+    from hierfact.metrics import layer_summary
+    docs, what = reference_docs(ds)
+    n = min(25, ds.X.shape[ds.feature_mode])
+    rows = layer_summary([m.topics(l) for l in range(m.n_layers)], docs, top_n=min(10, n), diversity_n=n, ranking=ranking)
+    return {"reference": what, "ranking": ranking, "top_n": min(10, n), "diversity_n": n,
+            "layers": [{"layer": r["layer"], "k": r["k"], "npmi_mean": round(r["npmi_mean"], 5),
+                        "diversity": round(r["diversity"], 5), "npmi": [round(float(v), 5) for v in r["npmi"]]} for r in rows]}
+
+def format_metrics(q: dict) -> str:
+    "`layer_metrics`'s dict as the report's lines: one per layer, NPMI and diversity."
+    out = [f"== topic quality (NPMI of the top {q['top_n']} words over {q['reference']}; diversity of the top {q['diversity_n']})"]
+    out += [f"  layer {r['layer']}: k={r['k']}  NPMI {r['npmi_mean']:+.3f}  diversity {r['diversity']:.2f}" for r in q["layers"]]
+    return "\n".join(out)
+
+def _add_topic_npmi(tree, q: dict) -> None:
+    "Each topic of the tree gets its NPMI (`npmi`) from `layer_metrics`; the tree's structure stays as it is."
+    if tree is None: return
+    for layer, r in zip(tree["layers"], q["layers"]):
+        for topic in layer["topics"]: topic["npmi"] = r["npmi"][topic["id"]]
+
 # %% ../nbs/09_topics.ipynb #e498d5be
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): per layer the relative error, each
@@ -394,6 +438,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
             out.append(line)
         out.append("")
     t = hierarchy_tree(m, ds)
+    out.append(format_metrics(layer_metrics(m, ds))); out.append("")
     if t is not None:
         out.append("== topic tree (supertopic, then the topics feeding it with their share of it)")
         out.append(format_tree(t, n_words=5))
@@ -414,7 +459,9 @@ def save_outputs(m, ds: Dataset, out) -> list:
     written.append(out / "model.npz")
     t = hierarchy_tree(m, ds)
     name_m, ranks = model_name(m), list(m.ranks)
-    summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t}
+    q = layer_metrics(m, ds); _add_topic_npmi(t, q)
+    summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t,
+               "metrics": q}
     (out / "topic_tree.json").write_text(json.dumps(summary, indent=1))
     written.append(out / "topic_tree.json")
     weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
