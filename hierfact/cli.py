@@ -27,7 +27,8 @@ from .baselines import IndependentNCPDModel
 __all__ = ['MAX_TENSOR_BYTES', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'TIME_MODES', 'DATA_SUFFIXES', 'Dataset',
            'health_tweets_dataset', 'csv_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
            'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'reference_docs', 'layer_metrics', 'format_metrics',
-           'report', 'save_outputs', 'parse_rank_spec', 'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+           'save_coverage_trend', 'report', 'save_outputs', 'parse_rank_spec', 'build_parser', 'rank_choice',
+           'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -40,6 +41,7 @@ class Dataset:
     description: str = ""
     vocab_origin: str = ""          # where the words came from, for messages ("--min-df 5 on the 240 documents of x.csv")
     docs: object = None             # documents x words counts behind X (the NPMI's reference corpus; `reference_docs`)
+    n_docs: object = None           # documents per cell (X's shape without the word mode), for the coverage figure
 
 def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
     "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
@@ -47,7 +49,8 @@ def health_tweets_dataset(path=None, min_df: int = 20) -> Dataset:
     d = load_health_tweets(path, min_df=min_df)
     return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
                    f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
-                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", docs=_tweet_docs(d))
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", docs=_tweet_docs(d),
+                   n_docs=d.n_tweets)
 
 def _read_vocab(path, n: int) -> list:
     if path is None: return [f"w{i}" for i in range(n)]
@@ -411,6 +414,32 @@ def format_metrics(q: dict) -> str:
     out += [f"  layer {r['layer']}: k={r['k']}  NPMI {r['npmi_mean']:+.3f}  diversity {r['diversity']:.2f}" for r in q["layers"]]
     return "\n".join(out)
 
+def _cell_mass(m, ds: Dataset, layer: int) -> np.ndarray:
+    "Each topic's mass in each cell (X's shape without the word mode, then r_layer) of the fitted model `m`."
+    from hierfact.plots import cell_topic_mass
+    if model_name(m) not in ("hnmf", "neural-nmf"): return cell_topic_mass(m.factors(layer), ds.feature_mode)
+    A, S = (to_numpy(p) for p in m.profiles(layer))               # words x r, cells x r (the word unfolding's codes)
+    other = [n for i, n in enumerate(ds.X.shape) if i != ds.feature_mode]
+    return (S * A.sum(0)).reshape(*other, A.shape[1])
+
+def save_coverage_trend(m, ds: Dataset, mode: int, path, labels=None) -> Path:
+    """Write the topics' shares of each period's documents on the observed cells above the documents per period
+    (`hierfact.plots.plot_topic_trend`) for the time mode `mode` of `ds` (needs ds.n_docs), at layer 1 (layer 0 for a
+    one-layer model or one whose layer-1 factors are not a CP of r_1 topics), to `path`; returns it."""
+    import matplotlib.pyplot as plt
+    from hierfact.plots import observed_trends, plot_topic_trend
+    l = min(1, m.n_layers - 1)
+    mass = _cell_mass(m, ds, l)
+    if mass.shape[-1] != m.ranks[l]:            # a model whose layer-l factors are not a CP of r_l topics (neural-ncpd)
+        l, labels = 0, None
+        mass = _cell_mass(m, ds, 0)
+    trend, cov = observed_trends(mass, ds.n_docs, mode - (mode > ds.feature_mode))
+    if labels is not None and len(labels) != trend.shape[1]: labels = None
+    axs = plot_topic_trend(trend, cov, [str(v) for v in ds.labels[mode]], topic_labels=labels,
+                           title=f"layer {l} topics: share of each {ds.mode_names[mode]}'s documents (observed cells only)")
+    axs[0].figure.savefig(path, dpi=110, bbox_inches="tight"); plt.close(axs[0].figure)
+    return Path(path)
+
 def _add_topic_npmi(tree, q: dict) -> None:
     "Each topic of the tree gets its NPMI (`npmi`) from `layer_metrics`; the tree's structure stays as it is."
     if tree is None: return
@@ -448,7 +477,8 @@ def save_outputs(m, ds: Dataset, out) -> list:
     """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json and PNG figures (a heatmap per
     non-feature mode with at most 200 labels, the topic tree, and for a time mode -- one named in `TIME_MODES`, e.g. the
     tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
-    are sums of their sub-topics', else by layer) into the folder `out` (created if needed); returns the written paths.
+    are sums of their sub-topics', else by layer, and when ds.n_docs is known `{mode}_coverage.png`, `save_coverage_trend`)
+    into the folder `out` (created if needed); returns the written paths.
     Raises OSError if `out` cannot be written."""
     from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
     import matplotlib
@@ -479,6 +509,9 @@ def save_outputs(m, ds: Dataset, out) -> list:
                           groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
                           topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
+        if ds.n_docs is not None:
+            written.append(save_coverage_trend(m, ds, i, out / f"{name}_coverage.png",
+                                               tree_labels(t)[min(1, len(ranks) - 1)] if t is not None else None))
     return written
 
 TIME_MODES = ("month", "week", "day", "year", "date", "time")
