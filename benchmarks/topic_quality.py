@@ -146,8 +146,16 @@ def table(title, rows):
         print(f"| {name} | {fmt(vals, 0)} | {fmt(vals, 1)} | {fmt(vals, 2)} | {dt} |")
 
 
+class Rows(list):
+    "The table's rows, each also printed as soon as it is measured (prefixed 'row:')."
+    def append(self, row):
+        super().append(row)
+        name, vals, dt = row
+        print(f"row: | {name} | {fmt(vals, 0)} | {fmt(vals, 1)} | {fmt(vals, 2)} | {dt} |", flush=True)
+
+
 def run_corpus(name, ds, docs, n_words, tp, iters, cell_variants, hpa, hnmf_ranks=(8, 4, 2)):
-    rows = []
+    rows = Rows()
     rankings = ("weight", "relevance", "ctfidf")
     for label, X in cell_variants:
         for model in ("multihntf", "hnmf"):
