@@ -59,11 +59,11 @@ def explained(topics_idx, docs, eps0, eps=1e-12):
 
 
 def compare(name, docs, vocab, texts, real_order):
-    from hierfact.metrics import npmi_coherence, top_words, topic_diversity
+    from hierfact.metrics import npmi_coherence, top_words, topic_diversity, topic_words
     from hierfact.nmf import nmf
     t0 = time.perf_counter()
     res = nmf(docs.T.tocsc(), 10, random_state=0)
-    idx, words = top_words(res.A, 10, vocabulary=vocab)
+    idx, words = top_words(res.A, 10), topic_words(res.A, vocab, 10)
     ours0 = npmi_coherence(idx, docs)
     ours_eps = npmi_coherence(idx, docs, eps=1e-12)
     t1 = time.perf_counter()

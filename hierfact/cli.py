@@ -27,8 +27,9 @@ from .baselines import IndependentNCPDModel
 __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS',
            'MAX_HEATMAP_LABELS', 'TIME_MODES', 'DATA_SUFFIXES', 'TIME_FREQS_CLI', 'Dataset', 'health_tweets_dataset',
            'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural',
-           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'report', 'save_outputs', 'period_start',
-           'topics_html', 'parse_rank_spec', 'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'reference_docs', 'layer_metrics', 'format_metrics',
+           'save_coverage_trend', 'report', 'save_outputs', 'period_start', 'topics_html', 'parse_rank_spec',
+           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -43,6 +44,7 @@ class Dataset:
     time_mode: int | None = None    # the mode of the periods (chronological, complete), if any
     n_docs: object = None           # documents per cell (numpy int, the shape of X without the word mode), if known
     notes: list = field(default_factory=list)   # what reading the data dropped, printed under the description
+    docs: object = None             # documents x words counts behind X (the NPMI's reference corpus; `reference_docs`)
 
 def health_tweets_dataset(path=None, min_df: int = 20, max_df: float = 0.5) -> Dataset:
     "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
@@ -50,7 +52,7 @@ def health_tweets_dataset(path=None, min_df: int = 20, max_df: float = 0.5) -> D
     d = load_health_tweets(path, min_df=min_df, max_df=max_df)
     return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
                    f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
-                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", time_mode=1,
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", time_mode=1, docs=_tweet_docs(d),
                    n_docs=d.n_tweets)
 
 def _read_vocab(path, n: int) -> list:
@@ -452,6 +454,75 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
     m.word_mode = fm                                                 # the tensor models' topics are over the words
     return m
 
+# %% ../nbs/09_topics.ipynb #c20f6c79
+def _tweet_docs(d):
+    "The tweets x words counts (CSR) behind a `HealthTweets` (same words, same order)."
+    from hierfact.data import _tweets_counts
+    D = _tweets_counts(d.source, d.min_df, d.max_df, True)[3]
+    return D.tocsr()
+
+def reference_docs(ds: Dataset) -> tuple:
+    """(documents x words matrix, description) used to measure the topics of `ds`: `ds.docs` when the loader kept
+    the documents, a documents x words DATA itself, else the non-empty cells of the tensor as documents."""
+    if ds.docs is not None: return ds.docs, f"{ds.docs.shape[0]:,} documents"
+    X = ds.X.to_dense() if isinstance(ds.X, torch.Tensor) and ds.X.is_sparse else ds.X
+    if X.ndim == 2 and not isinstance(X, torch.Tensor):
+        D = X if ds.feature_mode == 1 else X.T
+        return D, f"{D.shape[0]:,} {ds.mode_names[1 - ds.feature_mode]}s"
+    U = to_numpy(unfold(torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X), ds.feature_mode)).T
+    U = U[(U != 0).any(1)]
+    return sp.csr_matrix(U), f"{U.shape[0]:,} non-empty cells taken as documents (DATA has no documents)"
+
+def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
+    """NPMI coherence (top 10 words, Lau et al. 2014) and diversity (top 25, Dieng et al. 2020) of every layer of the
+    fitted model `m` on `reference_docs(ds)`, with the words ranked by `ranking` (`hierfact.metrics.word_scores`).
+    Returns a JSON-ready dict: reference (str), ranking, layers = [{layer, k, npmi_mean, diversity, npmi: [per topic]}]."""
+    from hierfact.metrics import layer_summary
+    docs, what = reference_docs(ds)
+    n = min(25, ds.X.shape[ds.feature_mode])
+    rows = layer_summary([m.topics(l) for l in range(m.n_layers)], docs, top_n=min(10, n), diversity_n=n, ranking=ranking)
+    return {"reference": what, "ranking": ranking, "top_n": min(10, n), "diversity_n": n,
+            "layers": [{"layer": r["layer"], "k": r["k"], "npmi_mean": round(r["npmi_mean"], 5),
+                        "diversity": round(r["diversity"], 5), "npmi": [round(float(v), 5) for v in r["npmi"]]} for r in rows]}
+
+def format_metrics(q: dict) -> str:
+    "`layer_metrics`'s dict as the report's lines: one per layer, NPMI and diversity."
+    out = [f"== topic quality (NPMI of the top {q['top_n']} words over {q['reference']}; diversity of the top {q['diversity_n']})"]
+    out += [f"  layer {r['layer']}: k={r['k']}  NPMI {r['npmi_mean']:+.3f}  diversity {r['diversity']:.2f}" for r in q["layers"]]
+    return "\n".join(out)
+
+def _cell_mass(m, ds: Dataset, layer: int) -> np.ndarray:
+    "Each topic's mass in each cell (X's shape without the word mode, then r_layer) of the fitted model `m`."
+    from hierfact.plots import cell_topic_mass
+    if model_name(m) not in ("hnmf", "neural-nmf"): return cell_topic_mass(m.factors(layer), ds.feature_mode)
+    A, S = (to_numpy(p) for p in m.profiles(layer))               # words x r, cells x r (the word unfolding's codes)
+    other = [n for i, n in enumerate(ds.X.shape) if i != ds.feature_mode]
+    return (S * A.sum(0)).reshape(*other, A.shape[1])
+
+def save_coverage_trend(m, ds: Dataset, mode: int, path, labels=None) -> Path:
+    """Write the topics' shares of each period's documents on the observed cells above the documents per period
+    (`hierfact.plots.plot_topic_trend`) for the time mode `mode` of `ds` (needs ds.n_docs), at layer 1 (layer 0 for a
+    one-layer model or one whose layer-1 factors are not a CP of r_1 topics), to `path`; returns it."""
+    import matplotlib.pyplot as plt
+    from hierfact.plots import observed_trends, plot_topic_trend
+    l = min(1, m.n_layers - 1)
+    mass = _cell_mass(m, ds, l)
+    if mass.shape[-1] != m.ranks[l]:            # a model whose layer-l factors are not a CP of r_l topics (neural-ncpd)
+        l, labels = 0, None
+        mass = _cell_mass(m, ds, 0)
+    trend, cov = observed_trends(mass, ds.n_docs, mode - (mode > ds.feature_mode))
+    if labels is not None and len(labels) != trend.shape[1]: labels = None
+    axs = plot_topic_trend(trend, cov, [str(v) for v in ds.labels[mode]], topic_labels=labels,
+                           title=f"layer {l} topics: share of each {ds.mode_names[mode]}'s documents (observed cells only)")
+    axs[0].figure.savefig(path, dpi=110, bbox_inches="tight"); plt.close(axs[0].figure)
+    return Path(path)
+
+def _add_topic_npmi(tree, q: dict) -> None:
+    "Each topic of the tree gets its NPMI (`npmi`) from `layer_metrics`; the tree's structure stays as it is."
+    if tree is None: return
+    for layer, r in zip(tree["layers"], q["layers"]):
+        for topic in layer["topics"]: topic["npmi"] = r["npmi"][topic["id"]]
+
 # %% ../nbs/09_topics.ipynb #e498d5be
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): what reading the data dropped
@@ -474,6 +545,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
             out.append(line)
         out.append("")
     t = hierarchy_tree(m, ds)
+    out.append(format_metrics(layer_metrics(m, ds))); out.append("")
     if t is not None:
         out.append("== topic tree (supertopic, then the topics feeding it with their share of it)")
         out.append(format_tree(t, n_words=5))
@@ -484,7 +556,8 @@ def save_outputs(m, ds: Dataset, out) -> list:
     explore in a browser, offline) and PNG figures (a heatmap per non-feature mode with at most `MAX_HEATMAP_LABELS`
     labels -- a longer mode is named on stderr with the reason --, the topic tree, and for a time mode -- the --time
     mode, or one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
-    are sums of their sub-topics', else by layer) into the folder `out` (created if needed); returns the written paths.
+    are sums of their sub-topics', else by layer, and when ds.n_docs is known `{mode}_coverage.png`, `save_coverage_trend`)
+    into the folder `out` (created if needed); returns the written paths.
     Raises OSError if `out` cannot be written."""
     from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
     import matplotlib
@@ -495,7 +568,9 @@ def save_outputs(m, ds: Dataset, out) -> list:
     written.append(out / "model.npz")
     t = hierarchy_tree(m, ds)
     name_m, ranks = model_name(m), list(m.ranks)
-    summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t}
+    q = layer_metrics(m, ds); _add_topic_npmi(t, q)
+    summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t,
+               "metrics": q}
     (out / "topic_tree.json").write_text(json.dumps(summary, indent=1))
     written.append(out / "topic_tree.json")
     weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
@@ -519,6 +594,9 @@ def save_outputs(m, ds: Dataset, out) -> list:
                           groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
                           topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
+        if ds.n_docs is not None:
+            written.append(save_coverage_trend(m, ds, i, out / f"{name}_coverage.png",
+                                               tree_labels(t)[min(1, len(ranks) - 1)] if t is not None else None))
     p = out / "topics.html"; p.write_text(topics_html(m, ds, t, weights), encoding="utf-8"); written.append(p)
     return written
 

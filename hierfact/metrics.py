@@ -12,7 +12,8 @@ import scipy.sparse as sp
 import torch
 
 # %% auto #0
-__all__ = ['top_words', 'npmi_coherence', 'topic_diversity', 'layer_summary', 'format_summary']
+__all__ = ['RANKINGS', 'DEFAULT_RANKING', 'word_scores', 'top_words', 'topic_words', 'npmi_coherence', 'topic_diversity',
+           'layer_summary', 'format_summary']
 
 # %% ../nbs/21_metrics.ipynb #898136bf
 def _is_int(v) -> bool:
@@ -61,20 +62,72 @@ def _top_indices(F: np.ndarray, n: int, name: str, n_name: str = "n") -> np.ndar
         raise ValueError(f"{n_name}: {n} top words asked for but {name} has only {F.shape[0]} words (rows)")
     return np.argsort(-F, axis=0, kind="stable")[:n].T.copy()
 
-def top_words(factor, n: int, vocabulary=None):
-    """The `n` largest entries of each column of a words x topics `factor` (numpy, torch or scipy.sparse; any model's
-    word-mode factor), largest first, ties to the smaller word index.
+RANKINGS = ("weight", "relevance", "ctfidf")
+DEFAULT_RANKING = "weight"
 
-    Returns an int64 array (topics, n) of word indices, or, when `vocabulary` (a sequence of n_words words) is
-    given, the pair (indices, words) with words a list of lists of str. Raises ValueError (factor not 2-D, empty,
-    NaN/inf; n larger than the number of words; vocabulary of the wrong length) and TypeError (non-numeric factor,
-    non-integer n)."""
+def word_scores(factor, ranking: str = DEFAULT_RANKING, *, lam: float = 0.6, background=None) -> np.ndarray:
+    """The score of every word in every topic of a words x topics `factor` under `ranking`; a topic's words are ranked
+    by it, largest first. With P[w, t] = factor[w, t] / sum_w factor[w, t] (the topic as a distribution over words):
+
+    'weight' : P[w, t] (the factor's own order).
+    'relevance' : lam log P[w, t] + (1 - lam) log(P[w, t] / p(w)) (Sievert & Shirley 2014; lam = 1 is 'weight',
+        lam = 0 the lift), with p(w) = `background` (n_words word frequencies, e.g. of the corpus) or, when None,
+        the factor's own marginal sum_t factor[w, t] / sum factor. A word with P = 0 scores -inf.
+    'ctfidf' : P[w, t] log(1 + 1 / sum_t' P[w, t']) (c-TF-IDF of Grootendorst 2022 with each topic one class of
+        unit size): a word spread over every topic is discounted.
+
+    Returns a float64 numpy array of the factor's shape. Raises ValueError naming ranking (unknown), lam (not in
+    [0, 1]) or background (wrong length, negative, NaN/inf, or zero where a word has weight), and the errors of
+    `top_words` for a bad factor."""
     F = _factor_array(factor, "factor")
+    if ranking not in RANKINGS:
+        raise ValueError(f"ranking: unknown ranking {ranking!r}; accepted are {', '.join(map(repr, RANKINGS))}")
+    if (F < 0).any(): raise ValueError("factor: holds negative entries; pass a nonnegative words x topics factor")
+    mass = F.sum(0, keepdims=True)
+    P = F / np.where(mass > 0, mass, 1.0)
+    if ranking == "weight": return P
+    if ranking == "ctfidf":
+        f = P.sum(1, keepdims=True)
+        with np.errstate(divide="ignore"): idf = np.where(f > 0, np.log1p(1.0 / np.where(f > 0, f, 1.0)), 0.0)
+        return P * idf
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 <= lam <= 1:
+        raise ValueError(f"lam: expected a number in [0, 1] (0.6 in Sievert & Shirley 2014), got {lam!r}")
+    if background is None: pw = F.sum(1) / max(F.sum(), np.finfo(float).tiny)
+    else:
+        pw = np.asarray(background.detach().cpu().numpy() if isinstance(background, torch.Tensor) else background,
+                        dtype=np.float64).ravel()
+        if pw.shape != (F.shape[0],):
+            raise ValueError(f"background: expected {F.shape[0]} word frequencies (one per row of factor), got shape {pw.shape}")
+        if not np.isfinite(pw).all() or (pw < 0).any():
+            raise ValueError("background: expected finite word frequencies >= 0")
+        if ((pw == 0) & (F.sum(1) > 0)).any():
+            raise ValueError("background: is 0 for a word that has weight in factor; pass the frequencies of the "
+                             "corpus the factor was fitted to")
+        pw = pw / pw.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        S = lam * np.log(P) + (1 - lam) * (np.log(P) - np.log(np.where(pw > 0, pw, 1.0))[:, None])
+    return np.where(P > 0, S, -np.inf)
+
+def top_words(factor, n: int, *, ranking: str = DEFAULT_RANKING, lam: float = 0.6, background=None) -> np.ndarray:
+    """The `n` best words of each column (topic) of a words x topics `factor` (numpy, torch or scipy.sparse; any
+    model's word-mode factor), best first, ties to the smaller word index. ranking, lam, background : how words are
+    scored (`word_scores`; default 'weight', the largest entries).
+
+    Returns an int64 numpy array (topics, n) of word indices, always (`topic_words` gives the words). Raises
+    ValueError (factor not 2-D, empty, NaN/inf, negative; n larger than the number of words; a bad ranking) and
+    TypeError (non-numeric factor, non-integer n)."""
+    S = word_scores(factor, ranking, lam=lam, background=background)
     n = _check_count(n, "n", 1)
-    idx = _top_indices(F, n, "factor")
-    if vocabulary is None: return idx
-    v = _vocabulary(vocabulary, F.shape[0], "factor (rows)")
-    return idx, [[v[i] for i in row] for row in idx]
+    return _top_indices(S, n, "factor")
+
+def topic_words(factor, vocabulary, n: int, **ranking) -> list:
+    """The words of `top_words(factor, n, **ranking)`: a list (one per topic) of lists of `n` str, best first.
+    vocabulary : the n_words words of factor's rows. Raises ValueError naming vocabulary (wrong length) and the
+    errors of `top_words`."""
+    n_words = factor.shape[0] if hasattr(factor, "shape") and len(factor.shape) == 2 else None
+    idx = top_words(factor, n, **ranking)
+    v = _vocabulary(vocabulary, n_words, "factor (rows)")
+    return [[str(v[i]) for i in row] for row in idx]
 
 # %% ../nbs/21_metrics.ipynb #eb31ffde
 def _as_topics(topics, top_n, index=None, need_indices: bool = True) -> list:
@@ -266,14 +319,15 @@ def topic_diversity(topics, top_n: int | None = 25) -> float:
     return len(set(words)) / len(words)
 
 # %% ../nbs/21_metrics.ipynb #7ea92ac4
-def layer_summary(word_factors, docs, vocabulary=None, top_n: int = 10, diversity_n: int = 25, *, eps: float = 0.0) -> list:
+def layer_summary(word_factors, docs, vocabulary=None, top_n: int = 10, diversity_n: int = 25, *, eps: float = 0.0,
+                  ranking: str = DEFAULT_RANKING) -> list:
     """NPMI coherence and diversity of the topics of each layer of a model.
 
     word_factors : list of words x k_l factors (numpy, torch or scipy.sparse), one per layer; the topics of layer l
         are the columns of word_factors[l] (`top_words`).
     docs : documents x words reference corpus (see `npmi_coherence`); vocabulary : its words, or None.
     top_n : words per topic for NPMI (>= 2); diversity_n : words per topic for the diversity (>= 1; 25 in Dieng et
-        al. 2020); eps : see `npmi_coherence`.
+        al. 2020); eps : see `npmi_coherence`; ranking : how each topic's words are ranked (`word_scores`).
 
     Returns a list of dicts, one per layer: layer (int), k (topics), npmi_mean (float), npmi (float64 array (k,)),
     diversity (float), top_words (k lists of top_n words, or indices without vocabulary). `format_summary` prints it.
@@ -296,7 +350,7 @@ def layer_summary(word_factors, docs, vocabulary=None, top_n: int = 10, diversit
             raise ValueError(f"word_factors[{l}]: has {F.shape[0]} rows (words) but docs has {n_words} columns (words); "
                              "pass words x topics factors and documents x words docs over the same vocabulary")
         for name, n in (("top_n", top_n), ("diversity_n", diversity_n)): _top_indices(F, n, f"word_factors[{l}]", name)
-        tops.append(_top_indices(F, max(top_n, diversity_n), f"word_factors[{l}]"))
+        tops.append(_top_indices(word_scores(F, ranking), max(top_n, diversity_n), f"word_factors[{l}]"))
     cols = np.unique(np.concatenate([t[:, :top_n].ravel() for t in tops]))
     M = _npmi_matrix(_cooccurrence(docs, cols), n_docs, eps)
     rows = []

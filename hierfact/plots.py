@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 from .tensor import to_numpy
 
 # %% auto #0
-__all__ = ['topic_words', 'tree_labels', 'plot_topic_graph', 'plot_topic_tree', 'plot_trends', 'plot_mode_heatmaps',
-           'plot_rank_diagnostics']
+__all__ = ['topic_words', 'tree_labels', 'plot_topic_graph', 'plot_topic_tree', 'plot_trends', 'cell_topic_mass',
+           'observed_trends', 'plot_topic_trend', 'plot_mode_heatmaps', 'plot_rank_diagnostics']
 
 # %% ../nbs/08_plots.ipynb #61484860
 def _palette(i: int):
@@ -299,6 +299,90 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         fig.suptitle("bold: each super-topic's trend; thin: its sub-topics' contributions "
                      "(in brackets: the share of the sub-topic that goes to it)", fontsize=8)
     return _axes_array(panels)
+
+# %% ../nbs/08_plots.ipynb #2cf11d80
+def cell_topic_mass(factors, word_mode: int = -1) -> np.ndarray:
+    """The mass of each topic in each cell of a CP layer: factors (one I_i x r matrix per mode, numpy or torch);
+    returns float64 (I_1, ..., I_k without the word mode, r) with entry prod_{i != word} F_i[c_i, j] * sum_w F_word[w, j].
+    Raises ValueError naming factors (fewer than 2 modes, ranks that differ, negative entries) or word_mode."""
+    F = [np.asarray(to_numpy(f), dtype=float) for f in factors]
+    if len(F) < 2 or any(f.ndim != 2 for f in F) or len({f.shape[1] for f in F}) != 1:
+        raise ValueError(f"factors: expected >= 2 matrices (I_i x r) with the same r, got shapes {[f.shape for f in F]}")
+    if any((f < 0).any() for f in F): raise ValueError("factors: hold negative entries; pass a nonnegative CP layer")
+    if isinstance(word_mode, bool) or not isinstance(word_mode, (int, np.integer)) or not -len(F) <= word_mode < len(F):
+        raise ValueError(f"word_mode: expected a mode index in {-len(F)}..{len(F) - 1}, got {word_mode!r}")
+    wm = int(word_mode) % len(F)
+    others = [f for i, f in enumerate(F) if i != wm]
+    letters = "abcdefghijklmnopq"[:len(others)]
+    M = np.einsum(",".join(f"{c}z" for c in letters) + "->" + letters + "z", *others)
+    return M * F[wm].sum(0)
+
+def observed_trends(mass, n_docs, time_axis: int = -1) -> tuple:
+    """Each topic's share of each period's documents, from the observed cells only (see the formula above).
+
+    mass : (cells..., r) topic masses per cell (`cell_topic_mass`, or a matrix model's codes times its topics' sums).
+    n_docs : (cells...) documents per cell (0: an empty cell, which does not count). time_axis : the time axis of the
+    cells. Returns (trend float64 (T, r), coverage int64 (T,)): trend[t] sums to 1 over the topics in a period with
+    documents and is 0 in one without (coverage[t] == 0 says so). Raises ValueError naming mass, n_docs or time_axis."""
+    M = np.asarray(to_numpy(mass), dtype=float); n = np.asarray(to_numpy(n_docs))
+    if M.ndim < 2 or M.shape[:-1] != n.shape:
+        raise ValueError(f"n_docs: has shape {n.shape}; mass (cells..., r) has shape {M.shape}: the cells must match")
+    if not np.isfinite(M).all() or (M < 0).any(): raise ValueError("mass: expected finite masses >= 0")
+    if not np.isfinite(n).all() or (n < 0).any() or (n != np.rint(n)).any():
+        raise ValueError("n_docs: expected whole numbers of documents >= 0")
+    if isinstance(time_axis, bool) or not isinstance(time_axis, (int, np.integer)) or not -n.ndim <= time_axis < n.ndim:
+        raise ValueError(f"time_axis: expected an axis of n_docs ({-n.ndim}..{n.ndim - 1}), got {time_axis!r}")
+    ta = int(time_axis) % n.ndim
+    tot = M.sum(-1, keepdims=True)
+    share = np.divide(M, tot, out=np.zeros_like(M), where=tot > 0)
+    share = np.moveaxis(share, ta, 0).reshape(n.shape[ta], -1, M.shape[-1])
+    w = np.moveaxis(n.astype(float), ta, 0).reshape(n.shape[ta], -1)
+    cov = w.sum(1)
+    trend = np.einsum("tc,tcj->tj", w, share)
+    trend = np.divide(trend, cov[:, None], out=np.zeros_like(trend), where=cov[:, None] > 0)
+    return trend, np.rint(cov).astype(np.int64)
+
+# %% ../nbs/08_plots.ipynb #5988b3ab
+def plot_topic_trend(trend, coverage, time_labels, *, topics=None, topic_labels=None, max_ticks: int = 12,
+                     title: str | None = None, axes=None):
+    """A topic's (or several topics') trend over time above the coverage it rests on (two panels).
+
+    trend, coverage : from `observed_trends` ((T, r) shares and (T,) documents per period). time_labels : T labels.
+    topics : which columns of trend to draw (an int or a list; default all). topic_labels : r names (default 'topic j').
+    axes : two Axes (trend, coverage) or None (a new figure, the trend panel taller).
+    Periods without documents are gaps in the trend and marked on the time axis of the coverage panel.
+    Returns a 1-d numpy array of the two Axes (trend, coverage): the trend Axes holds one Line2D per topic drawn,
+    the coverage Axes one bar (Rectangle patch) per period. Raises ValueError naming the argument whose shape or
+    index does not fit."""
+    tr = np.asarray(to_numpy(trend), dtype=float); cov = np.asarray(to_numpy(coverage)).astype(float).ravel()
+    if tr.ndim != 2: raise ValueError(f"trend: expected a (T, r) array, got shape {tr.shape}")
+    T, r = tr.shape
+    if cov.shape != (T,): raise ValueError(f"coverage: expected {T} documents per period, got shape {cov.shape}")
+    if len(time_labels) != T: raise ValueError(f"time_labels: expected {T} labels, got {len(time_labels)}")
+    sel = list(range(r)) if topics is None else [topics] if isinstance(topics, (int, np.integer)) else list(topics)
+    if not sel or any(isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < r for j in sel):
+        raise ValueError(f"topics: expected topic indices in 0..{r - 1}, got {topics!r}")
+    names = [f"topic {j}" for j in range(r)] if topic_labels is None else list(topic_labels)
+    if len(names) != r: raise ValueError(f"topic_labels: expected {r} names, got {len(names)}")
+    given = _check_axes(axes, 2)
+    if given is None:
+        fig, axs = plt.subplots(2, 1, figsize=(8, 4.2), sharex=True, gridspec_kw=dict(height_ratios=[2.4, 1]))
+        axs = list(axs)
+    else: axs = given
+    x = np.arange(T)
+    for k, j in enumerate(sel):
+        y = np.where(cov > 0, tr[:, j], np.nan)              # drawn only where there are documents (gaps otherwise)
+        axs[0].plot(x, 100 * y, color=_palette(k), lw=1.6, label=str(names[j]))
+    axs[0].set_ylabel("% of the period's\ndocuments", fontsize=8)
+    axs[0].legend(fontsize=7, frameon=False, loc="best")
+    if title: axs[0].set_title(title, fontsize=9)
+    axs[1].bar(x, cov, width=0.8, color="0.6")
+    empty = np.flatnonzero(cov == 0)
+    if len(empty): axs[1].plot(empty, np.zeros(len(empty)), "x", color="firebrick", ms=4, label="no documents")
+    axs[1].set_ylabel("documents", fontsize=8)
+    _time_ticks(axs[0], time_labels, max_ticks, show=False)
+    _time_ticks(axs[1], time_labels, max_ticks, show=True)
+    return _axes_array(axs)
 
 # %% ../nbs/08_plots.ipynb #f98ae055
 def plot_mode_heatmaps(weights, labels, mode_name: str, ranks, *, normalise: bool = True, max_labels: int = 60,

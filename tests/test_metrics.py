@@ -10,7 +10,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from hierfact.metrics import format_summary, layer_summary, npmi_coherence, top_words, topic_diversity
+from hierfact.metrics import (format_summary, layer_summary, npmi_coherence, top_words, topic_diversity, topic_words,
+                              word_scores)
 
 # 7 documents x 6 words. word 0 "health" is in every document; words 4 "ebola" and 5 "diet" never meet.
 DOCS = np.array([[2, 1, 0, 1, 1, 0],
@@ -176,13 +177,41 @@ def test_topic_diversity_hand_made():
 def test_top_words():
     F = np.array([[0.2, 5.0], [0.9, 0.0], [0.2, 1.0], [0.4, 5.0]])
     assert top_words(F, 3).tolist() == [[1, 3, 0], [0, 3, 2]]                  # ties to the smaller index
-    idx, words = top_words(torch.tensor(F, dtype=torch.float32), 2, vocabulary=list("abcd"))
+    idx, words = top_words(torch.tensor(F, dtype=torch.float32), 2), topic_words(F, list("abcd"), 2)
     assert idx.dtype == np.int64 and idx.tolist() == [[1, 3], [0, 3]] and words == [["b", "d"], ["a", "d"]]
     assert top_words(sp.csr_matrix(F), 1).tolist() == [[1], [0]]
     for args, match in [((F, 5), "n"), ((F, 0), "n"), ((F, 2.5), "n"), ((F[:, 0], 1), "factor"),
                         ((np.full((2, 2), np.nan), 1), "factor")]:
         with pytest.raises((ValueError, TypeError), match=match): top_words(*args)
-    with pytest.raises(ValueError, match="vocabulary"): top_words(F, 1, vocabulary=["a"])
+    with pytest.raises(ValueError, match="vocabulary"): topic_words(F, ["a"], 1)
+    with pytest.raises(TypeError): top_words(F, 1, ["a", "b", "c", "d"])          # no positional flag any more
+    for kw in ({}, dict(ranking="relevance"), dict(ranking="ctfidf")):        # one return type for every ranking
+        assert isinstance(top_words(F, 2, **kw), np.ndarray) and top_words(F, 2, **kw).shape == (2, 2)
+
+
+def test_rankings_independent_reference():
+    "Relevance and c-TF-IDF against loops over words written from the papers' formulas."
+    rng = np.random.default_rng(3)
+    F = rng.gamma(0.3, size=(40, 5)) * (rng.random((40, 5)) < 0.6)
+    F[7] = 0.0                                                       # a word in no topic
+    bg = rng.random(40) + 0.01
+    for lam in (0.0, 0.6, 1.0):
+        for background in (None, bg):
+            S = word_scores(F, "relevance", lam=lam, background=background)
+            pw = (F.sum(1) / F.sum()) if background is None else bg / bg.sum()
+            for t in range(5):
+                col = F[:, t] / F[:, t].sum()
+                for w in range(40):
+                    want = -np.inf if col[w] == 0 else lam * np.log(col[w]) + (1 - lam) * np.log(col[w] / pw[w])
+                    assert S[w, t] == want or abs(S[w, t] - want) < 1e-12
+    C = word_scores(F, "ctfidf")
+    P = F / F.sum(0)
+    for w in range(40):
+        f = sum(P[w, t] for t in range(5))
+        for t in range(5):
+            assert abs(C[w, t] - (P[w, t] * np.log(1 + 1 / f) if f > 0 else 0.0)) < 1e-12
+    with pytest.raises(ValueError, match="ranking"): word_scores(F, "lift")
+    with pytest.raises(ValueError, match="factor"): word_scores(-F, "weight")
 
 
 def test_layer_summary_any_factor():

@@ -1,0 +1,214 @@
+"""Topic quality of hierfact's hierarchies against topic-model peers (issue 14): NPMI coherence, topic diversity, fit time.
+
+One run, the same corpus and the same tokens for every model:
+- health-news tweets (`hierfact.data.load_health_tweets`: the project's tokenizer, min_df=20, max_df=0.5, V = 3,540).
+  hierfact fits the account x month x word tensor (the CLI's main job: `hierfact topics`, Multi-HNTF 8/4/2) and
+  hierarchical NMF of its word unfolding; tomotopy fits the 63,326 tweets themselves (each tweet a bag of the same
+  tokens). The reference corpus of the NPMI is the tweets for every model (document co-occurrence, top 10 words;
+  diversity over the top 25 words of the layer's topics; `hierfact.metrics`).
+- 20 Newsgroups subsample (`hierfact.data.load_newsgroups`: 200 documents x 37,693 words, tf-idf). hierfact fits the
+  documents x words matrix; tomotopy gets each document's words (its nonzero entries, once each). NPMI over the 200
+  documents (coarse: a word in one document has P = 0.005).
+
+hierfact's rows also show the cell variants the issue asks to measure (count cells, cells scaled by sqrt(documents),
+until the weighted/masked fit lands) and each word ranking (`hierfact.metrics.word_scores`).
+tomotopy: LDA at k = 8 / 4 / 2 (1000 iterations), hLDA (depth 3, 1000 iterations; live topics per level) and
+HPA (4 super, 8 sub, 1000 iterations), seed 0, one worker (hierfact runs on one thread too: OMP_NUM_THREADS=1).
+
+Run in the benchmark venv (tomotopy is only there):
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=. /work/benchvenv/bin/python benchmarks/topic_quality.py [--quick]
+--quick: 100 tomotopy iterations and no HPA (a smoke run; not the stored table).
+"""
+import argparse
+import os
+import platform
+import subprocess
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class Timer:
+    """Wall and CPU (this process, all threads) seconds of a block; on a loaded shared machine the CPU seconds of a
+    single-threaded fit are the comparable number."""
+    def __enter__(self):
+        self.w, self.c = time.perf_counter(), time.process_time(); return self
+    def __exit__(self, *a):
+        self.wall, self.cpu = time.perf_counter() - self.w, time.process_time() - self.c
+
+    def __str__(self): return f"{self.cpu:.1f} ({self.wall:.1f})"
+
+
+def _cpu() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        name = next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name")), "?")
+    except OSError: name = platform.processor() or "?"
+    return f"{name}, {os.cpu_count()} logical CPUs, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
+def tweets_corpus():
+    "(tensor dataset for the CLI, documents x words CSR of the tweets, vocabulary, n_tweets per cell)."
+    from hierfact.cli import health_tweets_dataset
+    from hierfact.data import _tweets_counts, load_health_tweets
+    tw = load_health_tweets()
+    _, _, _, D, vocab = _tweets_counts(tw.source, tw.min_df, tw.max_df, True)
+    assert vocab == tw.vocab
+    return health_tweets_dataset(), D.tocsr(), list(vocab), tw
+
+
+def newsgroups_corpus():
+    from hierfact.cli import Dataset
+    from hierfact.data import load_newsgroups
+    ng = load_newsgroups()
+    docs = ng.X.T.tocsr()
+    ds = Dataset(docs, ["document", "word"], [list(range(docs.shape[0])), list(ng.vocab)], 1,
+                 f"20 Newsgroups subsample: {docs.shape[0]} documents x {docs.shape[1]} words")
+    return ds, docs, list(ng.vocab)
+
+
+def scores(factors, docs, rankings=("weight",)):
+    "{ranking: [(k, mean NPMI, diversity) per layer]} with hierfact.metrics (top 10 for NPMI, top 25 for diversity)."
+    from hierfact.metrics import layer_summary
+    out = {}
+    for r in rankings:
+        rows = layer_summary(factors, docs, ranking=r)
+        out[r] = [(row["k"], row["npmi_mean"], row["diversity"]) for row in rows]
+    return out
+
+
+def fit_hierfact(ds, model, ranks, X=None):
+    from hierfact.cli import fit_hierarchy, Dataset
+    if X is not None: ds = Dataset(X, ds.mode_names, ds.labels, ds.feature_mode, ds.description)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Timer() as dt: m = fit_hierarchy(ds, ranks, model, progress=False, random_state=0)
+    return [m.topics(l) for l in range(len(ranks))], dt
+
+
+def bags(docs):
+    "Each document as a list of word indices, a word repeated as often as its (integer) count; tf-idf: once."
+    docs = docs.tocsr()
+    out = []
+    for d in range(docs.shape[0]):
+        s, e = docs.indptr[d], docs.indptr[d + 1]
+        cols, vals = docs.indices[s:e], docs.data[s:e]
+        reps = np.rint(vals).astype(int) if np.allclose(vals, np.rint(vals)) else np.ones(len(cols), int)
+        out.append([f"w{c}" for c, n in zip(cols, reps) for _ in range(max(n, 1))])
+    return out
+
+
+def _factor(mdl, topic_ids, n_words):
+    "words x topics factor in hierfact's word order from tomotopy topic-word distributions."
+    idx = np.array([int(w[1:]) for w in mdl.used_vocabs])
+    F = np.zeros((n_words, len(topic_ids)))
+    for j, t in enumerate(topic_ids):
+        F[idx, j] = mdl.get_topic_word_dist(t)
+    return F
+
+
+def fit_lda(tp, texts, k, n_words, iters):
+    mdl = tp.LDAModel(k=k, seed=0)
+    for t in texts:
+        if t: mdl.add_doc(t)
+    with Timer() as dt: mdl.train(iters, workers=1)
+    return _factor(mdl, range(k), n_words), dt
+
+
+def fit_hlda(tp, texts, n_words, iters):
+    mdl = tp.HLDAModel(depth=3, seed=0)
+    for t in texts:
+        if t: mdl.add_doc(t)
+    with Timer() as dt: mdl.train(iters, workers=1)
+    levels = [[k for k in range(mdl.k) if mdl.is_live_topic(k) and mdl.level(k) == l] for l in range(3)]
+    return [_factor(mdl, ids, n_words) for ids in levels], dt
+
+
+def fit_hpa(tp, texts, n_words, iters):
+    mdl = tp.HPAModel(k1=4, k2=8, seed=0)
+    for t in texts:
+        if t: mdl.add_doc(t)
+    with Timer() as dt: mdl.train(iters, workers=1)
+    return [_factor(mdl, range(1, 5), n_words), _factor(mdl, range(5, 13), n_words)], dt
+
+
+def fmt(vals, i):
+    return " / ".join(f"{v[i]:+.3f}" if i == 1 else f"{v[i]:.2f}" if i == 2 else str(v[i]) for v in vals)
+
+
+def table(title, rows):
+    print(f"\n### {title}\n")
+    print("| model | k | NPMI | diversity | fit CPU s (wall s) |")
+    print("|---|---|---|---|---|")
+    for name, vals, dt in rows:
+        print(f"| {name} | {fmt(vals, 0)} | {fmt(vals, 1)} | {fmt(vals, 2)} | {dt} |")
+
+
+class Rows(list):
+    "The table's rows, each also printed as soon as it is measured (prefixed 'row:')."
+    def append(self, row):
+        super().append(row)
+        name, vals, dt = row
+        print(f"row: | {name} | {fmt(vals, 0)} | {fmt(vals, 1)} | {fmt(vals, 2)} | {dt} |", flush=True)
+
+
+def run_corpus(name, ds, docs, n_words, tp, iters, cell_variants, hpa, hnmf_ranks=(8, 4, 2)):
+    rows = Rows()
+    rankings = ("weight", "relevance", "ctfidf")
+    for label, X in cell_variants:
+        for model in ("multihntf", "hnmf"):
+            F, dt = fit_hierfact(ds, model, [8, 4, 2], X)
+            for r, vals in scores(F, docs, rankings).items():
+                rows.append((f"hierfact {model} 8/4/2, {label} cells, ranking {r}", vals, str(dt)))
+            print(f"  {name}: hierfact {model} {label} {dt} s", flush=True)
+    texts = bags(docs)
+    lda, ts = [], []
+    for k in (8, 4, 2):
+        F, dt = fit_lda(tp, texts, k, n_words, iters)
+        lda.append(scores([F], docs)["weight"][0]); ts.append(dt)
+        print(f"  {name}: tomotopy LDA k={k} {dt} s", flush=True)
+    rows.append((f"tomotopy {tp.__version__} LDA ({iters} iterations)", lda, " / ".join(str(t) for t in ts)))
+    levels, dt = fit_hlda(tp, texts, n_words, iters)
+    print(f"  {name}: tomotopy hLDA {dt} s", flush=True)
+    vals = []
+    for F in levels:
+        if F.shape[1] >= 1: vals.append(scores([F], docs)["weight"][0])
+    rows.append((f"tomotopy hLDA (depth 3), live topics of level 0 / 1 / 2", vals, str(dt)))
+    if hpa:
+        Fs, dt = fit_hpa(tp, texts, n_words, iters)
+        print(f"  {name}: tomotopy HPA {dt} s", flush=True)
+        rows.append(("tomotopy HPA (4 super, 8 sub): sub-topics / super-topics",
+                     [scores([Fs[1]], docs)["weight"][0], scores([Fs[0]], docs)["weight"][0]], str(dt)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100 tomotopy iterations, no HPA (smoke run)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["tweets", "newsgroups"])
+    args = ap.parse_args()
+    import tomotopy as tp
+    import torch
+    import hierfact
+    iters = 100 if args.quick else 1000
+    print(f"# Topic quality (issue 14)\n\nCPU: {_cpu()} (at start)\ntorch {torch.__version__} threads "
+          f"{torch.get_num_threads()}, tomotopy {tp.__version__} (workers=1), hierfact {hierfact.__version__}")
+    if "newsgroups" not in args.skip:
+        ds, docs, vocab = newsgroups_corpus()
+        rows = run_corpus("newsgroups", ds, docs, len(vocab), tp, iters, [("tf-idf", None)], hpa=False)
+        table(f"20 Newsgroups subsample: {docs.shape[0]} documents x {docs.shape[1]:,} words (documents x words)", rows)
+    if "tweets" not in args.skip:
+        ds, docs, vocab, tw = tweets_corpus()
+        n = tw.n_tweets.astype(float)
+        X = np.asarray(ds.X)
+        variants = [("mean", None), ("count", X * n[:, :, None]), ("sqrt(n) x mean", X * np.sqrt(n)[:, :, None])]
+        rows = run_corpus("tweets", ds, docs, len(vocab), tp, iters, variants, hpa=not args.quick)
+        table(f"Health-news tweets: {docs.shape[0]:,} tweets, V = {len(vocab):,}; hierfact on the "
+              f"{' x '.join(map(str, X.shape))} account x month x word tensor", rows)
+    print(f"\nCPU at the end: {_cpu()}")
+
+
+if __name__ == "__main__":
+    main()
