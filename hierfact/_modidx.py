@@ -363,6 +363,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.ncpd._check_fixed_modes': ('ncpd.html#_check_fixed_modes', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._check_init_cp': ('ncpd.html#_check_init_cp', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._detach': ('ncpd.html#_detach', 'hierfact/ncpd.py'),
+                               'hierfact.ncpd._gemm': ('ncpd.html#_gemm', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._hals_update': ('ncpd.html#_hals_update', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._init_factors': ('ncpd.html#_init_factors', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._kr': ('ncpd.html#_kr', 'hierfact/ncpd.py'),
