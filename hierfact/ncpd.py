@@ -39,6 +39,8 @@ def _check_finite_result(tensors, what: str = "factors") -> None:
                              "is beyond what this dtype holds: pass dtype='float64' or rescale X")
 
 # %% ../nbs/04_ncpd.ipynb #492c32fe
+from .tensor import _gemm     # a @ b, float64 CPU products through numpy's BLAS
+
 def _kr(mats):
     "Khatri-Rao product of a non-empty list of (I_m, r) matrices, first matrix slowest: (prod I_m, r)."
     out = mats[0]
@@ -62,14 +64,6 @@ def _split(shape):
     "The cut h of the dimension tree: minimizes prod(shape[:h]) + prod(shape[h:]), ties to the larger h."
     return min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))
 
-def _gemm(a, b):
-    """a @ b for 2-d tensors. A float64 product on the CPU that no autograd follows runs in numpy's BLAS (OpenBLAS in
-    the numpy wheels): 2 to 3 times faster than torch's MKL on the skinny (r x big) products of a sweep on an AMD
-    EPYC (benchmarks/results/ncpd_speed.md). Everything else is torch's `@`. Returns a torch tensor of a's dtype."""
-    if (a.dtype == torch.float64 and b.dtype == torch.float64 and a.device.type == 'cpu' and b.device.type == 'cpu'
-            and not (a.requires_grad or b.requires_grad)):
-        return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
-    return a @ b
 
 def _sweep_mttkrps(X, factors, modes, h):
     """Yield (n, M_n) for n in `modes` (increasing), M_n = mttkrp(X, factors, n) computed from the factors as
