@@ -274,7 +274,7 @@ def _masked_ncpd(X, obs, fill, no, rank, solver, init, n_iter_max, tol, random_s
     """The EM iterations of `masked_ncpd` (validated input, zero at the missing entries and scaled to max 1;
     fill: the mean observed entry; no: ||P_obs X||). Returns (cp, errors, stopped), stopped True when tol or the
     callback ended the sweeps."""
-    cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, tol=0,
+    cp = ncpd(torch.where(obs, X, fill), rank, solver=solver, init=init, n_iter_max=1, tol=0, n_inner=1,
               random_state=random_state)                               # scaled start
     F = [f.contiguous() for f in _factor_list(cp, "cp")]
     k, h, update = X.ndim, _split(tuple(X.shape)), (_hals_update if solver == "hals" else _mu_update)
