@@ -89,10 +89,10 @@ def methods(X, r):
         def traj(K): return ncpd(Xin, r, solver=solver, init=init, n_iter_max=K, tol=0, **kw).history_
         return run, traj
 
-    out["hierfact ncpd HALS"] = ours('hals', Xt, init64)
-    out["hierfact ncpd HALS, 3 sweeps (n_inner=3)"] = ours('hals', Xt, init64, n_inner=3)
+    out["hierfact ncpd HALS (n_inner=1)"] = ours('hals', Xt, init64, n_inner=1)
+    out["hierfact ncpd HALS, 3 sweeps (n_inner=3, the default)"] = ours('hals', Xt, init64, n_inner=3)
     out["hierfact ncpd HALS float32, n_inner=3"] = ours('hals', Xt.float(), init32, n_inner=3)
-    out["hierfact ncpd HALS float32"] = ours('hals', Xt.float(), init32)
+    out["hierfact ncpd HALS float32 (n_inner=1)"] = ours('hals', Xt.float(), init32, n_inner=1)
     out["hierfact ncpd MU"] = ours('mu', Xt, init64)
     Fn = [f.numpy().copy() for f in F0]
     if tensorly is not None:
