@@ -220,7 +220,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
     ranks = check_ranks(ranks)
     mode = _check_mode(mode, k)
     order = _check_order(order, mode, k)
-    lo = dict(solver="mu", init="random", n_iter_max=100, tol=1e-6) | _check_options(
+    lo = dict(solver="mu", init="random", n_iter_max=100, tol=1e-6, n_inner=1) | _check_options(
         layer_options, "layer_options", ("solver", "init", "n_iter_max", "tol"))
     layer_init = lo.pop("init")
     if not isinstance(layer_init, str) or layer_init not in _LAYER_INITS:
@@ -231,7 +231,8 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
+        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, n_inner=1, random_state=gen,
+                  verbose=verbose)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     nx2 = sq_norm(X)
@@ -309,7 +310,8 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
+        cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, n_inner=1, random_state=gen,
+                  verbose=verbose)
         F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     else: F = _scale_factors(_cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
     if balance: F = balance_factors(F)
@@ -366,7 +368,8 @@ def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_it
     layers = []
     for l, r in enumerate(ranks):
         c = cp if (l == 0 and cp is not None) else \
-            ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, random_state=gen, verbose=verbose)
+            ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, n_inner=1, random_state=gen,
+                  verbose=verbose)
         layers.append(_cp_factors(c, tuple(X.shape), r, X.dtype, X.device))
     Xn, kx = pow2_normalize(X)
     nx2 = sq_norm(Xn)
@@ -803,7 +806,7 @@ def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, la
             if labs[0] is not None:
                 raise ValueError("y: a supervised first layer needs a matrix (SSNMF); for a tensor pass y[0]=None")
             cp = ncpd(X, ranks[0], random_state=gen,
-                      **(dict(solver="mu", init="abs_svd", n_iter_max=200, tol=1e-8) | dict(ncpd_options or {})))
+                      **(dict(solver="mu", init="abs_svd", n_iter_max=200, tol=1e-8, n_inner=1) | dict(ncpd_options or {})))
     elif labs[0] is not None:
         raise ValueError("y: y[0] supervises the first layer, which is given (cp); pass y[0]=None")
     F = _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)

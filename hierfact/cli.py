@@ -944,7 +944,7 @@ def rank_choice(ds: Dataset, args):
                              f"entries (at most {_MAX_DENSE_HELDOUT:,}); pass --no-heldout")
         return rank_diagnostics(X, args.rank_list, n_restarts=args.restarts, heldout_fraction=held,
                                 core_consistency=not args.no_corcondia, n_iter_max=args.n_iter_max or 300,
-                                random_state=args.random_state, verbose=not args.quiet, **sv)
+                                random_state=args.random_state, verbose=True if not args.quiet else 30.0, **sv)  # --quiet: a line every 30 s
     m = multihntf(X, args.given, random_state=args.random_state, verbose=not args.quiet, **sv)
     return layer_diagnostics(X, m, args.rank_list, n_restarts=args.restarts, n_iter_max=args.n_iter_max or 800,
                              core_consistency=not args.no_corcondia, random_state=args.random_state, verbose=not args.quiet)

@@ -251,7 +251,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
          defaults). On the synthetic 7-4-2 tensor it recovers the true groupings (W0 in 9 of 10 seeds, W0 W1 in 10)
          where 'hals' recovers W0 in none; on the tweets 'hals' is 2.6x faster (1.2 s against 3.2 s) at the same
          errors (issue 12's measurement, in the chapter).
-    ncpd_options : dict of the NCPD stage's other options: 'n_iter_max' (default 200), 'tol' (default 0: the fixed budget), 'n_inner',
+    ncpd_options : dict of the NCPD stage's other options: 'n_iter_max' (default 200), 'tol' (default 0: the fixed budget), 'n_inner' (default 1),
          'verbose', 'callback' (see `ncpd`).
     n_iter_max, tol : per hierarchical layer; by default the reference's fixed budgets (tol=0: 200 NCPD iterations,
     800 per layer, no ConvergenceWarning); the stopping rule and the
@@ -276,7 +276,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
     _check_core_size(ranks[0], X.ndim, X.dtype)
-    ncpd_opts = dict(n_iter_max=200, tol=0.0) | _check_options(ncpd_options, "ncpd_options", _NCPD_STAGE_KEYS)
+    ncpd_opts = dict(n_iter_max=200, tol=0.0, n_inner=1) | _check_options(ncpd_options, "ncpd_options", _NCPD_STAGE_KEYS)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
     gen = get_generator(random_state)

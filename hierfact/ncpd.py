@@ -40,6 +40,8 @@ def _check_finite_result(tensors, what: str = "factors") -> None:
                              "is beyond what this dtype holds: pass dtype='float64' or rescale X")
 
 # %% ../nbs/04_ncpd.ipynb #492c32fe
+from .tensor import _gemm     # a @ b, float64 CPU products through numpy's BLAS
+
 def _kr(mats):
     "Khatri-Rao product of a non-empty list of (I_m, r) matrices, first matrix slowest: (prod I_m, r)."
     out = mats[0]
@@ -63,6 +65,7 @@ def _split(shape):
     "The cut h of the dimension tree: minimizes prod(shape[:h]) + prod(shape[h:]), ties to the larger h."
     return min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))
 
+
 def _sweep_mttkrps(X, factors, modes, h):
     """Yield (n, M_n) for n in `modes` (increasing), M_n = mttkrp(X, factors, n) computed from the factors as
     they are when it is requested (the caller updates factors[n] between two yields).
@@ -74,10 +77,14 @@ def _sweep_mttkrps(X, factors, modes, h):
     Xm = X.reshape(math.prod(shape[:h]), math.prod(shape[h:]))
     left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
     if left:      # Y_L^T = KR(right)^T X_LR^T: (r, prod I_L); computed in this orientation, BLAS is faster
-        Yt = _kr(factors[h:]).T @ Xm.T
+        Yt = _gemm(_kr(factors[h:]).T, Xm.T)
         for n in left: yield n, _partial_mttkrp(Yt, shape[:h], factors[:h], n)
     if right:     # Y_R^T = KR(left, updated)^T X_LR: (r, prod I_R)
-        Yt = _kr(factors[:h]).T @ Xm
+        r = factors[0].shape[1]
+        if h > 1 and shape[0] > 2 * r:     # mode 0 first: Z = X_0^T X_(0), r x prod(I_1..), then modes 1..h-1
+            Z, p = _gemm(factors[0].T, X.reshape(shape[0], -1)), math.prod(shape[1:h])
+            Yt = torch.bmm(_kr(factors[1:h]).T.reshape(r, 1, p), Z.reshape(r, p, -1)).reshape(r, -1)
+        else: Yt = _gemm(_kr(factors[:h]).T, Xm)
         for n in right: yield n, _partial_mttkrp(Yt, shape[h:], factors[h:], n - h)
 
 # %% ../nbs/04_ncpd.ipynb #82a4cb49
@@ -368,9 +375,9 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     return cp, unconverged
 
 # %% ../nbs/04_ncpd.ipynb #99e3734c
-def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, random_state=None,
+def ncpd(X, rank, *, solver='hals', n_iter_max=500, init='nndsvda', tol=1e-7, random_state=None,
          normalize_factors=False, fixed_modes=None, dtype=None, device=None, verbose=False, callback=None,
-         n_inner=1, mask=None, sample_weight=None):
+         n_inner=3, mask=None, sample_weight=None):
     """Nonnegative CP decomposition X ~ [[X_0, ..., X_{k-1}]] of a tensor of any order k >= 2
     (Carroll & Chang 1970; Harshman 1970), by HALS (Cichocki & Phan 2009) or multiplicative updates
     (Lee & Seung 2001 through the unfoldings), minimizing ||X - [[X_0, ..., X_{k-1}]]||_F.
@@ -380,7 +387,9 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
         become float64 (or `dtype`); a torch input keeps its device (or `device`).
     rank : int >= 1, the number of components r.
     solver : 'hals' (default; exact column-wise block minimization, fast convergence) or 'mu'.
-    n_iter_max : int >= 0, iterations (one iteration updates every non-fixed factor once).
+    n_iter_max : int >= 0, iterations (one iteration updates every non-fixed factor once). The default 500 with the
+        default tol lets a HALS fit run to convergence (a 200^3 rank-10 tensor stops after about 220 iterations, below
+        the error tensorly's and tensortools' defaults reach; benchmarks/results/ncpd_speed.md).
     init : 'nndsvda' (default: NNDSVDa of the unfoldings, tensorly 0.10's 'svd'), 'nndsvd' (the same without the
         fill: exact zeros, which MU cannot move), 'abs_svd' (|U| of the unfoldings, as tensorly 0.4.3), 'random'
         (uniform, scaled to ||X||), or a CPTensor / (weights, factors) with factors[n] of shape (I_n, rank); a given
@@ -400,7 +409,8 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=100, init='nndsvda', tol=1e-7, ra
         returning True stops the fit there (no ConvergenceWarning).
     n_inner : int >= 1, HALS sweeps over a factor's columns per mode update (ignored by 'mu'). Each extra sweep costs
         O(I_n r^2), little against the MTTKRP's O(r prod I) on a large tensor, and lowers the error per iteration
-        (tensortools' ncp_hals uses 3); the default 1 is plain HALS.
+        (tensortools' ncp_hals uses 3, as the default here; 1 is plain HALS: the book's experiments before the
+        default changed pass n_inner=1).
     mask : None, or booleans / 0-1 values of X's shape or broadcastable to it (tensorly's `mask`): True = observed,
         False = missing; the values of X at missing entries are ignored (they may be NaN, inf or negative).
     sample_weight : None, or finite numbers >= 0 of X's shape or broadcastable to it (e.g. (I_0, I_1, 1): one weight

@@ -144,7 +144,7 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
     screen = min(_count(screen_epochs, "screen_epochs", 1), n_epochs) if n_restarts > 1 else 0
     gen = get_generator(random_state)
     if cp is None:
-        opts = dict(solver="mu", init="abs_svd", n_iter_max=100, tol=1e-6) | dict(ncpd_options or {})
+        opts = dict(solver="mu", init="abs_svd", n_iter_max=100, tol=1e-6, n_inner=1) | dict(ncpd_options or {})
         cp = ncpd(X, ranks[0], random_state=gen, **opts)
     else: _cp_factors(cp, tuple(X.shape), ranks[0], X.dtype, X.device)      # validate shapes before the init
     nx2 = sq_norm(X)

@@ -182,6 +182,12 @@ def _heldout_error(X, observed, cp) -> float:
     return float(torch.linalg.vector_norm(D) / torch.linalg.vector_norm(torch.where(observed, 0, X)))
 
 # %% ../nbs/18_ranks.ipynb #cbbcc30f
+def _json_list(a):
+    "An array as nested lists for JSON, NaN (a restart not run) as None; None stays None."
+    if a is None: return None
+    fix = lambda v: [fix(x) for x in v] if isinstance(v, list) else (None if isinstance(v, float) and not math.isfinite(v) else v)
+    return fix(np.asarray(a).tolist())
+
 @dataclass
 class RankDiagnostics:
     """Diagnostics per candidate rank (from `rank_diagnostics` or `layer_diagnostics`); arrays are indexed like `ranks`.
@@ -192,7 +198,10 @@ class RankDiagnostics:
     or None with one restart. corcondia : (n,) CORCONDIA of the best fit, or None. heldout_error : (n,) relative error
     on the held-out entries, or None. partition_agreement : (n,) for a layer, mean pairwise adjusted Rand index of the
     partitions the restarts' W make (each row to its largest column), or None. seconds : (n,) time per rank.
-    settings : the options used. models : per rank the best fit (a CPTensor, or for a layer its W), not in `to_dict`."""
+    settings : the options used. models : per rank the best fit (a CPTensor, or for a layer its W), not in `to_dict`.
+    restarts : (n,) int, the fits run per rank, or None (all of them): `rank_diagnostics` stops a rank's restarts early
+    when they already agree; the restarts not run are NaN in `errors`. `recommended` gives one rank and the reason;
+    `heldout_flagged` the ranks whose held-out error is above 1 (worse than predicting zero; not used as evidence)."""
     kind: str
     ranks: np.ndarray
     errors: np.ndarray
@@ -203,11 +212,20 @@ class RankDiagnostics:
     seconds: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
     models: list = field(default_factory=list, repr=False)
+    restarts: np.ndarray | None = None
 
     @property
     def error(self) -> np.ndarray:
-        "The best (lowest) relative error over the restarts, per rank."
-        return self.errors.min(axis=1)
+        "The best (lowest) relative error over the restarts, per rank (restarts not run, NaN in `errors`, are skipped)."
+        return np.nanmin(self.errors, axis=1)
+
+    @property
+    def heldout_flagged(self) -> list:
+        """Ranks whose held-out error is above 1: the model predicts the held-out entries worse than zero does (a
+        failed held-out fit or too little data), so that rank's held-out error is no evidence; the held-out
+        suggestions skip them."""
+        if self.heldout_error is None: return []
+        return [int(r) for r, h in zip(self.ranks, self.heldout_error) if not h <= 1]
 
     @property
     def knee(self):
@@ -222,9 +240,13 @@ class RankDiagnostics:
         settings['corcondia_threshold']); None where no rank qualifies. Diagnostics not computed have no key."""
         out = {"error_knee": self.knee}
         if self.heldout_error is not None:
-            h = np.asarray(self.heldout_error)
-            out["heldout_min"] = int(self.ranks[int(np.argmin(h))])
-            out["heldout_plateau"] = int(self.ranks[np.flatnonzero(h <= h.min() * (1 + self.settings.get("heldout_rtol", 0.01)))[0]])
+            h = np.asarray(self.heldout_error, dtype=float)
+            ok = h <= 1                                         # above 1: worse than zero, no evidence (heldout_flagged)
+            if ok.any():
+                hm = h[ok].min()
+                out["heldout_min"] = int(self.ranks[ok][int(np.argmin(h[ok]))])
+                out["heldout_plateau"] = int(self.ranks[np.flatnonzero(ok & (h <= hm * (1 + self.settings.get("heldout_rtol", 0.01))))[0]])
+            else: out["heldout_min"] = out["heldout_plateau"] = None
         def largest(v, t):
             ok = self.ranks[np.asarray(v) >= t]
             return int(ok.max()) if ok.size else None
@@ -232,18 +254,41 @@ class RankDiagnostics:
         if self.corcondia is not None: out["corcondia"] = largest(self.corcondia, self.settings.get("corcondia_threshold", 50.0))
         return out
 
+    @property
+    def recommended(self) -> tuple:
+        """One rank and the reason, as (rank, reason): for an NCPD the held-out plateau (the smallest rank whose held-out
+        error is within settings['heldout_rtol'] of the lowest, ranks with a held-out error above 1 left out), else the
+        knee of the error curve, else the largest stable rank, else the smallest rank; the reason adds the stability
+        of the chosen rank when it is below settings['stability_threshold'] (the restarts disagree there)."""
+        sug, st = self.suggested, self.settings.get("stability_threshold", 0.9)
+        rt = self.settings.get("heldout_rtol", 0.01)
+        if sug.get("heldout_plateau") is not None:
+            r = sug["heldout_plateau"]
+            why = (f"smallest rank whose held-out error is within {rt:.0%} of the lowest "
+                   f"({np.nanmin(np.where(np.asarray(self.heldout_error) <= 1, self.heldout_error, np.nan)):.4f} at rank {sug['heldout_min']})")
+        elif sug.get("error_knee") is not None: r, why = sug["error_knee"], "knee of the error curve"
+        elif sug.get("stability") is not None: r, why = sug["stability"], f"largest rank with stability >= {st:g}"
+        else: r, why = int(self.ranks[0]), "no diagnostic points anywhere: the smallest candidate"
+        if self.stability is not None:
+            s = float(self.stability[list(self.ranks).index(r)])
+            if s < st: why += f"; its restarts disagree (stability {s:.3f} < {st:g}): compare with smaller ranks"
+        if self.heldout_flagged: why += f"; held-out error above 1 (not used) at ranks {self.heldout_flagged}"
+        return int(r), why
+
     def to_dict(self) -> dict:
-        "A JSON-ready dict: the per-rank lists, 'error' (best), 'knee', 'suggested' and 'settings'."
-        lst = lambda a: None if a is None else np.asarray(a).tolist()
+        "A JSON-ready dict: the per-rank lists, 'error' (best), 'knee', 'suggested', 'recommended' and 'settings'."
+        lst = _json_list
         return {"kind": self.kind, "ranks": lst(self.ranks), "error": lst(self.error), "errors": lst(self.errors),
                 "stability": lst(self.stability), "corcondia": lst(self.corcondia), "heldout_error": lst(self.heldout_error),
                 "partition_agreement": lst(self.partition_agreement), "seconds": lst(self.seconds),
-                "knee": self.knee, "suggested": self.suggested, "settings": dict(self.settings)}
+                "knee": self.knee, "suggested": self.suggested, "recommended": list(self.recommended),
+                "heldout_flagged": self.heldout_flagged, "restarts": lst(self.restarts), "settings": dict(self.settings)}
 
     def table(self) -> str:
         "A plain-text table, one row per rank, and a line saying what each diagnostic points at."
         cols = [("rank", self.ranks, "{:>5d}"), ("error", self.error, "{:>8.4f}")]
-        if self.errors.shape[1] > 1: cols.append(("worst", self.errors.max(1), "{:>8.4f}"))
+        if self.errors.shape[1] > 1: cols.append(("worst", np.nanmax(self.errors, 1), "{:>8.4f}"))
+        if self.restarts is not None and (self.restarts < self.errors.shape[1]).any(): cols.append(("fits", self.restarts, "{:>5d}"))
         if self.heldout_error is not None: cols.append(("held-out", self.heldout_error, "{:>9.4f}"))
         if self.stability is not None: cols.append(("stability", self.stability, "{:>10.3f}"))
         if self.partition_agreement is not None: cols.append(("partition", self.partition_agreement, "{:>10.3f}"))
@@ -261,6 +306,12 @@ class RankDiagnostics:
                  "stability": f"stability >= {self.settings.get('stability_threshold', 0.9):g} up to",
                  "corcondia": f"CORCONDIA >= {self.settings.get('corcondia_threshold', 50.0):g} up to"}
         lines.append("points at: " + "; ".join(f"{names[k]} {'none' if v is None else v}" for k, v in self.suggested.items()))
+        if self.heldout_flagged:
+            lines.append(f"flagged: held-out error above 1 at ranks {self.heldout_flagged} (worse than predicting zero for the "
+                         "held-out entries): not evidence for or against those ranks")
+        if self.kind == "ncpd":
+            r, why = self.recommended
+            lines.append(f"recommended: {r} ({why})")
         return "\n".join(lines)
 
 # %% ../nbs/18_ranks.ipynb #d0df049e
@@ -293,18 +344,25 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
     """Diagnostics for choosing the rank r_0 of a nonnegative CP decomposition, for every rank in `ranks`.
 
     X : nonnegative tensor of order k >= 2 (numpy, torch dense or sparse COO, scipy.sparse matrix).
-    ranks : candidate ranks (distinct integers >= 1; sorted). n_restarts : NCPDs per rank (`hierfact.ncpd.ncpd`,
-        `solver`, `n_iter_max`, `tol`): the first from the SVD start (the first r columns of the rank-max(ranks) one),
-        the others from random starts; >= 2 for the stability.
+    ranks : candidate ranks (distinct integers >= 1; sorted). n_restarts : at most this many NCPDs per rank
+        (`hierfact.ncpd.ncpd`, `solver`, `n_iter_max`, `tol`, plain HALS `n_inner=1`): the first from a warm start (the
+        previous rank's best fit with the next columns of the rank-max(ranks) SVD start; the first rank: that start's
+        first r columns), the others from random starts; >= 2 for the stability. A rank stops early, after 3 fits, when
+        they agree (every pair's `factor_similarity` >= 0.99 and errors within 0.1 %): more restarts would only repeat
+        them (`RankDiagnostics.restarts` says how many ran). A sparse X with at least 1 % nonzeros and at most 2^24
+        entries is fitted dense (two matrix products per iteration beat the sparse gathers there; same results).
     heldout_fraction : fraction of the entries held out (in (0, 1)); None skips the held-out diagnostic. The mask is
         drawn once; `ncpd(X, r, mask=observed)` fits the rest, with `solver` and `heldout_options` (a dict with
-        'n_iter_max', the EM sweeps after the start's, and 'tol'; default the fits' n_iter_max and tol). A sparse X is densified for it (at most 2^24 entries).
+        'n_iter_max', the EM sweeps after the start's, and 'tol'; default the fits' n_iter_max and tol), warm started
+        like the fits from the previous rank's held-out model. A sparse X is densified for it (at most 2^24 entries).
     core_consistency : compute CORCONDIA (`corcondia`) of each rank's best fit.
     stability_threshold, corcondia_threshold, heldout_rtol : the levels `RankDiagnostics.suggested` uses.
     random_state : seeds the mask, then the random starts. dtype, device : of the computation (default: X's).
-    verbose : a progress line over the ranks. The fits run at the given budget: they do not emit ConvergenceWarning
-    (every rank is fitted with the same n_iter_max, which is what the diagnostics compare).
-    Returns a `RankDiagnostics` (kind 'ncpd'). Raises ValueError / TypeError for bad X (negative, NaN, all zero,
+    verbose : False, True (a progress bar over the ranks, and a line on stderr every 30 s saying where the fits are) or
+        a number s > 0 (only the line, every s seconds: `hierfact ranks --quiet` passes 30). The fits run at the given
+        budget: they do not emit ConvergenceWarning (every rank is fitted with the same n_iter_max, which is what the
+        diagnostics compare).
+    Returns a `RankDiagnostics` (kind 'ncpd'; `recommended` is one rank with its reason). Raises ValueError / TypeError for bad X (negative, NaN, all zero,
     fewer than 2 modes), empty / non-positive / repeated ranks, n_restarts < 1, a fraction outside (0, 1), a sparse X
     too large for the held-out fit, or bad solver options.
     Sources: Satopää et al. 2011 (knee), Williams et al. 2018 (similarity), Bro & Kiers 2003 (CORCONDIA),
@@ -325,6 +383,8 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
     st, ct = _check_thresholds(stability_threshold, corcondia_threshold)
     rtol = _check_real(heldout_rtol, "heldout_rtol")
     if rtol < 0: raise ValueError(f"heldout_rtol: expected a number >= 0, got {rtol}")
+    if not isinstance(verbose, bool) and not (isinstance(verbose, numbers.Real) and 0 < verbose < math.inf):
+        raise ValueError(f"verbose: expected False, True or a number of seconds > 0 between progress lines, got {verbose!r}")
     if core_consistency and max(ranks) ** X.ndim > _MAX_CORE_ENTRIES:
         raise ValueError(f"ranks: CORCONDIA at rank {max(ranks)} on an order-{X.ndim} tensor needs a {max(ranks)}^{X.ndim} "
                          "core, too large; pass core_consistency=False or smaller ranks")
@@ -344,9 +404,43 @@ def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_it
         return _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st,
                                       ct, rtol, random_state, verbose, ho_tol)
 
+import sys
+
+class _Heartbeat:
+    "A progress line on stderr at most every `every` seconds (None: never), from the fits' callbacks; tqdm-safe."
+    def __init__(self, every):
+        self.every, self.t0 = every, time.monotonic()
+        self.last, self.where = self.t0, ""
+
+    def __call__(self, it, err):
+        now = time.monotonic()
+        if self.every is not None and now - self.last >= self.every:
+            self.last = now
+            tqdm.write(f"hierfact ranks: {self.where}, iteration {it}, error {err:.4f}; {now - self.t0:.0f} s so far",
+                       file=sys.stderr)
+        return None
+
+def _extend_cp(prev, start, r):
+    "A rank-r start: the columns of the fit `prev` (weights folded into its first factor), then start's next columns."
+    w, F = prev
+    F = [f * w if i == 0 and w is not None else f for i, f in enumerate(F)]
+    rp = F[0].shape[1]
+    return (None, [torch.cat([f, s[:, rp:r].to(f.dtype)], 1).contiguous() for f, s in zip(F, start.factors)])
+
+_AGREE_SIMILARITY, _AGREE_ERROR, _AGREE_AFTER = 0.99, 1e-3, 3
+
+def _agree(fits, errs) -> bool:
+    """Whether the restarts so far agree: at least _AGREE_AFTER fits, errors within 0.1 % (or 1e-6 apart: exact fits),
+    every pair's similarity >= 0.99."""
+    if len(fits) < _AGREE_AFTER or max(errs) - min(errs) > _AGREE_ERROR * min(errs) + 1e-6: return False
+    return all(factor_similarity(a.factors, b.factors) >= _AGREE_SIMILARITY for a, b in itertools.combinations(fits, 2))
+
 def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct, rtol,
                            random_state, verbose, ho_tol):
     gen = get_generator(random_state)
+    beat = _Heartbeat(None if verbose is False else 30.0 if verbose is True else float(verbose))
+    if X.is_sparse and X.numel() <= _MAX_DENSE_HELDOUT and X._nnz() >= 0.01 * X.numel():
+        X = X.to_dense()                        # same fits; the dense sweep (two BLAS passes) is the faster one here
     if frac is not None:
         Xd = X.to_dense() if X.is_sparse else X
         observed = (rand(tuple(X.shape), gen, torch.float32) >= frac).to(X.device)
@@ -358,28 +452,37 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
         fill = torch.where(observed, Xd, 0).sum() / int(observed.sum())
         ho_start = ncpd_init(torch.where(observed, Xd, fill), max(ranks), "nndsvda", random_state=gen)
     svd_start = ncpd_init(X, max(ranks), "nndsvda", random_state=gen)
-    errors, stab, cc, ho, secs, models = [], [], [], [], [], []
-    for r in tqdm(ranks, desc="ranks", disable=not verbose, leave=False):
+    errors, stab, cc, ho, secs, models, runs = [], [], [], [], [], [], []
+    prev = prev_ho = None
+    for i, r in enumerate(tqdm(ranks, desc="ranks", disable=verbose is not True, leave=False)):
         t0 = time.perf_counter()
-        fits = [ncpd(X, r, solver=solver, init=_slice_cp(svd_start, r) if s == 0 else "random", n_iter_max=n_iter_max,
-                     tol=tol, random_state=gen) for s in range(n_restarts)]
-        e = [rel_error(X, cp) for cp in fits]
-        best = fits[int(np.argmin(e))]
-        errors.append(e); models.append(best)
+        warm = _slice_cp(svd_start, r) if prev is None else _extend_cp(prev, svd_start, r)
+        fits, e = [], []
+        for s in range(n_restarts):
+            beat.where = f"rank {r} ({i + 1} of {len(ranks)}), fit {s + 1} of at most {n_restarts}"
+            cp = ncpd(X, r, solver=solver, init=warm if s == 0 else "random", n_iter_max=n_iter_max, tol=tol, n_inner=1,
+                      random_state=gen, callback=beat)
+            fits.append(cp); e.append(rel_error(X, cp))
+            if _agree(fits, e): break
+        best = prev = fits[int(np.argmin(e))]
+        errors.append(e + [math.nan] * (n_restarts - len(e))); models.append(best); runs.append(len(fits))
         if n_restarts > 1: stab.append(_mean_pairwise([cp.factors for cp in fits], factor_similarity))
         if core_consistency: cc.append(corcondia(X, best))
         if frac is not None:
-            cpm = ncpd(Xd, r, mask=observed, solver=solver, init=_slice_cp(ho_start, r), n_iter_max=ho_iter + 1,
-                       tol=ho_tol)                                     # + 1: the first iteration is the start's sweep
-            ho.append(_heldout_error(Xd, observed, cpm))
+            beat.where = f"rank {r} ({i + 1} of {len(ranks)}), held-out fit"
+            start = _slice_cp(ho_start, r) if prev_ho is None else _extend_cp(prev_ho, ho_start, r)
+            prev_ho = ncpd(Xd, r, mask=observed, solver=solver, init=start, n_iter_max=ho_iter + 1, tol=ho_tol, n_inner=1,
+                          callback=beat)                      # + 1: the first iteration is the start's sweep
+            ho.append(_heldout_error(Xd, observed, prev_ho))
         secs.append(time.perf_counter() - t0)
     arr = lambda v, on: np.asarray(v, dtype=float) if on else None
     settings = dict(n_restarts=n_restarts, heldout_fraction=frac, solver=solver, n_iter_max=n_iter_max, tol=tol,
                     heldout_options=dict(n_iter_max=ho_iter, tol=ho_tol) if frac is not None else None, stability_threshold=st,
                     corcondia_threshold=ct, heldout_rtol=rtol, random_state=random_state if isinstance(random_state, (int, type(None))) else "given",
-                    shape=list(X.shape))
+                    shape=list(X.shape), warm_start=True, agree=dict(similarity=_AGREE_SIMILARITY, error=_AGREE_ERROR, after=_AGREE_AFTER))
     return RankDiagnostics("ncpd", np.asarray(ranks), np.asarray(errors, dtype=float), arr(stab, n_restarts > 1),
-                           arr(cc, core_consistency), arr(ho, frac is not None), None, np.asarray(secs), settings, models)
+                           arr(cc, core_consistency), arr(ho, frac is not None), None, np.asarray(secs), settings, models,
+                           np.asarray(runs))
 
 # %% ../nbs/18_ranks.ipynb #7dd0fbc8
 def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: int = 800, tol: float = 1e-7,

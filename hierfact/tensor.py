@@ -289,6 +289,15 @@ def mttkrp(X: torch.Tensor, factors, mode: int) -> torch.Tensor:
     return _mttkrp_dense(X, factors, mode)
 
 # %% ../nbs/01_tensor.ipynb #d717b28a
+def _gemm(a, b):
+    """a @ b for 2-d tensors. A float64 product on the CPU that no autograd follows runs in numpy's BLAS (OpenBLAS in
+    the numpy wheels): 2 to 3 times faster than torch's MKL on skinny products (r rows or columns against a large
+    matrix) on an AMD EPYC (benchmarks/results/ncpd_speed.md). Everything else is torch's `@`. Returns a torch tensor."""
+    if (a.dtype == torch.float64 and b.dtype == torch.float64 and a.device.type == 'cpu' and b.device.type == 'cpu'
+            and not (a.requires_grad or b.requires_grad)):
+        return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
+    return a @ b
+
 def cp_to_tensor(cp) -> torch.Tensor:
     "Full tensor of a CPTensor (or a (weights, factors) pair; weights may be None): sum_j w_j x_j^(0) o ... o x_j^(N-1)."
     weights, factors = cp
@@ -296,7 +305,9 @@ def cp_to_tensor(cp) -> torch.Tensor:
     shape = tuple(f.shape[0] for f in factors)
     first = factors[0] if weights is None else factors[0] * torch.as_tensor(weights, dtype=factors[0].dtype, device=factors[0].device)
     if len(factors) == 1: return first.sum(1)
-    return (first @ khatri_rao(factors[1:]).T).reshape(shape)
+    fs = [first] + factors[1:]
+    h = min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))   # balanced cut
+    return _gemm(khatri_rao(fs[:h]), khatri_rao(fs[h:]).T).reshape(shape)
 
 def cp_norm_sq(weights, factors) -> torch.Tensor:
     "Squared Frobenius norm of a CP tensor from its factors' Gram matrices (no full tensor formed)."

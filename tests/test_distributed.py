@@ -198,7 +198,7 @@ def test_ncpd_matches_one_process(runs, name):
     procs, d, _ = runs
     key, cpk, r, kw = NCPD_CASES[name]
     kw = {k: v for k, v in kw.items() if k != "mode"}
-    one = ncpd(d[key], r, init=d[cpk] if cpk else "random", **kw); errs = one.history_
+    one = ncpd(d[key], r, init=d[cpk] if cpk else "random", n_inner=1, **kw); errs = one.history_   # the distributed loop: 1 sweep
     for p in procs:
         res = p[f"ncpd/{name}"]
         assert len(res["errors"]) == len(errs) and np.allclose(res["errors"], errs, rtol=1e-9, atol=1e-12)
@@ -249,7 +249,7 @@ def test_gather_split_uneven(runs):
 def test_cli_ncpd_inside_group(runs):
     procs, d, out = runs
     z = np.load(out / "cli_ncpd.npz")
-    one = ncpd(d["tensor"], 3, init="random", random_state=0, n_iter_max=20); errs = one.history_
+    one = ncpd(d["tensor"], 3, init="random", random_state=0, n_iter_max=20, n_inner=1); errs = one.history_
     for n in range(3): assert np.abs(z[f"factor{n}"] - one.factors[n].numpy()).max() < TOL
     assert np.allclose(z["errors"], errs, rtol=1e-9)
 

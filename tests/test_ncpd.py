@@ -88,7 +88,8 @@ def test_rank_larger_than_a_mode(init, solver):
     cp = ncpd(X, 5, init=init, solver=solver, n_iter_max=100, random_state=0); e = cp.history_
     assert [tuple(f.shape) for f in cp.factors] == [(3, 5), (9, 5), (8, 5)]
     assert all(torch.isfinite(f).all() and (f >= 0).all() for f in cp.factors)
-    assert e[-1] < (0.02 if solver == "hals" else 0.1)     # MU converges slowly
+    # MU converges slowly, and from 'nndsvd' keeps exact zeros it can never move (ncpd warns): a looser bound there
+    assert e[-1] < (0.02 if solver == "hals" else 0.15 if init == "nndsvd" else 0.1)
 
 
 def test_svd_init_pads_with_random_columns_reproducibly():
@@ -338,10 +339,10 @@ def test_weights_reproduce_the_former_masked_ncpd():
            "mu": ([0.18414253913051, 0.18277625498761, 0.18082552758764],
                   [0.494411579518, 0.836665861946, 1.19063879687, 1.353094969475, 0.752060134004])}
     for solver, (errs, col) in old.items():
-        cp = ncpd(X, 3, mask=obs, solver=solver, n_iter_max=16, tol=0)
+        cp = ncpd(X, 3, mask=obs, solver=solver, n_iter_max=16, tol=0, n_inner=1)       # masked_ncpd was plain HALS
         np.testing.assert_allclose(cp.history_[-3:], errs, rtol=0, atol=1e-12)
         np.testing.assert_allclose(cp.factors[1][:, 0].numpy(), col, rtol=0, atol=1e-10)
-    cp = ncpd(X, 2, mask=obs, init="random", random_state=3, n_iter_max=11, tol=0)
+    cp = ncpd(X, 2, mask=obs, init="random", random_state=3, n_iter_max=11, tol=0, n_inner=1)
     np.testing.assert_allclose(cp.history_[-2:], [0.09576758903531, 0.09516896090191], rtol=0, atol=1e-12)
 
 

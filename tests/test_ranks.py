@@ -152,7 +152,8 @@ def test_result_is_tidy_and_json_ready(noisy3):
     assert set(d["suggested"]) == {"error_knee", "heldout_min", "heldout_plateau", "stability", "corcondia"}
     table = res.table()
     assert table.splitlines()[0].split() == ["rank", "error", "worst", "held-out", "stability", "CORCONDIA", "seconds"]
-    assert len(table.splitlines()) == n + 2 and "error knee 3" in table
+    assert len(table.splitlines()) == n + 3 and "error knee 3" in table
+    assert table.splitlines()[-1].startswith("recommended: 3 (") and d["recommended"][0] == 3
 
 
 def test_optional_diagnostics_are_none_not_nan():
@@ -271,3 +272,58 @@ def test_figure_on_given_axes(noisy3):
     with pytest.raises(ValueError, match="axes"): plot_rank_diagnostics(res, axes=grid.ravel()[:3])
     with pytest.raises(TypeError, match="axes"): plot_rank_diagnostics(res, axes=[1, 2, 3, 4])
     plt.close("all")
+
+
+# ------------------------------------------------------------------ speed and reporting of rank_diagnostics
+def test_rank_diagnostics_recommends_one_rank_with_reason(noisy3):
+    _, res = noisy3
+    r, why = res.recommended
+    # exact rank 3 + 5 % noise: the held-out error stops improving at 3, and the reason says so with its numbers
+    assert r == 3 and res.suggested["heldout_plateau"] == 3 and "held-out error is within 1% of the lowest" in why
+    assert f"{np.min(res.heldout_error):.4f}" in why
+
+
+def test_heldout_error_above_one_is_flagged_not_a_finding():
+    from hierfact.ranks import RankDiagnostics
+    errs = np.array([[0.5, 0.5], [0.3, 0.31], [0.2, 0.25], [0.19, 0.3]])
+    res = RankDiagnostics("ncpd", np.array([1, 2, 3, 4]), errs, stability=np.array([1.0, 0.99, 0.95, 0.6]),
+                          heldout_error=np.array([0.6, 0.4, 1.7, 0.41]), settings=dict(heldout_rtol=0.01))
+    # rank 3's 1.7 would be the worst, but above 1 it is no evidence: skipped by the suggestions, flagged in the table
+    assert res.heldout_flagged == [3]
+    assert res.suggested["heldout_min"] == 2 and res.suggested["heldout_plateau"] == 2
+    assert res.recommended[0] == 2 and "above 1 (not used) at ranks [3]" in res.recommended[1]
+    assert "flagged: held-out error above 1 at ranks [3]" in res.table()
+    all_bad = RankDiagnostics("ncpd", np.array([1, 2, 3]), errs[:3], heldout_error=np.array([1.2, 1.5, 3.0]))
+    assert all_bad.suggested["heldout_plateau"] is None and all_bad.heldout_flagged == [1, 2, 3]
+    assert all_bad.recommended == (2, "knee of the error curve; held-out error above 1 (not used) at ranks [1, 2, 3]")
+
+
+def test_restarts_stop_early_when_they_agree():
+    X, _ = exact_cp((10, 12, 14), 2, seed=3)       # exact rank 2: every start finds the same two components
+    res = rank_diagnostics(X, [1, 2], n_restarts=6, heldout_fraction=None, core_consistency=False, n_iter_max=300,
+                           tol=1e-10, random_state=0)
+    assert res.restarts.tolist() == [3, 3]            # 3 fits agreed; 3 more would only repeat them
+    assert np.isnan(res.errors[:, 3:]).all() and np.isfinite(res.errors[:, :3]).all()
+    assert res.error[1] < 1e-6 and np.all(res.stability > 0.99)
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))       # NaN (not run) becomes null
+    assert d["errors"][0][3:] == [None] * 3 and d["restarts"] == [3, 3]
+    assert "fits" in res.table().splitlines()[0].split()
+
+
+def test_rank_diagnostics_dense_and_sparse_agree_and_warm_start_is_used():
+    X, _ = exact_cp((6, 7, 30), 2, seed=4)
+    Xn = X * (torch.rand(X.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64) > 0.5)
+    kw = dict(n_restarts=2, heldout_fraction=0.2, core_consistency=False, n_iter_max=50, random_state=0)
+    a, b = rank_diagnostics(Xn, [1, 2, 3], **kw), rank_diagnostics(Xn.to_sparse(), [1, 2, 3], **kw)
+    np.testing.assert_allclose(a.errors, b.errors, rtol=1e-9)
+    np.testing.assert_allclose(a.heldout_error, b.heldout_error, rtol=1e-9)
+    assert a.settings["warm_start"] is True
+
+
+def test_progress_line_every_interval_even_without_a_bar(capsys):
+    X, _ = exact_cp((10, 12, 14), 3, seed=1)
+    rank_diagnostics(X, [2, 3], n_restarts=2, n_iter_max=20, tol=0, random_state=0, verbose=1e-9)
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if l.startswith("hierfact ranks: rank ")]
+    assert len(lines) >= 4 and "fit 1 of at most 2" in err and "held-out fit" in err and "s so far" in lines[-1]
+    with pytest.raises(ValueError, match="verbose"): rank_diagnostics(X, [2], verbose=-1)
