@@ -21,7 +21,7 @@ from .neural_nmf import NeuralNMFEstimator, neural_nmf
 _all_ = ["NMF", "NeuralNMFEstimator"]
 
 # %% auto #0
-__all__ = ['PARAMETER_MAP', 'NOT_FORWARDED', 'HNMF', 'NCPD', 'MultiHNTF', 'NMF', 'NeuralNMFEstimator']
+__all__ = ['PARAMETER_MAP', 'NOT_FORWARDED', 'FIT_ARGUMENT_MAP', 'HNMF', 'NCPD', 'MultiHNTF', 'NMF', 'NeuralNMFEstimator']
 
 # %% ../nbs/22_estimators.ipynb #b6794727
 PARAMETER_MAP = {
@@ -46,6 +46,9 @@ PARAMETER_MAP = {
 }
 
 NOT_FORWARDED = {}    # (estimator, parameter) -> why it is accepted but not passed on; none today
+
+# arguments of `fit` (scikit-learn's place for data-dependent options) -> function argument
+FIT_ARGUMENT_MAP = {"NCPD": {"sample_weight": "sample_weight"}, "MultiHNTF": {"sample_weight": "sample_weight"}}
 
 # %% ../nbs/22_estimators.ipynb #c8cec86a
 class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -105,9 +108,9 @@ def _tensor_tags(tags):
 
 class _TensorEstimator(BaseEstimator):
     "What the tensor estimators share: `fit` runs `fit_transform`, and the tensor tags."
-    def fit(self, X, y=None):
-        "Fit to the tensor X; returns self."
-        self.fit_transform(X)
+    def fit(self, X, y=None, sample_weight=None):
+        "Fit to the tensor X (entry weights `sample_weight`, 0 = missing, as the function's); returns self."
+        self.fit_transform(X, sample_weight=sample_weight)
         return self
 
     def __sklearn_tags__(self):
@@ -123,21 +126,25 @@ class NCPD(_TensorEstimator):
     the estimator shape is tensorly's `CP_NN`.
 
     n_components : the rank (`ncpd`'s rank). init, solver, tol, random_state, dtype, device : as `ncpd`;
-    max_iter : `ncpd`'s n_iter_max. After fit: decomposition_ (the tensorly CPTensor of torch tensors), errors_
-    ([||X - model||_F / ||X||_F]). fit_transform(X) returns decomposition_; there is no transform.
+    max_iter : `ncpd`'s n_iter_max. fit(X, y=None, sample_weight=None) and fit_transform(X, y=None, sample_weight=None):
+    sample_weight is `ncpd`'s (weights >= 0 of X's shape or broadcastable to it, e.g. documents per cell; weight 0 =
+    missing, X may hold NaN there). After fit: decomposition_ (the tensorly CPTensor of torch tensors), errors_
+    ([||X - model||_F / ||X||_F], weighted as `ncpd`'s errors_ when sample_weight is given). fit_transform returns
+    decomposition_; there is no transform.
     Raises what `ncpd` raises; ValueError naming max_iter or n_components for bad values of those."""
     def __init__(self, n_components, *, init="nndsvda", solver="hals", tol=1e-7, max_iter=100, random_state=None,
                  dtype=None, device=None):
         self.n_components, self.init, self.solver, self.tol, self.max_iter = n_components, init, solver, tol, max_iter
         self.random_state, self.dtype, self.device = random_state, dtype, device
 
-    def fit_transform(self, X, y=None):
-        "Fit to the tensor X and return the CPTensor."
-        X = as_tensor(X, "X", dtype=self.dtype, device=self.device)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        "Fit to the tensor X (entry weights `sample_weight`, as `ncpd`'s) and return the CPTensor."
+        weighted = sample_weight is not None
+        if not weighted: X = as_tensor(X, "X", dtype=self.dtype, device=self.device)   # weighted: `ncpd` validates
         cp = ncpd(X, check_rank(self.n_components, "n_components"), init=self.init, solver=self.solver, tol=self.tol,
                   n_iter_max=_check_max_iter(self.max_iter), random_state=self.random_state, dtype=self.dtype,
-                  device=self.device)
-        self.decomposition_, self.errors_ = cp, [_layer_error(X, cp)]
+                  device=self.device, **({"sample_weight": sample_weight} if weighted else {}))
+        self.decomposition_, self.errors_ = cp, list(cp.errors_) if weighted else [_layer_error(X, cp)]
         return cp
 
 # %% ../nbs/22_estimators.ipynb #72b81185
@@ -148,18 +155,20 @@ class MultiHNTF(_TensorEstimator):
     ranks : strictly decreasing (r_0, ..., r_L). init, solver : of the first layer's NCPD (as `multihntf`).
     tol, max_iter : per hierarchical layer (`multihntf`'s tol, n_iter_max). random_state, dtype, device : as `multihntf`.
     After fit: decomposition_ (the deepest layer as a CPTensor), model_ (the `MultiHNTFModel`), errors_ (relative
-    error per layer), histories_ (each hierarchical layer's error history). fit_transform(X) returns decomposition_.
+    error per layer; weighted when sample_weight is given), histories_ (each hierarchical layer's error history).
+    fit(X, y=None, sample_weight=None), fit_transform(X, y=None, sample_weight=None): sample_weight is `multihntf`'s
+    (entry weights on every layer, 0 = missing). fit_transform returns decomposition_.
     Raises what `multihntf` raises; ValueError naming max_iter for a bad value."""
     def __init__(self, ranks, *, init="abs_svd", solver="mu", tol=0.0, max_iter=800, random_state=None, dtype=None,
                  device=None):
         self.ranks, self.init, self.solver, self.tol, self.max_iter = ranks, init, solver, tol, max_iter
         self.random_state, self.dtype, self.device = random_state, dtype, device
 
-    def fit_transform(self, X, y=None):
-        "Fit to the tensor X and return the deepest layer's CPTensor."
+    def fit_transform(self, X, y=None, sample_weight=None):
+        "Fit to the tensor X (entry weights `sample_weight`, as `multihntf`'s) and return the deepest layer's CPTensor."
         model = multihntf(X, self.ranks, init=self.init, solver=self.solver, tol=self.tol,
                           n_iter_max=_check_max_iter(self.max_iter), random_state=self.random_state, dtype=self.dtype,
-                          device=self.device)
+                          device=self.device, **({} if sample_weight is None else {"sample_weight": sample_weight}))
         self.model_, self.errors_, self.histories_ = model, list(model.errors), list(model.histories)
         self.decomposition_ = model.cp(len(model.ranks) - 1)
         return self.decomposition_

@@ -543,6 +543,8 @@ def _weighted_sq(w, D):
     return (w * D * D).sum()
 
 # %% ../nbs/04_ncpd.ipynb #9f62138a
+_RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
+
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
     "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."
@@ -567,16 +569,28 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
     modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape))
     G = [F.T @ F for F in factors]
-    errs, stopped = [], False
-    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
-    for it in bar:
-        if it: Z = torch.addcmul(wX, omw, model)                  # w X + (1 - w) model: X itself where w = 1
-        for n, M in _sweep_mttkrps(Z.contiguous(), factors, modes, h):    # one sweep of the unweighted loop on Z
+    s = _RELAX * w                                # over-relaxed step: HALS (Z may be < 0), weights strictly in (0, 1)
+    errs, stopped, fast = [], False, solver == 'hals' and _RELAX != 1 and bool(((w > 0) & (w < 1)).any())
+    sX, oms = s * X, 1 - s
+    def sweep(Z):                                 # one sweep of the unweighted loop on Z; the model and its weighted error
+        for n, M in _sweep_mttkrps(Z.contiguous(), factors, modes, h):
             V = math.prod(G[m] for m in range(k) if m != n)
             factors[n] = update(factors[n], M, V)
             G[n] = factors[n].T @ factors[n]
-        model = cp_to_tensor((None, factors))
-        errs.append(float(_weighted_sq(w, X - model) / nw) ** 0.5)
+        m = cp_to_tensor((None, factors))
+        return m, float(_weighted_sq(w, X - m) / nw) ** 0.5
+    bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
+    for it in bar:
+        if not it: model, err = sweep(Z)
+        elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
+        else:
+            keep = [F.clone() for F in factors]
+            new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
+            if err > errs[-1]:                                    # rejected: the plain majorization step from here on
+                factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
+                new, err = sweep(torch.addcmul(wX, omw, model))
+            model = new
+        errs.append(err)
         if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
         if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
         if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break

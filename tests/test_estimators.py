@@ -11,7 +11,10 @@ import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from hierfact.estimators import (PARAMETER_MAP, NOT_FORWARDED, NMF, HNMF, NCPD, MultiHNTF, NeuralNMFEstimator)
+from hierfact.estimators import (PARAMETER_MAP, NOT_FORWARDED, FIT_ARGUMENT_MAP, NMF, HNMF, NCPD, MultiHNTF,
+                                 NeuralNMFEstimator)
+from hierfact.ncpd import ncpd
+from hierfact.multihntf import multihntf
 
 ESTIMATORS = {"NMF": NMF, "HNMF": HNMF, "NeuralNMFEstimator": NeuralNMFEstimator, "NCPD": NCPD, "MultiHNTF": MultiHNTF}
 REQUIRED = {"NCPD": dict(n_components=2), "MultiHNTF": dict(ranks=(2, 1))}    # tensor estimators need their rank(s)
@@ -135,7 +138,57 @@ def test_contributing_table_matches():
     table = {(est, r[0]): cell for r in body[1:] for est, cell in zip(header[1:], r[1:]) if cell not in ("", "-")}
     expected = {(est, p): a + (" (not yet passed)" if (est, p) in NOT_FORWARDED else "")
                 for est, (_, params) in PARAMETER_MAP.items() for p, a in params.items()}
+    expected |= {(est, f"fit({p})"): a for est, args in FIT_ARGUMENT_MAP.items() for p, a in args.items()}
     assert table == expected
+
+
+@pytest.mark.parametrize("name", list(FIT_ARGUMENT_MAP))
+def test_every_fit_argument_is_passed(name, monkeypatch):
+    """fit(X, **{argument: value}) hands the very value to the function under the argument FIT_ARGUMENT_MAP names,
+    for fit and fit_transform; an argument the function does not have fails the signature binding."""
+    est_cls, fn = ESTIMATORS[name], _function(name)
+    sig, got = inspect.signature(fn), {}
+
+    def recorder(*args, **kwargs):
+        got.update(sig.bind(*args, **kwargs).arguments)
+        raise _Called
+
+    monkeypatch.setattr(sys.modules[est_cls.__module__], fn.__name__, recorder)
+    X = np.random.default_rng(0).random((4, 5, 6)) + 0.1
+    for method in ("fit", "fit_transform"):
+        for p, arg in FIT_ARGUMENT_MAP[name].items():
+            value = np.random.default_rng(1).random((4, 5, 1))
+            got.clear()
+            with pytest.raises(_Called):
+                getattr(_instance(name), method)(X, **{p: value})
+            assert got[arg] is value, f"{name}.{method}({p}=...) did not reach {arg}"
+        got.clear()
+        with pytest.raises(_Called):
+            getattr(_instance(name), method)(X)
+        assert all(arg not in got for arg in FIT_ARGUMENT_MAP[name].values())    # not given: the function's default
+
+
+@pytest.mark.parametrize("name", list(FIT_ARGUMENT_MAP))
+def test_fit_sample_weight_values(name):
+    """A real weighted fit: the estimator's result is the function's with the same weights, and entries of weight 0
+    (NaN here) play no part."""
+    rng = np.random.default_rng(2)
+    X = np.einsum("ir,jr,kr->ijk", rng.random((6, 3)), rng.random((5, 3)), rng.random((7, 3))) + 0.01
+    w = rng.integers(0, 4, (6, 5, 1)).astype(float)
+    Xnan = np.where(w > 0, X, np.nan)
+    kw = dict(random_state=0, max_iter=20, tol=0)
+    est = _instance(name, **kw).fit(Xnan, sample_weight=w)
+    if name == "NCPD":
+        ref = ncpd(X, REQUIRED[name]["n_components"], sample_weight=w, random_state=0, n_iter_max=20, tol=0)
+        got, want = est.decomposition_.factors, ref.factors
+        assert est.errors_ == ref.errors_
+    else:
+        ref = multihntf(X, REQUIRED[name]["ranks"], sample_weight=w, random_state=0, n_iter_max=20, tol=0)
+        got, want = est.decomposition_.factors, ref.cp(len(ref.ranks) - 1).factors
+        assert est.errors_ == list(ref.errors)
+    assert all(torch.equal(torch.as_tensor(a), torch.as_tensor(b)) for a, b in zip(got, want))
+    unweighted = _instance(name, **kw).fit(X)                    # the weights do change the fit
+    assert not torch.equal(torch.as_tensor(unweighted.decomposition_.factors[0]), torch.as_tensor(got[0]))
 
 
 # ---------------------------------------------------------------- bad input names the parameter
