@@ -132,7 +132,7 @@ class NCPD(_TensorEstimator):
     ([||X - model||_F / ||X||_F], weighted as `ncpd`'s errors_ when sample_weight is given). fit_transform returns
     decomposition_; there is no transform.
     Raises what `ncpd` raises; ValueError naming max_iter or n_components for bad values of those."""
-    def __init__(self, n_components, *, init="nndsvda", solver="hals", tol=1e-7, max_iter=100, random_state=None,
+    def __init__(self, n_components, *, init="nndsvda", solver="hals", tol=1e-7, max_iter=500, random_state=None,
                  dtype=None, device=None):
         self.n_components, self.init, self.solver, self.tol, self.max_iter = n_components, init, solver, tol, max_iter
         self.random_state, self.dtype, self.device = random_state, dtype, device
