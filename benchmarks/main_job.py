@@ -69,8 +69,9 @@ def child(out):
     matplotlib.figure.Figure.savefig = timed("savefig", matplotlib.figure.Figure.savefig)
     w1, c1 = time.perf_counter(), _cpu()
     import contextlib, io
+    sys.argv = ["hierfact", "topics", "--out", out, "--quiet"]     # as the console script calls it: main()
     with contextlib.redirect_stdout(io.StringIO()):
-        rc = cli.main(["topics", "--out", out, "--quiet"])
+        rc = cli.main()
     assert rc == 0, rc
     total = [time.perf_counter() - w1 + acc["import"][0], _cpu() - c1 + acc["import"][1]]
     z = [0.0, 0.0]
