@@ -10,6 +10,7 @@ import hashlib
 import html
 import importlib.resources
 import io
+import itertools
 import numbers
 import os
 import re
@@ -206,9 +207,12 @@ def find_data_file(filename: str, path=None) -> Path:
 
 # %% ../nbs/07_data.ipynb #0c1bf7a5
 SNOWFLAKE_EPOCH_MS = 1288834974657
-_TWEET_NOISE = re.compile(r"\S*(?:https?\b|https?:|www\.)\S*"                       # URLs (also truncated 'http…')
-                          r"|\S+\.(?:com|ly|co|gl|org|net|gov|me|us|uk|in|it)/\S*"  # bare short links bit.ly/...
-                          r"|@\w+|\brt\b", re.IGNORECASE)                         # @-handles, retweet marker
+# A whitespace-delimited piece that holds a URL goes as a whole, so the two URL patterns are tried only where such a
+# piece starts ((?<!\S)); everywhere else they could only match a tail of a piece they would already have matched at
+# its start. Same substitutions as without the look-behind, about twice as fast (no quadratic backtracking).
+_TWEET_NOISE = re.compile(r"(?<!\S)\S*?(?:https?\b|https?:|www\.)\S*"                    # URLs (also truncated 'http…')
+                          r"|(?<!\S)\S+?\.(?:com|ly|co|gl|org|net|gov|me|us|uk|in|it)/\S*"  # bare short links bit.ly/...
+                          r"|@\w+|\brt\b", re.IGNORECASE)                               # @-handles, retweet marker
 TWEET_TOKEN_PATTERN = r"(?u)\b(?!\d+\b)\w\w+\b"
 
 def tweet_preprocessor(text: str) -> str:
@@ -283,12 +287,50 @@ class HealthTweets:
 # %% ../nbs/07_data.ipynb #125d1587
 _TWEETS_CACHE: dict = {}
 
+def _check_df(v, name: str):
+    "A document-frequency limit as CountVectorizer accepts it: an int >= 1 (documents) or a float in [0, 1] (a fraction)."
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1: return int(v)
+    if isinstance(v, numbers.Real) and not isinstance(v, (bool, numbers.Integral)) and 0 <= v <= 1: return float(v)
+    raise ValueError(f"min_df/max_df: {name} must be an int >= 1 (a number of tweets) or a float in [0, 1] (a "
+                     f"fraction of them), got {v!r}")
+
+def _count_words(texts, min_df=1, max_df=1.0):
+    """Document x word counts (scipy CSR int64, sorted indices) and the vocabulary (sorted list of str) of `texts`:
+    the same matrix and words as `CountVectorizer(preprocessor=tweet_preprocessor, token_pattern=TWEET_TOKEN_PATTERN,
+    stop_words='english', min_df=min_df, max_df=max_df, dtype=np.int64).fit_transform(texts)`, without a Python loop
+    over the tokens: one `findall` per text, the words numbered by `pandas.factorize`, the counts summed by scipy.
+    Raises ValueError naming min_df/max_df (bad limits, or no word left)."""
+    import pandas as pd
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    min_df, max_df = _check_df(min_df, "min_df"), _check_df(max_df, "max_df")
+    tok = re.compile(TWEET_TOKEN_PATTERN)
+    per_doc = [tok.findall(tweet_preprocessor(t)) for t in texts]
+    n_docs = len(per_doc)
+    lengths = np.fromiter(map(len, per_doc), np.int64, n_docs)
+    words = np.fromiter(itertools.chain.from_iterable(per_doc), object, int(lengths.sum()))
+    doc = np.repeat(np.arange(n_docs), lengths)
+    codes, uniq = pd.factorize(words)
+    stop = np.fromiter((w in ENGLISH_STOP_WORDS for w in uniq), bool, len(uniq))
+    keep = ~stop[codes]
+    if not keep.any(): raise ValueError("min_df/max_df: no word survives (the texts hold only stop words, or nothing)")
+    M = sp.csr_matrix((np.ones(int(keep.sum()), np.int64), (doc[keep], codes[keep])), shape=(n_docs, len(uniq)))
+    M.sum_duplicates()
+    df = np.bincount(M.indices, minlength=len(uniq))
+    hi = max_df if isinstance(max_df, int) else max_df * n_docs
+    lo = min_df if isinstance(min_df, int) else min_df * n_docs
+    if hi < lo: raise ValueError(f"min_df/max_df: max_df={max_df} allows fewer tweets than min_df={min_df}")
+    cols = np.flatnonzero((df >= lo) & (df <= hi) & ~stop)
+    if not len(cols): raise ValueError(f"min_df/max_df: no word survives min_df={min_df}, max_df={max_df}; lower "
+                                       "min_df or raise max_df")
+    cols = cols[sorted(range(len(cols)), key=lambda i: uniq[cols[i]])]       # alphabetical, as CountVectorizer
+    D = M[:, cols].tocsr(); D.sort_indices()
+    return D, [str(w) for w in uniq[cols]]
+
 def _tweets_counts(path: Path, min_df, max_df, cache: bool):
     "Parse and vectorize once per (file, min_df, max_df): accounts, months, cell index per tweet, doc-term CSR, vocab."
     st = path.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, min_df, max_df)
     if cache and key in _TWEETS_CACHE: return _TWEETS_CACHE[key]
-    from sklearn.feature_extraction.text import CountVectorizer
     acc, ids, texts = _read_tweets_csv(path)
     uniq, inv = np.unique(acc, return_inverse=True)
     perm = sorted(range(len(uniq)), key=lambda i: (uniq[i].lower(), uniq[i]))   # case-insensitive order
@@ -297,12 +339,8 @@ def _tweets_counts(path: Path, min_df, max_df, cache: bool):
     month = snowflake_to_month(ids)
     all_months = np.arange(month.min(), month.max() + np.timedelta64(1, "M"))
     m_idx = (month - all_months[0]).astype(np.int64)
-    cv = CountVectorizer(preprocessor=tweet_preprocessor, token_pattern=TWEET_TOKEN_PATTERN,
-                         stop_words="english", min_df=min_df, max_df=max_df, dtype=np.int64)
-    try: D = cv.fit_transform(texts).tocsr()
-    except ValueError as e: raise ValueError(f"min_df/max_df: no word survives ({e})") from None
-    out = (accounts, [str(m) for m in all_months], a_idx * len(all_months) + m_idx, D,
-           cv.get_feature_names_out().tolist())
+    D, vocab = _count_words(texts, min_df, max_df)
+    out = (accounts, [str(m) for m in all_months], a_idx * len(all_months) + m_idx, D, vocab)
     if cache:
         if len(_TWEETS_CACHE) >= 4: _TWEETS_CACHE.pop(next(iter(_TWEETS_CACHE)))
         _TWEETS_CACHE[key] = out

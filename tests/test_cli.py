@@ -615,3 +615,15 @@ def test_neural_multihntf_from_the_cli(speeches, tmp_path, capsys):
     assert tree["model"] == "neural-multihntf" and all(0 <= e < 1 for e in tree["errors"])
     assert main(["topics", str(speeches), "--model", "neural-multihntf", "--ranks", "3", "--quiet"]) == 2
     assert "--ranks: --model neural-multihntf needs at least two ranks" in capsys.readouterr().err
+
+
+def test_console_use_freezes_the_import_objects_only_there():
+    "main() as the console script (argv None) calls gc.freeze; main(list) from Python (tests, notebooks) does not."
+    import gc
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit): main(["--help"])
+    assert gc.get_freeze_count() == before
+    code = ("import gc, sys; from hierfact.cli import main; sys.argv = ['hierfact', '--help']\n"
+            "try: main()\nexcept SystemExit: pass\nprint(gc.get_freeze_count())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(r.stdout.split()[-1]) > 100_000                   # torch, sklearn, matplotlib objects frozen

@@ -346,6 +346,46 @@ def test_snowflake_and_preprocessor():
     assert "cardio & more" in s and "rt" not in s.split()
 
 
+# The text cleaning and word counting as they were before the fast path (hierfact 0.1.0 at 28dd0e7): the original
+# URL regex without look-behinds, applied per tweet, and scikit-learn's CountVectorizer. The tensor the library
+# builds now must equal, entry by entry, the one built from these.
+_OLD_NOISE = __import__("re").compile(r"\S*(?:https?\b|https?:|www\.)\S*"
+                                      r"|\S+\.(?:com|ly|co|gl|org|net|gov|me|us|uk|in|it)/\S*"
+                                      r"|@\w+|\brt\b", __import__("re").IGNORECASE)
+
+
+def _old_preprocessor(text):
+    import html
+    if "&" in text: text = html.unescape(text)
+    return _OLD_NOISE.sub(" ", text).lower()
+
+
+def test_tweets_tensor_identical_to_countvectorizer_build(tweets):
+    from sklearn.feature_extraction.text import CountVectorizer
+    acc, ids, texts = hd._read_tweets_csv(find_data_file("healthtweets.zip"))
+    assert [tweet_preprocessor(t) for t in texts] == [_old_preprocessor(t) for t in texts]
+    cv = CountVectorizer(preprocessor=_old_preprocessor, token_pattern=hd.TWEET_TOKEN_PATTERN, stop_words="english",
+                         min_df=20, max_df=0.5, dtype=np.int64)
+    D = cv.fit_transform(texts).tocsr()
+    assert tweets.vocab == cv.get_feature_names_out().tolist()
+    cell = np.array([tweets.accounts.index(a) for a in acc]) * len(tweets.months) + \
+        np.array([tweets.months.index(str(m)) for m in snowflake_to_month(ids)])
+    A, M = len(tweets.accounts), len(tweets.months)
+    G = sp.csr_matrix((np.ones(len(cell)), (cell, np.arange(len(cell)))), shape=(A * M, len(cell)))
+    n = np.bincount(cell, minlength=A * M)
+    ref = (sp.diags(1.0 / np.maximum(n, 1)) @ (G @ D).astype(np.float64)).toarray().reshape(A, M, -1)
+    fresh = load_health_tweets(cache=False)
+    assert fresh.tensor.shape == ref.shape and np.array_equal(fresh.tensor, ref)        # bit for bit
+    assert np.array_equal(tweets.tensor, ref)
+
+
+@pytest.mark.parametrize("kw, msg", [(dict(min_df=0), "min_df"), (dict(max_df=1.5), "max_df"),
+                                     (dict(min_df=10**6), "min_df"), (dict(min_df=50, max_df=10), "max_df")])
+def test_tweets_bad_df_limits(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        load_health_tweets(cache=False, **kw)
+
+
 # ---------------------------------------------------------------- 20 Newsgroups
 @pytest.fixture(scope="module")
 def ng():
@@ -466,3 +506,13 @@ def test_label_mask_stratified():
 def test_label_mask_bad_input(y, frac, exc, msg):
     with pytest.raises(exc, match=msg):
         label_mask(y, frac)
+
+
+def test_preprocessor_same_as_the_old_regex_on_random_pieces():
+    "The look-behind URL regex substitutes exactly what the old one did, on 20,000 strings built from the tricky pieces."
+    rng = np.random.default_rng(0)
+    pieces = ["http", "https", "HTTP", ":", "//", "www.", "WWW.", ".com/", ".ly/", "bit", ".", "/", "@", "@x_1", "rt",
+              "RT", "Rt:", " ", "  ", "\n", "\t", "a", "b2", "_", "1", "&amp;", "&", "é", "http…", "co", "-"]
+    for _ in range(20_000):
+        s = "".join(rng.choice(pieces, size=rng.integers(0, 14)))
+        assert tweet_preprocessor(s) == _old_preprocessor(s), repr(s)
