@@ -18,6 +18,7 @@ HPA (4 super, 8 sub, 1000 iterations), seed 0, one worker (hierfact runs on one 
 Run in the benchmark venv (tomotopy is only there):
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=. /work/benchvenv/bin/python benchmarks/topic_quality.py [--quick]
 --quick: 100 tomotopy iterations and no HPA (a smoke run; not the stored table).
+--cells: only the main job under each `--empty-cells` / `--weighting` of the CLI (no tomotopy needed; any venv).
 """
 import argparse
 import os
@@ -79,13 +80,31 @@ def scores(factors, docs, rankings=("weight",)):
     return out
 
 
-def fit_hierfact(ds, model, ranks, X=None):
+def fit_hierfact(ds, model, ranks, X=None, **cells):
+    "Topics per layer and the Timer of `hierfact.cli.fit_hierarchy` (cells: its weighting / empty_cells; a new X: unweighted)."
     from hierfact.cli import fit_hierarchy, Dataset
     if X is not None: ds = Dataset(X, ds.mode_names, ds.labels, ds.feature_mode, ds.description)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Timer() as dt: m = fit_hierarchy(ds, ranks, model, progress=False, random_state=0)
+        with Timer() as dt: m = fit_hierarchy(ds, ranks, model, progress=False, random_state=0, **cells)
+    fit_hierfact.last = m
     return [m.topics(l) for l in range(len(ranks))], dt
+
+
+CELL_OPTIONS = [("zero", "none"), ("missing", "none"), ("missing", "sqrt"), ("missing", "documents"),
+                ("zero", "sqrt"), ("zero", "documents")]
+
+
+def cell_rows(ds, docs, rankings=("weight", "relevance")):
+    """The main job (`hierfact topics`: Multi-HNTF 8/4/2 on the tweets' mean cells) under each --empty-cells /
+    --weighting of the CLI, with the CLI's budgets: NPMI, diversity, fit CPU s, the (weighted) errors reached."""
+    rows = Rows()
+    for empty, weighting in CELL_OPTIONS:
+        F, dt = fit_hierfact(ds, "multihntf", [8, 4, 2], empty_cells=empty, weighting=weighting)
+        errs = " / ".join(f"{e:.3f}" for e in fit_hierfact.last.errors_)
+        for r, vals in scores(F, docs, rankings).items():
+            rows.append((f"--empty-cells {empty} --weighting {weighting}, ranking {r} (errors {errs})", vals, str(dt)))
+    return rows
 
 
 def bags(docs):
@@ -188,10 +207,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 tomotopy iterations, no HPA (smoke run)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["tweets", "newsgroups"])
+    ap.add_argument("--cells", action="store_true", help="only the main job under each --empty-cells / --weighting "
+                    "(hierfact rows, no tomotopy)")
     args = ap.parse_args()
-    import tomotopy as tp
     import torch
     import hierfact
+    if args.cells:
+        print(f"# Main job by cell options\n\nCPU: {_cpu()} (at start)\ntorch {torch.__version__} threads {torch.get_num_threads()}")
+        ds, docs, vocab, tw = tweets_corpus()
+        table("hierfact topics (Multi-HNTF 8/4/2, health-news tweets) by --empty-cells / --weighting", cell_rows(ds, docs))
+        print(f"\nCPU at the end: {_cpu()}")
+        return
+    import tomotopy as tp
     iters = 100 if args.quick else 1000
     print(f"# Topic quality (issue 14)\n\nCPU: {_cpu()} (at start)\ntorch {torch.__version__} threads "
           f"{torch.get_num_threads()}, tomotopy {tp.__version__} (workers=1), hierfact {hierfact.__version__}")

@@ -24,12 +24,13 @@ from .multihntf import multihntf, MultiHNTFModel
 from .baselines import IndependentNCPDModel
 
 # %% auto #0
-__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS',
+__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'DEFAULT_EPOCHS', 'WEIGHTINGS',
+           'EMPTY_CELLS', 'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL',
            'MAX_HEATMAP_LABELS', 'TIME_MODES', 'DATA_SUFFIXES', 'TIME_FREQS_CLI', 'Dataset', 'health_tweets_dataset',
            'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural',
-           'max_first_rank', 'check_data_ranks', 'fit_hierarchy', 'reference_docs', 'layer_metrics', 'format_metrics',
-           'save_coverage_trend', 'report', 'save_outputs', 'period_start', 'topics_html', 'parse_rank_spec',
-           'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
+           'max_first_rank', 'check_data_ranks', 'cell_weights', 'fit_hierarchy', 'reference_docs', 'layer_metrics',
+           'format_metrics', 'save_coverage_trend', 'describe_cells', 'report', 'save_outputs', 'period_start',
+           'topics_html', 'parse_rank_spec', 'build_parser', 'rank_choice', 'save_rank_outputs', 'main']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -383,6 +384,57 @@ MODELS = ("multihntf", "hnmf", "ncpd", "neural-nmf", "neural-ncpd", "neural-mult
 NEURAL_MODELS = ("neural-nmf", "neural-ncpd", "neural-multihntf")
 _TWO_RANK_MODELS = ("neural-ncpd", "neural-multihntf")     # trained through at least one link between layers
 DEFAULT_EPOCHS = 100
+WEIGHTINGS = ("none", "documents", "sqrt")          # --weighting: a cell's weight 1, n or sqrt(n) (n its documents)
+EMPTY_CELLS = ("missing", "zero")                   # --empty-cells: a cell without documents left out, or fitted as 0
+WEIGHTED_MODELS = ("multihntf", "ncpd")             # the models whose fit takes `mask` / `sample_weight`
+DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS = "none", "missing"   # chosen by measurement: benchmarks/results/topic_quality.md
+WEIGHTED_TOL = 1e-5                                 # weighted fits stop by the library's rule at this tol (see below)
+
+def _check_cell_options(model: str, weighting=None, empty_cells=None) -> None:
+    """Refuse an unknown --weighting / --empty-cells, and one that `model` cannot honour (only `WEIGHTED_MODELS` take
+    entry weights: the others fit every cell, empty ones as zero, with weight 1)."""
+    if weighting is not None and weighting not in WEIGHTINGS:
+        raise ValueError(f"--weighting: unknown weighting {weighting!r}; accepted are {', '.join(WEIGHTINGS)}")
+    if empty_cells is not None and empty_cells not in EMPTY_CELLS:
+        raise ValueError(f"--empty-cells: unknown value {empty_cells!r}; accepted are {', '.join(EMPTY_CELLS)}")
+    if model in WEIGHTED_MODELS: return
+    why = (f"--model {model} fits every cell with the same weight (its fit takes no entry weights); the models that "
+           f"take cell weights are {', '.join(WEIGHTED_MODELS)}")
+    if weighting not in (None, "none"): raise ValueError(f"--weighting: {why}; use --weighting none with it")
+    if empty_cells not in (None, "zero"): raise ValueError(f"--empty-cells: {why}; use --empty-cells zero with it")
+
+def cell_weights(ds: Dataset, model: str = "multihntf", weighting=None, empty_cells=None) -> tuple:
+    """The entry weights of the fit of `model` to `ds.X`: (mask, sample_weight, cells) for `hierfact.ncpd.ncpd` /
+    `hierfact.multihntf.multihntf`, each None or a float64 array of X's shape with the word mode of size 1 (one weight
+    per cell, broadcast over the words), and `cells`, a dict saying what was used (the report and topic_tree.json).
+
+    With n a cell's documents (`ds.n_docs`): weighting 'none' gives every cell weight 1, 'documents' weight n (a cell's
+    mean word counts have variance ~ 1/n: chapter 24), 'sqrt' weight sqrt(n); empty_cells 'missing' leaves the cells
+    without documents out of the fit (mask 0: their values play no part), 'zero' fits them as cells of zero words with
+    the weight of one document. None takes the default (`DEFAULT_WEIGHTING`, `DEFAULT_EMPTY_CELLS`) for a model in
+    `WEIGHTED_MODELS` and data that say how many documents each cell holds; otherwise 'none' and 'zero' (every cell
+    fitted alike, the only fit the other models and a tensor DATA without documents per cell allow).
+    Raises ValueError naming --weighting / --empty-cells for an unknown value, a model that takes no weights
+    (`_check_cell_options`), or data whose documents per cell are not known."""
+    _check_cell_options(model, weighting, empty_cells)
+    known = ds.n_docs is not None and model in WEIGHTED_MODELS
+    for opt, v, plain in (("--weighting", weighting, "none"), ("--empty-cells", empty_cells, "zero")):
+        if v not in (None, plain) and ds.n_docs is None:
+            raise ValueError(f"{opt}: {v!r} needs the documents per cell, and DATA does not say how many documents each "
+                             f"cell holds (a table with --group-by or --time, or the tweets, does); use {opt} {plain}")
+    weighting = weighting or (DEFAULT_WEIGHTING if known else "none")
+    empty_cells = empty_cells or (DEFAULT_EMPTY_CELLS if known else "zero")
+    cells = {"weighting": weighting, "empty_cells": empty_cells}
+    if weighting == "none" and empty_cells == "zero": return None, None, cells
+    n = np.expand_dims(np.asarray(ds.n_docs, dtype=np.float64), ds.feature_mode)
+    if n.shape != tuple(1 if i == ds.feature_mode else s for i, s in enumerate(ds.X.shape)):
+        raise ValueError(f"DATA: documents per cell of shape {np.shape(ds.n_docs)} do not match the tensor {tuple(ds.X.shape)}")
+    mask = (n > 0).astype(np.float64) if empty_cells == "missing" else None
+    sw = {"none": None, "documents": np.maximum(n, 1), "sqrt": np.sqrt(np.maximum(n, 1))}[weighting]
+    cells["empty_cells_count"] = int((n == 0).sum())
+    if mask is not None and not mask.any():
+        raise ValueError("--empty-cells: every cell of DATA is empty; there is nothing to fit")
+    return mask, sw, cells
 
 def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
     "The feature-mode unfolding (I_feature x prod of the other sizes); a sparse matrix stays sparse (transposed)."
@@ -390,7 +442,7 @@ def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
     return unfold(X.to_dense() if X.is_sparse else X, fm)
 
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
-                  device=None, progress: bool = True, n_epochs=None):
+                  device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
 
     'multihntf': Multi-HNTF (Vendrow, Haddock & Needell 2022); 'hnmf': hierarchical NMF (Cichocki & Zdunek 2006) of the
@@ -400,7 +452,9 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     'neural-ncpd': Neural NCPD (Vendrow, Haddock & Needell 2021) of the tensor (at least two ranks), initialised from
     Standard HNCPD on the rank-ranks[0] NCPD; 'neural-multihntf': Multi-HNTF trained end to end by backpropagation
     through every layer's reconstruction (`hierfact.neural_multihntf`, at least two ranks), started from `multihntf`. n_epochs : training epochs of the neural models (default 100); must be
-    None for the others. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
+    None for the others. weighting, empty_cells : the cells' weights in the fit of 'multihntf' and 'ncpd' (`cell_weights`:
+    by default empty cells are missing and the observed ones weigh alike; a weighted fit stops by the library's rule at
+    tol `WEIGHTED_TOL` within the same budgets); the model's `cells_` says what was used. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
     'hals' or 'mu'. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
     NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
     Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
@@ -415,19 +469,25 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if model in _TWO_RANK_MODELS and len(ranks) < 2:
         raise ValueError(f"--ranks: --model {model} needs at least two ranks (r0 and r1, e.g. 8 4), got {ranks}")
     check_data_ranks(ds, ranks, model)
+    mask, sw, cells = cell_weights(ds, model, weighting, empty_cells)
     X = as_tensor(ds.X, "DATA", device=device)
-    h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs)
+    h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs, mask, sw)
+    h.cells_ = cells
     bad = [l for l, e in enumerate(h.errors_) if not np.isfinite(e)]
     if bad:
         raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors_[bad[0]]} error at layer "
                                  f"{bad[0]}; try --solver {'mu' if solver == 'hals' else 'hals'}, smaller ranks or another --random-state")
     return h
 
-def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
-    "`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`."
+def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, mask=None, sample_weight=None):
+    """`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`, with the entry
+    weights `mask` / `sample_weight` (`cell_weights`; 'multihntf' and 'ncpd' only)."""
     sv = {} if solver is None else dict(solver=solver)            # None: the library's default solver
-    if model == "multihntf":
-        m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv)
+    weighted = mask is not None or sample_weight is not None
+    wt = dict(mask=mask, sample_weight=sample_weight) if weighted else {}
+    if model == "multihntf":                  # weighted: the same budgets, stopped once the weighted error settles
+        budget = dict(ncpd_options=dict(n_iter_max=200, tol=WEIGHTED_TOL), n_iter_max=800, tol=WEIGHTED_TOL) if weighted else {}
+        m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv, **wt, **budget)
     elif model == "hnmf":
         return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv)
     elif model == "neural-nmf":
@@ -448,8 +508,9 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs):
             from tqdm.auto import tqdm
             it = tqdm(ranks, desc="NCPD ranks")
         for r in it:
-            cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
-            errors.append(rel_error(X, cp)); layers.append(list(cp.factors))
+            cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=WEIGHTED_TOL if weighted else 1e-8,
+                      random_state=random_state, **sv, **wt)
+            errors.append(cp.errors_[0] if weighted else rel_error(X, cp)); layers.append(list(cp.factors))
         m = IndependentNCPDModel(list(ranks), layers, errors)
     m.word_mode = fm                                                 # the tensor models' topics are over the words
     return m
@@ -524,13 +585,25 @@ def _add_topic_npmi(tree, q: dict) -> None:
         for topic in layer["topics"]: topic["npmi"] = r["npmi"][topic["id"]]
 
 # %% ../nbs/09_topics.ipynb #e498d5be
+def describe_cells(cells: dict) -> str:
+    "One line of the report saying how the cells entered the fit (`cell_weights`'s `cells`)."
+    w = {"none": "every observed cell weighs alike", "documents": "a cell weighs its number of documents",
+         "sqrt": "a cell weighs the square root of its number of documents"}[cells["weighting"]]
+    k = cells.get("empty_cells_count")
+    e = (f"empty cells missing (left out of the fit{'' if k is None else f': {k:,}'})" if cells["empty_cells"] == "missing"
+         else f"empty cells fitted as zero{'' if k is None else f' ({k:,})'}")
+    errs = "; the errors are weighted" if (cells["weighting"], cells["empty_cells"]) != ("none", "zero") else ""
+    return f"cells: {e}, {w} (--empty-cells {cells['empty_cells']}, --weighting {cells['weighting']}){errs}"
+
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): what reading the data dropped
     (`ds.notes`), per layer the relative error, each topic's top `n_words` words and up to `n_labels` labels of each
     other mode that carry real weight (`top_labels`: at least 10 % of the top one; 'peak' periods for a time mode),
     then the topic tree (main parents only).
     Raises nothing beyond bad-argument errors."""
-    out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}", ""]
+    out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}"]
+    if getattr(m, "cells_", None): out.append(describe_cells(m.cells_))
+    out.append("")
     for l, r in enumerate(m.ranks):
         out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")
         W = mode_weights(m, ds, l)
@@ -571,6 +644,7 @@ def save_outputs(m, ds: Dataset, out) -> list:
     q = layer_metrics(m, ds); _add_topic_npmi(t, q)
     summary = {"model": name_m, "ranks": ranks, "errors": [float(e) for e in m.errors_], "data": ds.description, "tree": t,
                "metrics": q}
+    if getattr(m, "cells_", None): summary["cells"] = m.cells_
     (out / "topic_tree.json").write_text(json.dumps(summary, indent=1))
     written.append(out / "topic_tree.json")
     weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
@@ -590,9 +664,11 @@ def save_outputs(m, ds: Dataset, out) -> list:
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode or not _is_time_mode(ds, i): continue
         by = "supertopic" if name_m in ("multihntf", "neural-multihntf") and len(ranks) > 1 else "layer"
+        cov = None if ds.n_docs is None else np.asarray(ds.n_docs).sum(     # documents per period: none -> a gap
+            axis=tuple(a for a in range(np.ndim(ds.n_docs)) if a != i - (i > ds.feature_mode)))
         fig = plot_trends([w[i] for w in weights], [str(v) for v in ds.labels[i]],
                           groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
-                          topic_labels=tree_labels(t) if t is not None else None, by=by)[0].figure
+                          topic_labels=tree_labels(t) if t is not None else None, by=by, coverage=cov)[0].figure
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
         if ds.n_docs is not None:
             written.append(save_coverage_trend(m, ds, i, out / f"{name}_coverage.png",
@@ -854,6 +930,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ranks", type=_rank_int, nargs="+", default=[8, 4, 2],
                    help="strictly decreasing ranks (default 8 4 2); the first one at most what the data can carry")
     t.add_argument("--model", choices=list(MODELS), default="multihntf")
+    t.add_argument("--weighting", choices=WEIGHTINGS, default=None,
+                   help=f"a cell's weight in the fit (multihntf, ncpd): none (every cell alike), documents (its number "
+                        f"of documents n) or sqrt (sqrt(n)); default {DEFAULT_WEIGHTING} where the documents per cell are known")
+    t.add_argument("--empty-cells", choices=EMPTY_CELLS, default=None,
+                   help=f"cells without documents (multihntf, ncpd): missing (left out of the fit) or zero (fitted as cells "
+                        f"of no words, weighted as one document); default {DEFAULT_EMPTY_CELLS} where the documents per cell are known")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs of --model neural-nmf / neural-ncpd / neural-multihntf (default {DEFAULT_EPOCHS})")
     _add_run_args(t)
@@ -906,6 +988,7 @@ def _check_args(args) -> None:
                 raise ValueError(f"--epochs: only the neural models ({', '.join(NEURAL_MODELS)}) train for epochs; got --model {args.model}")
             if args.epochs < 0: raise ValueError(f"--epochs: must be >= 0, got {args.epochs}")
         check_ranks(args.ranks, "--ranks")
+        _check_cell_options(args.model, args.weighting, args.empty_cells)
         if args.model in _TWO_RANK_MODELS and len(args.ranks) < 2:
             raise ValueError(f"--ranks: --model {args.model} needs at least two ranks (r0 and r1, e.g. 8 4), got {args.ranks}")
     else:
@@ -1019,7 +1102,7 @@ def main(argv=None) -> int:
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
                                random_state=args.random_state, device=args.device, progress=not args.quiet,
-                               n_epochs=args.epochs)
+                               n_epochs=args.epochs, weighting=args.weighting, empty_cells=args.empty_cells)
         else: res = rank_choice(ds, args)
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"hierfact: error: {e}", file=sys.stderr); return 2

@@ -205,23 +205,71 @@ def plot_topic_tree(tree: dict, *, n_words: int = 3, ax=None, title: str | None 
     return plot_topic_graph(tree, n_words=n_words, ax=ax, title=title, main_only=main_only, **kw)
 
 # %% ../nbs/08_plots.ipynb #e5e1fa2f
-def _time_ticks(ax, labels, max_ticks: int, show: bool = True):
-    "At most max_ticks evenly spaced time labels on the x axis (rotated), shown or hidden."
+def _period_start(label):
+    """The first day (a datetime.date) of an ISO period label ('2017', '2017-Q1', '2017-02', '2017-W05', '2017-02-07',
+    the labels `hierfact.datasets.load_corpus` gives a time mode), or None if `label` is none of these."""
+    import re, datetime
+    s = str(label)
+    try:
+        if m := re.fullmatch(r"(\d{4})-W(\d{2})", s): return datetime.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        if m := re.fullmatch(r"(\d{4})-Q([1-4])", s): return datetime.date(int(m[1]), 3 * int(m[2]) - 2, 1)
+        if m := re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", s):
+            if m[3] is not None and m[2] is None: return None
+            return datetime.date(int(m[1]), int(m[2] or 1), int(m[3] or 1))
+    except ValueError: return None                                   # no such day, month or ISO week
+    return None
+
+def _time_positions(labels) -> tuple:
+    """x positions of T time labels: (x float64 (T,), dated). When every label is an ISO period (`_period_start`) and
+    they increase, x is each period's first day as a matplotlib date number (days), so a gap of three months lies
+    three times as far as a step of one (dated=True); otherwise 0, 1, ..., T-1 (dated=False)."""
+    from matplotlib.dates import date2num
+    starts = [_period_start(v) for v in labels]
+    if starts and all(d is not None for d in starts):
+        x = np.asarray(date2num(starts), dtype=float)
+        if len(x) < 2 or (np.diff(x) > 0).all(): return x, True
+    return np.arange(len(labels), dtype=float), False
+
+def _gapped(x, y, dated: bool):
+    """(x, y) with a NaN point inserted wherever consecutive dated periods lie more than 1.5 times the smallest step
+    apart (periods missing from the labels), so a line is broken there instead of drawn across the gap."""
+    if not dated or len(x) < 3: return x, y
+    d = np.diff(x)
+    cut = np.flatnonzero(d > 1.5 * d.min()) + 1
+    if not len(cut): return x, y
+    return np.insert(x, cut, x[cut - 1] + d[cut - 1] / 2), np.insert(np.asarray(y, dtype=float), cut, np.nan)
+
+def _steps(x) -> np.ndarray:
+    "Each period's length on the x axis (the step to the next period; the last one repeats the previous step)."
+    if len(x) < 2: return np.ones(len(x))
+    d = np.diff(x)
+    return np.append(d, d[-1])
+
+def _time_ticks(ax, labels, max_ticks: int, show: bool = True, x=None):
+    """At most max_ticks evenly spaced time labels on the x axis (rotated), shown or hidden, at the positions `x`
+    (`_time_positions`; default 0..T-1)."""
     T = len(labels)
+    x = np.arange(T, dtype=float) if x is None else np.asarray(x, dtype=float)
     step = max(1, math.ceil(T / max_ticks))
     ticks = list(range(0, T, step))
-    ax.set_xticks(ticks, [str(labels[i]) for i in ticks], rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(x[ticks], [str(labels[i]) for i in ticks], rotation=45, ha="right", fontsize=7)
     ax.tick_params(axis="x", labelbottom=show)
-    ax.set_xlim(-0.5, T - 0.5)
+    w = _steps(x)
+    ax.set_xlim(x[0] - w[0] / 2, x[-1] + w[-1] / 2)
 
 
 def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: str = "layer", normalise: bool = True,
-                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None):
+                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None, coverage=None):
     """Each topic's weight along a time mode, at every layer of a hierarchy.
 
     weights : L arrays (T x r_l, numpy or torch): the time mode's factor matrix at each layer (e.g.
         `MultiHNTFModel.factors(l)[i]` for the month mode i).
     time_labels : T labels of the time mode (e.g. '2014-10'); they label the x axis (at most `max_ticks` of them).
+        ISO periods ('2014', '2014-Q3', '2014-10', '2014-W05', '2014-10-02') in increasing order are placed at their
+        dates (a three-month gap is three times a one-month step) and a period missing between two labels breaks the
+        lines; other labels are placed one step apart.
+    coverage : None, or T documents per period (e.g. `observed_trends`'s coverage): the curves have gaps at the periods
+        without documents instead of the values the factors hold there.
     groupings : L-1 nonnegative matrices (r_l x r_{l+1}), e.g. `MultiHNTFModel.W`; needed for by='supertopic'.
     topic_labels : per layer, r_l names (e.g. `tree_labels(tree)`); default 'L{l}.{j}'.
     by : 'layer' -- one panel per layer (the finest at the top), a line per topic, the super-topics in the panel below
@@ -252,8 +300,15 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         if len(G) != len(W) - 1 or any(g.shape != (ranks[l], ranks[l + 1]) for l, g in enumerate(G)):
             raise ValueError(f"groupings: expected {len(W) - 1} matrices of shapes {[(ranks[l], ranks[l + 1]) for l in range(len(W) - 1)]}, "
                              f"got {[g.shape for g in G]}")
-    x = np.arange(T)
-    scale = lambda v: v / v.max() if normalise and v.max() > 0 else v
+    x, dated = _time_positions(time_labels)
+    if coverage is not None:
+        cov = np.asarray(to_numpy(coverage), dtype=float).ravel()
+        if cov.shape != (T,) or not np.isfinite(cov).all() or (cov < 0).any():
+            raise ValueError(f"coverage: expected {T} numbers of documents >= 0 (one per period), got shape {cov.shape}")
+        seen = cov > 0
+        W = [np.where(seen[:, None], w, np.nan) for w in W]      # no documents: a gap, not the factor's value
+    scale = lambda v: v / np.nanmax(v) if normalise and np.nanmax(v, initial=0) > 0 else v
+    line = lambda ax, y, **kw: ax.plot(*_gapped(x, y, dated), **kw)
     if by == "layer":
         L = len(W)
         given = _check_axes(axes, L)
@@ -261,11 +316,11 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
                                             figsize=figsize or (10, 1.9 * L + 0.9))[1][:, 0])
         for l, ax in enumerate(panels):
             for j in range(ranks[l]):
-                ax.plot(x, scale(W[l][:, j]), color=_palette(j), lw=1.4, label=topic_labels[l][j])
+                line(ax, scale(W[l][:, j]), color=_palette(j), lw=1.4, label=topic_labels[l][j])
             ax.set_ylabel(f"layer {l}", fontsize=8); ax.tick_params(axis="y", labelsize=7)
             ax.grid(alpha=0.3, lw=0.5)
             if legend: ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-            _time_ticks(ax, time_labels, max_ticks, show=l == L - 1 or given is not None)
+            _time_ticks(ax, time_labels, max_ticks, show=l == L - 1 or given is not None, x=x)
         return _axes_array(panels)
     if G is None: raise ValueError("groupings: by='supertopic' needs the groupings (r_l x r_{l+1} matrices)")
     if len(W) < 2: raise ValueError("weights: by='supertopic' needs at least two layers")
@@ -284,14 +339,14 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         for b in range(ranks[l]):
             ax = panels[k]; k += 1
             parent = W[l][:, b]
-            m = parent.max() if normalise and parent.max() > 0 else 1.0
+            m = np.nanmax(parent) if normalise and np.nanmax(parent, initial=0) > 0 else 1.0
             for a in np.flatnonzero((share[:, b] >= min_share) & (g[:, b] > 0)):
-                ax.plot(x, W[l - 1][:, a] * g[a, b] / m, color=_palette(a), lw=1.1, label=f"{topic_labels[l - 1][a]} ({share[a, b]:.0%})")
-            ax.plot(x, parent / m, color="k", lw=2.4, alpha=0.8, label=topic_labels[l][b], zorder=3)
+                line(ax, W[l - 1][:, a] * g[a, b] / m, color=_palette(a), lw=1.1, label=f"{topic_labels[l - 1][a]} ({share[a, b]:.0%})")
+            line(ax, parent / m, color="k", lw=2.4, alpha=0.8, label=topic_labels[l][b], zorder=3)
             ax.set_title(topic_labels[l][b], fontsize=8, loc="left")
             ax.tick_params(axis="y", labelsize=7); ax.grid(alpha=0.3, lw=0.5)
             below_empty = l == len(W) - 1 or b >= ranks[l + 1]
-            _time_ticks(ax, time_labels, min(max_ticks, 7), show=below_empty or given is not None)
+            _time_ticks(ax, time_labels, min(max_ticks, 7), show=below_empty or given is not None, x=x)
             if legend:
                 h, lab = ax.get_legend_handles_labels()
                 ax.legend(h[:-1], lab[:-1], fontsize=6, frameon=False, loc="best")
@@ -347,7 +402,8 @@ def plot_topic_trend(trend, coverage, time_labels, *, topics=None, topic_labels=
                      title: str | None = None, axes=None):
     """A topic's (or several topics') trend over time above the coverage it rests on (two panels).
 
-    trend, coverage : from `observed_trends` ((T, r) shares and (T,) documents per period). time_labels : T labels.
+    trend, coverage : from `observed_trends` ((T, r) shares and (T,) documents per period). time_labels : T labels;
+        ISO periods in increasing order are placed at their dates, as in `plot_trends`.
     topics : which columns of trend to draw (an int or a list; default all). topic_labels : r names (default 'topic j').
     axes : two Axes (trend, coverage) or None (a new figure, the trend panel taller).
     Periods without documents are gaps in the trend and marked on the time axis of the coverage panel.
@@ -369,19 +425,19 @@ def plot_topic_trend(trend, coverage, time_labels, *, topics=None, topic_labels=
         fig, axs = plt.subplots(2, 1, figsize=(8, 4.2), sharex=True, gridspec_kw=dict(height_ratios=[2.4, 1]))
         axs = list(axs)
     else: axs = given
-    x = np.arange(T)
+    x, dated = _time_positions(time_labels)                 # ISO periods: at their dates
     for k, j in enumerate(sel):
         y = np.where(cov > 0, tr[:, j], np.nan)              # drawn only where there are documents (gaps otherwise)
-        axs[0].plot(x, 100 * y, color=_palette(k), lw=1.6, label=str(names[j]))
+        axs[0].plot(*_gapped(x, 100 * y, dated), color=_palette(k), lw=1.6, label=str(names[j]))
     axs[0].set_ylabel("% of the period's\ndocuments", fontsize=8)
     axs[0].legend(fontsize=7, frameon=False, loc="best")
     if title: axs[0].set_title(title, fontsize=9)
-    axs[1].bar(x, cov, width=0.8, color="0.6")
+    axs[1].bar(x, cov, width=0.8 * _steps(x), color="0.6")
     empty = np.flatnonzero(cov == 0)
-    if len(empty): axs[1].plot(empty, np.zeros(len(empty)), "x", color="firebrick", ms=4, label="no documents")
+    if len(empty): axs[1].plot(x[empty], np.zeros(len(empty)), "x", color="firebrick", ms=4, label="no documents")
     axs[1].set_ylabel("documents", fontsize=8)
-    _time_ticks(axs[0], time_labels, max_ticks, show=False)
-    _time_ticks(axs[1], time_labels, max_ticks, show=True)
+    _time_ticks(axs[0], time_labels, max_ticks, show=False, x=x)
+    _time_ticks(axs[1], time_labels, max_ticks, show=True, x=x)
     return _axes_array(axs)
 
 # %% ../nbs/08_plots.ipynb #f98ae055

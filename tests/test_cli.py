@@ -627,3 +627,118 @@ def test_console_use_freezes_the_import_objects_only_there():
             "try: main()\nexcept SystemExit: pass\nprint(gc.get_freeze_count())")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(r.stdout.split()[-1]) > 100_000                   # torch, sklearn, matplotlib objects frozen
+
+
+# --- cells: --weighting and --empty-cells (issue 14) ---
+
+@pytest.fixture(scope="module")
+def holey():
+    "A 4 x 5 x 12 tensor of mean word counts with 6 empty cells (no documents) and the documents per cell."
+    from hierfact.cli import Dataset
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 40, (4, 5))
+    n[[0, 1, 2, 3, 0, 2], [1, 3, 0, 4, 4, 2]] = 0
+    X = rng.random((4, 5, 12)) ** 2 * (n > 0)[:, :, None]
+    return Dataset(X, ["source", "month", "word"], [[f"s{i}" for i in range(4)], [f"2020-{m:02d}" for m in range(1, 6)],
+                                                    [f"w{i}" for i in range(12)]], 2, "holey", time_mode=1, n_docs=n)
+
+
+def _fit(ds, model="multihntf", **kw):
+    from hierfact.cli import fit_hierarchy
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_hierarchy(ds, [3, 2], model, progress=False, **kw)
+
+
+def test_cell_options_defaults(holey):
+    from hierfact.cli import build_parser, cell_weights, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, report
+    args = build_parser().parse_args(["topics"])
+    assert args.weighting is None and args.empty_cells is None            # resolved per model and data
+    assert (DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS) == ("none", "missing")
+    mask, sw, cells = cell_weights(holey)
+    n = holey.n_docs[:, :, None]
+    assert sw is None and mask.shape == (4, 5, 1) and np.array_equal(mask, (n > 0).astype(float))
+    assert cells == {"weighting": "none", "empty_cells": "missing", "empty_cells_count": 6}
+    mask, sw, _ = cell_weights(holey, weighting="documents", empty_cells="zero")
+    assert mask is None and np.array_equal(sw, np.maximum(n, 1))          # an empty cell weighs one document
+    mask, sw, _ = cell_weights(holey, weighting="sqrt")
+    assert np.allclose(sw, np.sqrt(np.maximum(n, 1))) and np.array_equal(mask, (n > 0).astype(float))
+    assert cell_weights(holey, "hnmf")[:2] == (None, None)                # the other models: every cell alike
+    h = _fit(holey)
+    assert h.cells_["empty_cells"] == "missing" and "--empty-cells missing" in report(h, holey)
+
+
+def test_fit_passes_the_cell_weights(holey):
+    "The CLI's fit is the library's weighted fit (same budgets), and empty cells left out do not matter."
+    import warnings
+    from hierfact.multihntf import multihntf
+    from hierfact.cli import WEIGHTED_TOL
+    n = holey.n_docs[:, :, None].astype(float)
+    h = _fit(holey, weighting="documents")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = multihntf(holey.X, [3, 2], random_state=0, mask=n > 0, sample_weight=np.maximum(n, 1),
+                        ncpd_options=dict(n_iter_max=200, tol=WEIGHTED_TOL), n_iter_max=800, tol=WEIGHTED_TOL)
+    np.testing.assert_allclose(h.errors_, ref.errors_, rtol=1e-12)
+    for a, b in zip(h.factors(1), ref.factors(1)): np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+    # missing: the values in the empty cells play no part; zero: they are fitted
+    from hierfact.cli import Dataset
+    Y = holey.X.copy(); Y[holey.n_docs == 0] = 5.0
+    other = Dataset(Y, holey.mode_names, holey.labels, 2, "holey, junk in the empty cells", time_mode=1, n_docs=holey.n_docs)
+    for model in ("multihntf", "ncpd"):
+        a, b = _fit(holey, model), _fit(other, model)
+        for l in range(2):
+            for fa, fb in zip(a.factors(l), b.factors(l)): np.testing.assert_allclose(fa.numpy(), fb.numpy(), rtol=1e-9, atol=1e-12)
+        z = _fit(holey, model, empty_cells="zero")
+        assert z.cells_["empty_cells"] == "zero"
+        assert not np.allclose(z.factors(0)[2].numpy(), a.factors(0)[2].numpy(), rtol=1e-3)   # the switch changes the fit
+        assert abs(z.errors_[0] - a.errors_[0]) > 1e-3
+
+
+def test_cell_options_refused_where_they_do_not_apply(holey, tmp_path, capsys):
+    from hierfact.cli import Dataset
+    for model in ("hnmf", "neural-nmf", "neural-ncpd", "neural-multihntf"):
+        with pytest.raises(ValueError, match="--weighting"): _fit(holey, model, weighting="documents")
+        with pytest.raises(ValueError, match="--empty-cells"): _fit(holey, model, empty_cells="missing")
+    h = _fit(holey, "hnmf", weighting="none", empty_cells="zero")       # what hnmf does anyway: accepted
+    assert h.cells_ == {"weighting": "none", "empty_cells": "zero"}
+    plain = Dataset(holey.X, holey.mode_names, holey.labels, 2, "no documents per cell")
+    with pytest.raises(ValueError, match="--weighting"): _fit(plain, weighting="sqrt")
+    with pytest.raises(ValueError, match="--empty-cells"): _fit(plain, empty_cells="missing")
+    assert _fit(plain).cells_ == {"weighting": "none", "empty_cells": "zero"}   # default: every cell alike
+    with pytest.raises(ValueError, match="--weighting"): _fit(holey, weighting="count")
+    np.save(tmp_path / "t.npy", holey.X)
+    capsys.readouterr()
+    assert main(["topics", str(tmp_path / "t.npy"), "--model", "hnmf", "--weighting", "documents", "--ranks", "3", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--weighting" in err and "multihntf, ncpd" in err
+    assert main(["topics", str(tmp_path / "t.npy"), "--model", "neural-nmf", "--empty-cells", "missing", "--quiet"]) == 2
+    assert "--empty-cells" in capsys.readouterr().err
+    assert main(["topics", str(tmp_path / "t.npy"), "--empty-cells", "missing", "--ranks", "3", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err                                        # a .npy tensor: documents per cell unknown
+    assert "--empty-cells" in err and "documents per cell" in err
+    with pytest.raises(SystemExit): main(["topics", "--weighting", "tfidf"])
+
+
+def test_cli_cells_on_a_table_with_empty_cells(tmp_path, capsys):
+    rows = [{"text": t, "source": s, "month": m} for s, m, t in
+            [("a", "2020-01", "cat dog fish"), ("a", "2020-01", "cat dog bird"), ("a", "2020-04", "cat fish bird"),
+             ("b", "2020-02", "car bus train"), ("b", "2020-04", "car bus plane"), ("b", "2020-04", "bus train plane"),
+             ("c", "2020-01", "cat car dog"), ("c", "2020-02", "fish bus train"), ("c", "2020-04", "plane bird dog")] * 3]
+    p = tmp_path / "docs.csv"
+    with open(p, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "source", "month"]); w.writeheader(); w.writerows(rows)
+    base = ["topics", str(p), "--group-by", "source", "--time", "month", "--ranks", "2", "1", "--min-df", "1", "--quiet"]
+    outs = {}
+    for opts in ([], ["--empty-cells", "zero", "--weighting", "none"], ["--weighting", "documents"]):
+        assert main(base + opts + ["--out", str(tmp_path / "_".join(opts or ["default"]))]) == 0
+        outs[" ".join(opts)] = capsys.readouterr().out
+    assert "--empty-cells missing, --weighting none" in outs[""] and "left out of the fit: 5" in outs[""]
+    assert "--empty-cells zero, --weighting none" in outs["--empty-cells zero --weighting none"]
+    assert "--weighting documents" in outs["--weighting documents"]
+    tree = json.loads((tmp_path / "default" / "topic_tree.json").read_text())
+    assert tree["cells"] == {"weighting": "none", "empty_cells": "missing", "empty_cells_count": 5}
+    err = lambda o: float(o.split("relative reconstruction error ")[1].split()[0])
+    assert err(outs[""]) != err(outs["--empty-cells zero --weighting none"])
+    assert (tmp_path / "default" / "month_trends.png").stat().st_size > 1000

@@ -229,3 +229,43 @@ def test_bad_ax_and_axes_name_the_argument():
     with pytest.raises(TypeError, match="axes"): plot_trends([X], list(range(6)), axes=["left"])
     with pytest.raises(ValueError, match="axes"): plot_rank_diagnostics(made_up_diagnostics(), axes=grid)
     with pytest.raises(TypeError, match="result"): plot_rank_diagnostics({"ranks": [1]})
+
+
+@pytest.mark.parametrize("labels, gap_days", [(["2014-10", "2014-11", "2015-02"], (92, 31)),
+                                              (["2014-Q1", "2014-Q2", "2015-Q1"], (275, 90)),
+                                              (["2013", "2014", "2017"], (1096, 365)),
+                                              (["2014-W05", "2014-W06", "2014-W09"], (21, 7)),
+                                              (["2014-10-02", "2014-10-03", "2014-10-06"], (3, 1))])
+def test_trend_x_positions_follow_the_dates(labels, gap_days):
+    "ISO period labels sit at their first day: a gap of three periods is three steps wide, and the line breaks there."
+    from matplotlib.dates import date2num
+    from hierfact.plots import _period_start, plot_topic_trend
+    y = np.array([[1.0], [2.0], [3.0]])
+    ax = plot_trends([y], labels, normalise=False, legend=False)[0]
+    x, yy = ax.lines[0].get_xdata(), ax.lines[0].get_ydata()
+    days = date2num([_period_start(v) for v in labels])
+    np.testing.assert_allclose(x[[0, 1, 3]], days)                 # x are the periods' dates (days)
+    assert tuple(np.diff(days)[::-1].round().astype(int)) == gap_days
+    assert np.diff(days)[1] / np.diff(days)[0] == pytest.approx(3, rel=0.05)    # about 3x a one-period step
+    assert np.isnan(yy[2]) and list(yy[[0, 1, 3]]) == [1, 2, 3]                 # the missing periods: a break
+    axs = plot_topic_trend(y / y, np.array([4, 0, 2]), labels)
+    t = axs[0].lines[0]
+    assert np.isnan(t.get_ydata()[1])                                # a period without documents is a gap, not a zero
+    np.testing.assert_allclose([p.get_x() + p.get_width() / 2 for p in axs[1].patches], days)   # bars at the dates
+    lo, hi = axs[1].get_xlim()
+    assert lo < days[0] and hi > days[-1]
+    plt.close("all")
+
+
+def test_trends_coverage_gaps_and_plain_labels():
+    y = np.array([[1.0, 2.0], [5.0, 1.0], [2.0, 4.0]])
+    axes = plot_trends([y], ["2020-01", "2020-02", "2020-03"], coverage=np.array([3, 0, 1]))
+    for j, line in enumerate(axes[0].lines):                         # the period without documents: a gap; scaled to 1
+        got = line.get_ydata()
+        assert np.isnan(got[1]) and np.allclose(got[[0, 2]], y[[0, 2], j] / y[[0, 2], j].max())
+    ax = plot_trends([y], ["a", "b", "c"], legend=False)[0]          # not dates: one step apart, as before
+    assert list(ax.lines[0].get_xdata()) == [0, 1, 2]
+    ax = plot_trends([y], ["2020-03", "2020-01", "2020-02"], legend=False)[0]   # not increasing: one step apart
+    assert list(ax.lines[0].get_xdata()) == [0, 1, 2]
+    with pytest.raises(ValueError, match="coverage"): plot_trends([y], ["a", "b", "c"], coverage=[1, 2])
+    plt.close("all")
