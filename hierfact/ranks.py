@@ -475,14 +475,17 @@ class _HeldOut:
         self.vals = vals.clone()
         self.shape, self.h, self.kx = tuple(Xd.shape), _split(tuple(Xd.shape)), kx
         self.lr = _SparseLR(idx, vals, self.shape, self.h)
+        self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
         self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
         self.nx_obs2 = (self.x_obs * self.x_obs).sum()
 
     def model_values(self, factors):
-        "The CP model (weights one) at the pattern's entries: the rows of KR(factors before h) . rows of KR(after h)."
+        """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
+        writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
+        gathering r-vectors for every entry)."""
         from .ncpd import _kr
-        L, R = _kr(factors[:self.h]), _kr(factors[self.h:])
-        return (L[self.lr.rows] * R[self.lr.cols]).sum(1)
+        from .tensor import _gemm
+        return _gemm(_kr(factors[:self.h]), _kr(factors[self.h:]).T).view(-1).index_select(0, self.flat)
 
     def fit(self, rank, init, solver, n_iter_max, tol, callback):
         """`ncpd(X, rank, mask=observed, init=init, n_inner=1, ...)`'s EM loop (the first sweep on Z with the held-out
