@@ -349,12 +349,15 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
         previous rank's best fit with the next columns of the rank-max(ranks) SVD start; the first rank: that start's
         first r columns), the others from random starts; >= 2 for the stability. A rank stops early, after 3 fits, when
         they agree (every pair's `factor_similarity` >= 0.99 and errors within 0.1 %): more restarts would only repeat
-        them (`RankDiagnostics.restarts` says how many ran). A sparse X with at least 1 % nonzeros and at most 2^24
-        entries is fitted dense (two matrix products per iteration beat the sparse gathers there; same results).
+        them (`RankDiagnostics.restarts` says how many ran). X is validated and scaled once for all the fits. A sparse
+        X with at least 25 % nonzeros and at most 2^24 entries is fitted dense; a sparser one stays sparse (ncpd's
+        sparse sweep, two sparse-times-skinny products per iteration, is the faster one there; same results).
     heldout_fraction : fraction of the entries held out (in (0, 1)); None skips the held-out diagnostic. The mask is
         drawn once; `ncpd(X, r, mask=observed)` fits the rest, with `solver` and `heldout_options` (a dict with
         'n_iter_max', the EM sweeps after the start's, and 'tol'; default the fits' n_iter_max and tol), warm started
-        like the fits from the previous rank's held-out model. A sparse X is densified for it (at most 2^24 entries).
+        like the fits from the previous rank's held-out model; its EM sweeps run on the pattern of the observed
+        nonzeros and the held-out entries (the same iterates, O((nnz + held-out entries) r) per sweep). A sparse X is
+        densified once to draw the mask and the held-out start (at most 2^24 entries).
     core_consistency : compute CORCONDIA (`corcondia`) of each rank's best fit.
     stability_threshold, corcondia_threshold, heldout_rtol : the levels `RankDiagnostics.suggested` uses.
     random_state : seeds the mask, then the random starts. dtype, device : of the computation (default: X's).
@@ -531,6 +534,7 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
     beat = _Heartbeat(None if verbose is False else 30.0 if verbose is True else float(verbose))
     if X.is_sparse and X.numel() <= _MAX_DENSE_HELDOUT and X._nnz() >= 0.25 * X.numel():
         X = X.to_dense()                        # same fits; the dense sweep (two BLAS passes) is the faster one here
+                                                # (below 25 % nonzeros the sparse sweep of `ncpd` is)
     P = _prepared(X)                            # validated and scaled once for every fit (`_fit_prepared`)
     if frac is not None:
         Xd = X.to_dense() if X.is_sparse else X
