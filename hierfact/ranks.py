@@ -441,7 +441,7 @@ def _agree(fits, errs) -> bool:
 def _prepared(X):
     """X validated once for all the fits of one `rank_diagnostics` call, as `ncpd` would prepare it on every call: dense
     made contiguous or sparse coalesced, scaled by 2**-kx (exact) so its largest entry is in [1/2, 1). (Xs, kx, ||Xs||^2)."""
-    from .tensor import pow2_normalize
+    from hierfact.tensor import pow2_normalize
     X = X.coalesce() if X.is_sparse else X.contiguous()
     Xs, kx = pow2_normalize(X)
     return Xs, kx, sq_norm(Xs)
@@ -450,7 +450,7 @@ def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
     """`ncpd(X, rank, init=init, n_inner=1, solver=, n_iter_max=, tol=, random_state=gen, callback=)` on the prepared
     P = `_prepared(X)`: the same loop from the same start, without `ncpd`'s validation and scaling of X (whole passes
     over X) on every call."""
-    from .ncpd import _init_factors, _check_init_cp, _scale_factors, _ncpd
+    from hierfact.ncpd import _init_factors, _check_init_cp, _scale_factors, _ncpd
     Xs, kx, nx2 = P
     if isinstance(init, str): factors, weights = _init_factors(Xs, rank, init, gen, normX2=nx2)
     else:
@@ -465,8 +465,8 @@ class _HeldOut:
     the observed entries and the current model at the held-out ones (Kiers 1997; `ncpd(mask=)`); Z is zero at the
     observed zeros, so it lives on this pattern: the sweep costs O((nnz + held-out entries) r), not O(prod I r)."""
     def __init__(self, Xd, observed, kx):
-        from .ncpd import _SparseLR, _split
-        from .tensor import pow2_scale
+        from hierfact.ncpd import _SparseLR, _split
+        from hierfact.tensor import pow2_scale
         Xs = pow2_scale(Xd, -kx)
         held, obs_nz = ~observed, observed & (Xs != 0)
         self.n_held = int(held.sum())
@@ -486,8 +486,8 @@ class _HeldOut:
         """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
         writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
         gathering r-vectors for every entry)."""
-        from .ncpd import _kr
-        from .tensor import _gemm
+        from hierfact.ncpd import _kr
+        from hierfact.tensor import _gemm
         return _gemm(_kr(factors[:self.h]), _kr(factors[self.h:]).T).view(-1).index_select(0, self.flat)
 
     def fit(self, rank, init, solver, n_iter_max, tol, callback):
@@ -495,7 +495,7 @@ class _HeldOut:
         entries at the observed mean, as there), its observed error from the pattern: sum_obs (x - m)^2 =
         ||X_obs||^2 - 2 <X_obs, m> + ||m||^2 - ||m_held||^2 (||m||^2 from the Gram matrices). Returns (the model at
         X's scale, a CPTensor with history_ and n_iter_, and its held-out relative error)."""
-        from .ncpd import _check_init_cp, _scale_factors, _sweep_mttkrps, _hals_update, _mu_update
+        from hierfact.ncpd import _check_init_cp, _scale_factors, _sweep_mttkrps, _hals_update, _mu_update
         factors, _ = _check_init_cp(init, _Shape(self), rank, set())      # a copy; weights folded into factor 0
         factors = _scale_factors(factors, -self.kx)
         update = (lambda F, M, V: _hals_update(F, M, V, 1)) if solver == 'hals' else _mu_update
