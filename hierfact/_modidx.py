@@ -380,6 +380,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.ncpd._check_fixed_modes': ('ncpd.html#_check_fixed_modes', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._check_init_cp': ('ncpd.html#_check_init_cp', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._check_weights': ('ncpd.html#_check_weights', 'hierfact/ncpd.py'),
+                               'hierfact.ncpd._cut_sizes': ('ncpd.html#_cut_sizes', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._detach': ('ncpd.html#_detach', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._entry_weights': ('ncpd.html#_entry_weights', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._hals_update': ('ncpd.html#_hals_update', 'hierfact/ncpd.py'),

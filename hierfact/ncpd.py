@@ -66,6 +66,10 @@ def _split(shape):
     return min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))
 
 
+def _cut_sizes(shape, h):
+    "(prod I_L, prod I_R): the sizes of the two sides of the dimension tree's cut at h."
+    return math.prod(shape[:h]), math.prod(shape[h:])
+
 class _SparseLR:
     """A sparse tensor (CPU) as the matrix X_LR of the dimension tree cut at h (rows: the modes before h in C order,
     columns: the others), held in scipy CSR both ways, so that a sweep's two MTTKRP passes are two sparse-times-skinny
@@ -384,7 +388,9 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     comm.mark()
     bar = tqdm(range(n_iter_max if modes else 0), desc=desc or f"ncpd ({solver})", disable=not verbose or comm.rank != 0,
                leave=False)
-    Xlr = _SparseLR.of(X, h) if X.is_sparse and X.device.type == 'cpu' and split is None else X    # made once
+    lr = X.is_sparse and X.device.type == 'cpu' and split is None and sum(_cut_sizes(X.shape, h)) <= X._nnz()
+    Xlr = _SparseLR.of(X, h) if lr else X          # made once; not for a hypersparse X (the tree's (prod I_L) x r
+                                                   # and (prod I_R) x r products would outgrow its nonzeros)
     for it in bar:
         pend = None                                 # the split factor's Gram matrix, not yet summed
         for n, M in _sweep_mttkrps(Xlr, factors, modes, h):
