@@ -66,10 +66,63 @@ def _split(shape):
     return min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))
 
 
+def _cut_sizes(shape, h):
+    "(prod I_L, prod I_R): the sizes of the two sides of the dimension tree's cut at h."
+    return math.prod(shape[:h]), math.prod(shape[h:])
+
+class _SparseLR:
+    """A sparse tensor (CPU) as the matrix X_LR of the dimension tree cut at h (rows: the modes before h in C order,
+    columns: the others), held in scipy CSR both ways, so that a sweep's two MTTKRP passes are two sparse-times-skinny
+    products costing O(nnz r) each (the per-mode sparse `mttkrp` gathers rows of every factor for every nonzero).
+    Built from the coordinates `idx` (k x nnz, distinct) and `values`; `set_values` changes the values on the same
+    pattern (chapter 18's held-out fit does so every sweep)."""
+    def __init__(self, idx, values, shape, h):
+        self.shape, self.h, self.dtype, self.device = tuple(shape), h, values.dtype, values.device
+        idx = idx.cpu().numpy()
+        pl, pr = math.prod(shape[:h]), math.prod(shape[h:])
+        rows = np.ravel_multi_index(tuple(idx[:h]), shape[:h]) if h > 1 else idx[0]
+        cols = np.ravel_multi_index(tuple(idx[h:]), shape[h:]) if len(shape) - h > 1 else idx[h]
+        def csr(a, b, n_a, n_b):
+            order = np.lexsort((b, a))
+            ptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=n_a))])
+            return order, sp.csr_matrix((np.zeros(len(order), dtype=values.cpu().numpy().dtype), b[order], ptr), shape=(n_a, n_b))
+        self._o, self._M = csr(rows, cols, pl, pr)
+        self._ot, self._Mt = csr(cols, rows, pr, pl)
+        self.rows, self.cols = torch.as_tensor(rows), torch.as_tensor(cols)
+        self.set_values(values)
+
+    @classmethod
+    def of(cls, X, h):
+        "A coalesced sparse COO torch tensor X as a _SparseLR (cut at h)."
+        return cls(X.indices(), X.values(), tuple(X.shape), h)
+
+    def set_values(self, values):
+        v = values.detach().cpu().numpy()
+        self._M.data[:] = v[self._o]; self._Mt.data[:] = v[self._ot]
+
+    def times_right(self, B):
+        "X_LR @ B for a (prod I_R, r) tensor B: (prod I_L, r)."
+        return torch.from_numpy(np.ascontiguousarray(self._M @ B.detach().cpu().numpy())).to(self.device)
+
+    def times_left(self, B):
+        "X_LR^T @ B for a (prod I_L, r) tensor B: (prod I_R, r)."
+        return torch.from_numpy(np.ascontiguousarray(self._Mt @ B.detach().cpu().numpy())).to(self.device)
+
 def _sweep_mttkrps(X, factors, modes, h):
     """Yield (n, M_n) for n in `modes` (increasing), M_n = mttkrp(X, factors, n) computed from the factors as
     they are when it is requested (the caller updates factors[n] between two yields).
-    Dense X: two passes over X per sweep (dimension tree cut at h). Sparse X: one `mttkrp` per mode."""
+    Dense X: two passes over X per sweep (dimension tree cut at h). A `_SparseLR` (a sparse X on the CPU, made once
+    per fit): the same tree through two sparse-times-skinny products. Sparse X: one `mttkrp` per mode."""
+    if isinstance(X, _SparseLR):
+        shape, r = X.shape, factors[0].shape[1]
+        left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
+        if left:
+            Yt = X.times_right(_kr(factors[h:])).T
+            for n in left: yield n, _partial_mttkrp(Yt, shape[:h], factors[:h], n)
+        if right:
+            Yt = X.times_left(_kr(factors[:h])).T
+            for n in right: yield n, _partial_mttkrp(Yt, shape[h:], factors[h:], n - h)
+        return
     if X.is_sparse:
         for n in modes: yield n, mttkrp(X, factors, n)
         return
@@ -335,9 +388,12 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     comm.mark()
     bar = tqdm(range(n_iter_max if modes else 0), desc=desc or f"ncpd ({solver})", disable=not verbose or comm.rank != 0,
                leave=False)
+    lr = X.is_sparse and X.device.type == 'cpu' and split is None and sum(_cut_sizes(X.shape, h)) <= X._nnz()
+    Xlr = _SparseLR.of(X, h) if lr else X          # made once; not for a hypersparse X (the tree's (prod I_L) x r
+                                                   # and (prod I_R) x r products would outgrow its nonzeros)
     for it in bar:
         pend = None                                 # the split factor's Gram matrix, not yet summed
-        for n, M in _sweep_mttkrps(X, factors, modes, h):
+        for n, M in _sweep_mttkrps(Xlr, factors, modes, h):
             if n != split:                          # X split: a partial MTTKRP, the processes' parts are added
                 M, *g = comm.sum(M, *(() if pend is None else (pend,)))
                 if g: G[split], pend = g[0], None

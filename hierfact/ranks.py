@@ -349,12 +349,15 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
         previous rank's best fit with the next columns of the rank-max(ranks) SVD start; the first rank: that start's
         first r columns), the others from random starts; >= 2 for the stability. A rank stops early, after 3 fits, when
         they agree (every pair's `factor_similarity` >= 0.99 and errors within 0.1 %): more restarts would only repeat
-        them (`RankDiagnostics.restarts` says how many ran). A sparse X with at least 1 % nonzeros and at most 2^24
-        entries is fitted dense (two matrix products per iteration beat the sparse gathers there; same results).
+        them (`RankDiagnostics.restarts` says how many ran). X is validated and scaled once for all the fits. A sparse
+        X with at least 25 % nonzeros and at most 2^24 entries is fitted dense; a sparser one stays sparse (ncpd's
+        sparse sweep, two sparse-times-skinny products per iteration, is the faster one there; same results).
     heldout_fraction : fraction of the entries held out (in (0, 1)); None skips the held-out diagnostic. The mask is
         drawn once; `ncpd(X, r, mask=observed)` fits the rest, with `solver` and `heldout_options` (a dict with
         'n_iter_max', the EM sweeps after the start's, and 'tol'; default the fits' n_iter_max and tol), warm started
-        like the fits from the previous rank's held-out model. A sparse X is densified for it (at most 2^24 entries).
+        like the fits from the previous rank's held-out model; its EM sweeps run on the pattern of the observed
+        nonzeros and the held-out entries (the same iterates, O((nnz + held-out entries) r) per sweep). A sparse X is
+        densified once to draw the mask and the held-out start (at most 2^24 entries).
     core_consistency : compute CORCONDIA (`corcondia`) of each rank's best fit.
     stability_threshold, corcondia_threshold, heldout_rtol : the levels `RankDiagnostics.suggested` uses.
     random_state : seeds the mask, then the random starts. dtype, device : of the computation (default: X's).
@@ -435,12 +438,104 @@ def _agree(fits, errs) -> bool:
     if len(fits) < _AGREE_AFTER or max(errs) - min(errs) > _AGREE_ERROR * min(errs) + 1e-6: return False
     return all(factor_similarity(a.factors, b.factors) >= _AGREE_SIMILARITY for a, b in itertools.combinations(fits, 2))
 
+def _prepared(X):
+    """X validated once for all the fits of one `rank_diagnostics` call, as `ncpd` would prepare it on every call: dense
+    made contiguous or sparse coalesced, scaled by 2**-kx (exact) so its largest entry is in [1/2, 1). (Xs, kx, ||Xs||^2)."""
+    from hierfact.tensor import pow2_normalize
+    X = X.coalesce() if X.is_sparse else X.contiguous()
+    Xs, kx = pow2_normalize(X)
+    return Xs, kx, sq_norm(Xs)
+
+def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
+    """`ncpd(X, rank, init=init, n_inner=1, solver=, n_iter_max=, tol=, random_state=gen, callback=)` on the prepared
+    P = `_prepared(X)`: the same loop from the same start, without `ncpd`'s validation and scaling of X (whole passes
+    over X) on every call."""
+    from hierfact.ncpd import _init_factors, _check_init_cp, _scale_factors, _ncpd
+    Xs, kx, nx2 = P
+    if isinstance(init, str): factors, weights = _init_factors(Xs, rank, init, gen, normX2=nx2)
+    else:
+        factors, weights = _check_init_cp(init, Xs, rank, set())
+        factors = _scale_factors(factors, -kx)
+    cp, _ = _ncpd(Xs, factors, weights, set(), solver, 1, n_iter_max, tol, nx2, nx2.sqrt(), kx, False, False, callback)
+    return cp
+
+class _HeldOut:
+    """The held-out fit's data, made once per call: X (scaled as `_prepared`) at the observed nonzeros and at every
+    held-out entry, as one sparse pattern (`hierfact.ncpd._SparseLR`). Each EM sweep of a 0/1 mask works on Z = X at
+    the observed entries and the current model at the held-out ones (Kiers 1997; `ncpd(mask=)`); Z is zero at the
+    observed zeros, so it lives on this pattern: the sweep costs O((nnz + held-out entries) r), not O(prod I r)."""
+    def __init__(self, Xd, observed, kx):
+        from hierfact.ncpd import _SparseLR, _split
+        from hierfact.tensor import pow2_scale
+        Xs = pow2_scale(Xd, -kx)
+        held, obs_nz = ~observed, observed & (Xs != 0)
+        self.n_held = int(held.sum())
+        pattern = held | obs_nz
+        idx = pattern.nonzero().T                                           # C order: row-major coordinates
+        vals = Xs[pattern]
+        self.is_held = held[pattern]
+        self.x_held, self.x_obs = vals[self.is_held], vals[~self.is_held]
+        self.vals = vals.clone()
+        self.shape, self.h, self.kx = tuple(Xd.shape), _split(tuple(Xd.shape)), kx
+        self.lr = _SparseLR(idx, vals, self.shape, self.h)
+        self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
+        self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
+        self.nx_obs2 = (self.x_obs * self.x_obs).sum()
+
+    def model_values(self, factors):
+        """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
+        writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
+        gathering r-vectors for every entry)."""
+        from hierfact.ncpd import _kr
+        from hierfact.tensor import _gemm
+        return _gemm(_kr(factors[:self.h]), _kr(factors[self.h:]).T).view(-1).index_select(0, self.flat)
+
+    def fit(self, rank, init, solver, n_iter_max, tol, callback):
+        """`ncpd(X, rank, mask=observed, init=init, n_inner=1, ...)`'s EM loop (the first sweep on Z with the held-out
+        entries at the observed mean, as there), its observed error from the pattern: sum_obs (x - m)^2 =
+        ||X_obs||^2 - 2 <X_obs, m> + ||m||^2 - ||m_held||^2 (||m||^2 from the Gram matrices). Returns (the model at
+        X's scale, a CPTensor with history_ and n_iter_, and its held-out relative error)."""
+        from hierfact.ncpd import _check_init_cp, _scale_factors, _sweep_mttkrps, _hals_update, _mu_update
+        factors, _ = _check_init_cp(init, _Shape(self), rank, set())      # a copy; weights folded into factor 0
+        factors = _scale_factors(factors, -self.kx)
+        update = (lambda F, M, V: _hals_update(F, M, V, 1)) if solver == 'hals' else _mu_update
+        k, modes = len(self.shape), list(range(len(self.shape)))
+        G = [F.T @ F for F in factors]
+        self.vals[self.is_held] = self.fill
+        self.lr.set_values(self.vals)
+        errs, nx = [], float(self.nx_obs2) ** 0.5
+        for it in range(n_iter_max):
+            for n, M in _sweep_mttkrps(self.lr, factors, modes, self.h):
+                V = math.prod(G[m] for m in range(k) if m != n)
+                factors[n] = update(factors[n], M, V)
+                G[n] = factors[n].T @ factors[n]
+            m = self.model_values(factors)
+            mh = m[self.is_held]
+            e2 = self.nx_obs2 - 2 * (self.x_obs * m[~self.is_held]).sum() + math.prod(G).sum() - (mh * mh).sum()
+            errs.append(float(e2.clamp_min(0)) ** 0.5 / nx)
+            if callback is not None and callback(it + 1, errs[-1]): break
+            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): break
+            self.vals[self.is_held] = mh
+            self.lr.set_values(self.vals)
+        held = float(torch.linalg.vector_norm(self.x_held - mh) / torch.linalg.vector_norm(self.x_held))
+        factors = _scale_factors([F.contiguous() for F in factors], self.kx)
+        cp = to_cptensor(torch.ones(rank, dtype=factors[0].dtype, device=factors[0].device), factors)
+        cp.history_, cp.n_iter_ = errs, len(errs)
+        return cp, held
+
+class _Shape:
+    "What `_check_init_cp` reads of X (ndim, shape, dtype, device), for a start checked against the held-out pattern."
+    def __init__(self, ho):
+        self.ndim, self.shape, self.dtype, self.device = len(ho.shape), torch.Size(ho.shape), ho.vals.dtype, ho.vals.device
+
 def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct, rtol,
                            random_state, verbose, ho_tol):
     gen = get_generator(random_state)
     beat = _Heartbeat(None if verbose is False else 30.0 if verbose is True else float(verbose))
-    if X.is_sparse and X.numel() <= _MAX_DENSE_HELDOUT and X._nnz() >= 0.01 * X.numel():
+    if X.is_sparse and X.numel() <= _MAX_DENSE_HELDOUT and X._nnz() >= 0.25 * X.numel():
         X = X.to_dense()                        # same fits; the dense sweep (two BLAS passes) is the faster one here
+                                                # (below 25 % nonzeros the sparse sweep of `ncpd` is)
+    P = _prepared(X)                            # validated and scaled once for every fit (`_fit_prepared`)
     if frac is not None:
         Xd = X.to_dense() if X.is_sparse else X
         observed = (rand(tuple(X.shape), gen, torch.float32) >= frac).to(X.device)
@@ -451,6 +546,8 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
             raise ValueError("X: every held-out entry is zero, so the held-out relative error is undefined; change random_state or heldout_fraction")
         fill = torch.where(observed, Xd, 0).sum() / int(observed.sum())
         ho_start = ncpd_init(torch.where(observed, Xd, fill), max(ranks), "nndsvda", random_state=gen)
+        heldout = _HeldOut(Xd, observed, P[1])  # the held-out fit's sparse pattern, made once
+        del Xd
     svd_start = ncpd_init(X, max(ranks), "nndsvda", random_state=gen)
     errors, stab, cc, ho, secs, models, runs = [], [], [], [], [], [], []
     prev = prev_ho = None
@@ -460,8 +557,7 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
         fits, e = [], []
         for s in range(n_restarts):
             beat.where = f"rank {r} ({i + 1} of {len(ranks)}), fit {s + 1} of at most {n_restarts}"
-            cp = ncpd(X, r, solver=solver, init=warm if s == 0 else "random", n_iter_max=n_iter_max, tol=tol, n_inner=1,
-                      random_state=gen, callback=beat)
+            cp = _fit_prepared(P, r, warm if s == 0 else "random", gen, solver, n_iter_max, tol, beat)
             fits.append(cp); e.append(rel_error(X, cp))
             if _agree(fits, e): break
         best = prev = fits[int(np.argmin(e))]
@@ -471,9 +567,8 @@ def _rank_diagnostics_fits(X, ranks, n_restarts, frac, core_consistency, solver,
         if frac is not None:
             beat.where = f"rank {r} ({i + 1} of {len(ranks)}), held-out fit"
             start = _slice_cp(ho_start, r) if prev_ho is None else _extend_cp(prev_ho, ho_start, r)
-            prev_ho = ncpd(Xd, r, mask=observed, solver=solver, init=start, n_iter_max=ho_iter + 1, tol=ho_tol, n_inner=1,
-                          callback=beat)                      # + 1: the first iteration is the start's sweep
-            ho.append(_heldout_error(Xd, observed, prev_ho))
+            prev_ho, h = heldout.fit(r, start, solver, ho_iter + 1, ho_tol, beat)   # + 1: the first sweep is the start's
+            ho.append(h)
         secs.append(time.perf_counter() - t0)
     arr = lambda v, on: np.asarray(v, dtype=float) if on else None
     settings = dict(n_restarts=n_restarts, heldout_fraction=frac, solver=solver, n_iter_max=n_iter_max, tol=tol,

@@ -327,3 +327,52 @@ def test_progress_line_every_interval_even_without_a_bar(capsys):
     lines = [l for l in err.splitlines() if l.startswith("hierfact ranks: rank ")]
     assert len(lines) >= 4 and "fit 1 of at most 2" in err and "held-out fit" in err and "s so far" in lines[-1]
     with pytest.raises(ValueError, match="verbose"): rank_diagnostics(X, [2], verbose=-1)
+
+
+def _sparse_noisy(shape=(6, 7, 30), rank=3, seed=6, keep=0.3):
+    X, _ = exact_cp(shape, rank, seed=seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    return X * (torch.rand(X.shape, generator=g, dtype=torch.float64) < keep)
+
+
+def test_fast_fits_are_ncpds_fits():
+    "The prepared-X fits and the sparse held-out EM of rank_diagnostics give what ncpd (and its mask=) gives."
+    from hierfact.ranks import _prepared, _fit_prepared, _HeldOut, _heldout_error
+    from hierfact.tensor import get_generator
+    Xn = _sparse_noisy()
+    for X in (Xn, Xn.to_sparse()):
+        P = _prepared(X)
+        for init in ("random", ncpd(Xn, 3, n_iter_max=2, tol=0)):
+            a = _fit_prepared(P, 3, init, get_generator(7), "hals", 40, 0.0, None)
+            b = ncpd(X, 3, init=init, n_inner=1, n_iter_max=40, tol=0, random_state=get_generator(7))
+            for fa, fb in zip(a.factors, b.factors): torch.testing.assert_close(fa, fb, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(a.history_, b.history_, rtol=1e-10)
+    observed = torch.rand(Xn.shape, generator=torch.Generator().manual_seed(8)) >= 0.2
+    start = ncpd(Xn, 3, n_iter_max=3, tol=0)
+    ho = _HeldOut(Xn, observed, _prepared(Xn)[1])
+    for solver in ("hals", "mu"):
+        cp, held = ho.fit(3, start, solver, 30, 0.0, None)
+        ref = ncpd(Xn, 3, mask=observed, solver=solver, init=start, n_inner=1, n_iter_max=30, tol=0)
+        for fa, fb in zip(cp.factors, ref.factors): torch.testing.assert_close(fa, fb, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(cp.history_, ref.history_, rtol=1e-9)         # the observed error from the pattern
+        assert held == pytest.approx(_heldout_error(Xn, observed, ref), rel=1e-9)
+    cp, _ = ho.fit(3, start, "hals", 500, 1e-4, None)                           # the same stopping rule
+    ref = ncpd(Xn, 3, mask=observed, init=start, n_inner=1, n_iter_max=500, tol=1e-4)
+    assert cp.n_iter_ == ref.n_iter_ < 500
+
+
+def test_sparse_sweep_equals_dense_any_order():
+    "ncpd on a sparse X (the sparse dimension-tree sweep, _SparseLR) follows the dense fit, for 2, 3 and 4 modes."
+    g = torch.Generator().manual_seed(9)
+    for shape in [(30, 40), (4, 50, 3), (5, 6, 7, 8)]:
+        T = torch.rand(shape, generator=g, dtype=torch.float64)
+        T = T * (T > 0.5)
+        from hierfact.ncpd import _cut_sizes, _split
+        assert sum(_cut_sizes(shape, _split(shape))) <= T.to_sparse()._nnz()      # so the sparse tree is the one used
+        for solver in ("hals", "mu"):
+            a = ncpd(T, 3, solver=solver, init="random", n_iter_max=25, tol=0, random_state=0)
+            b = ncpd(T.to_sparse(), 3, solver=solver, init="random", n_iter_max=25, tol=0, random_state=0)
+            for fa, fb in zip(a.factors, b.factors): torch.testing.assert_close(fa, fb, rtol=1e-9, atol=1e-12)
+        b32 = ncpd(T.float().to_sparse(), 3, init="random", n_iter_max=5, tol=0, random_state=0)
+        assert b32.factors[0].dtype == torch.float32 and b32.history_[-1] == pytest.approx(
+            ncpd(T.float(), 3, init="random", n_iter_max=5, tol=0, random_state=0).history_[-1], rel=1e-4)
