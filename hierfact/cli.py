@@ -847,7 +847,7 @@ def _check_args(args) -> None:
 def rank_choice(ds: Dataset, args):
     """Run the diagnostics `hierfact ranks` asks for (parsed `args`, see `build_parser`) on the data set `ds`; returns
     the `hierfact.ranks.RankDiagnostics`. Raises ValueError/TypeError for bad data or options (named as on the command line)."""
-    from hierfact.ranks import rank_diagnostics, layer_diagnostics, _MAX_DENSE_HELDOUT
+    from hierfact.ranks import rank_diagnostics, layer_diagnostics, MAX_DENSE_HELDOUT as _MAX_DENSE_HELDOUT
     if args.given is not None:
         for w in check_data_ranks(ds, args.given, "multihntf", "--given"): _warn(w)
     else:

@@ -20,9 +20,10 @@ from sklearn.exceptions import ConvergenceWarning
 from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
                              cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale, rel_error)
 from .comm import ONE_PROCESS, gather_checked
+from .validation import check_finite_result as _check_finite_result, detach as _detach
 
 # %% auto #0
-__all__ = ['ncpd_init', 'ncpd']
+__all__ = ['check_fixed_modes', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd']
 
 # %% ../nbs/04_ncpd.ipynb #aafd5079
 def _split_pow(k: int, n: int) -> list:
@@ -31,13 +32,6 @@ def _split_pow(k: int, n: int) -> list:
     q, r = divmod(abs(int(k)), n)
     sign = 1 if k >= 0 else -1
     return [sign * (q + (1 if i < r else 0)) for i in range(n)]
-
-def _check_finite_result(tensors, what: str = "factors") -> None:
-    "Raise ValueError naming X if a returned factor, weight or error is NaN or inf (never return them silently)."
-    for T in tensors:
-        if not bool(torch.isfinite(T).all()):
-            raise ValueError(f"X: the fitted {what} are not finite (NaN or inf, {T.dtype}); the data's range or the rank "
-                             "is beyond what this dtype holds: pass dtype='float64' or rescale X")
 
 # %% ../nbs/04_ncpd.ipynb #492c32fe
 def _kr(mats):
@@ -158,8 +152,8 @@ def _nndsvda(U, S, Vh, fill):
     return torch.where(W < torch.finfo(W.dtype).eps, torch.full_like(W, float(fill)), W)
 
 # %% ../nbs/04_ncpd.ipynb #f9ae1a49
-def _check_fixed_modes(fixed_modes, k):
-    "fixed_modes (None or mode indices, negatives allowed) -> a set of modes in 0..k-1."
+def check_fixed_modes(fixed_modes, k: int) -> set:
+    "fixed_modes (None, a mode index or mode indices, negatives allowed) -> the set of those modes in 0..k-1."
     if fixed_modes is None: return set()
     if isinstance(fixed_modes, numbers.Integral) and not isinstance(fixed_modes, bool): fixed_modes = [fixed_modes]
     try: fm = list(fixed_modes)
@@ -171,6 +165,7 @@ def _check_fixed_modes(fixed_modes, k):
         if not -k <= m < k: raise ValueError(f"fixed_modes: mode {m} is out of range for a tensor with {k} modes")
         out.add(int(m) % k)
     return out
+_check_fixed_modes = check_fixed_modes
 
 def _check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=None, off=0):
     """Validate a user CP init ((weights, factors) or CPTensor); return copied factors and the weights left over.
@@ -253,10 +248,6 @@ def _init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, sh
     raise TypeError(f"init: got {type(init).__name__}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
 
 # %% ../nbs/04_ncpd.ipynb #cf4db50e
-def _detach(X):
-    "A torch tensor that requires grad, detached (the solvers never differentiate through the data); others as they are."
-    return X.detach() if isinstance(X, torch.Tensor) else X
-
 def _prepare(X, dtype, device):
     """Validate and convert X for the solvers: torch, >= 2 modes, not all zero; dense made contiguous, sparse coalesced;
     divided by 2**k (exact) so that max|X| is in [1/2, 1). Returns (X * 2**-k, k)."""
@@ -268,9 +259,11 @@ def _prepare(X, dtype, device):
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     return X, k
 
-def _scale_factors(factors, k: int):
-    "factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly."
+def scale_factors(factors, k: int) -> list:
+    """factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly (the solvers
+    fit X / 2**k and scale their factors back with it; HNTF, Standard HNCPD and Multi-HNTF reuse it)."""
     return [pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
+_scale_factors = scale_factors
 
 def ncpd_init(X, rank, init='nndsvda', *, random_state=None, dtype=None, device=None) -> CPTensor:
     """The initial CP model `ncpd` starts from (weights all one), e.g. to start several solvers from one point.
@@ -292,7 +285,8 @@ def ncpd_init(X, rank, init='nndsvda', *, random_state=None, dtype=None, device=
     return to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), factors)
 
 # %% ../nbs/04_ncpd.ipynb #4b5ce484
-def _check_args(rank, solver, n_iter_max, tol):
+def check_ncpd_args(rank, solver, n_iter_max, tol) -> int:
+    "The rank of valid `ncpd` arguments rank, solver, n_iter_max, tol; ValueError naming the first bad one."
     rank = check_rank(rank)
     if solver not in ('hals', 'mu'): raise ValueError(f"solver: got {solver!r}; accepted are 'hals' and 'mu'")
     if isinstance(n_iter_max, bool) or not isinstance(n_iter_max, numbers.Integral) or n_iter_max < 0:
@@ -300,6 +294,7 @@ def _check_args(rank, solver, n_iter_max, tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= tol < math.inf):
         raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
     return rank
+_check_args = check_ncpd_args
 
 def _normalize(weights, factors, comm=ONE_PROCESS, split=None):
     """tensorly's cp_normalize: unit-norm columns (zero columns stay zero), the norms multiplied into the weights.

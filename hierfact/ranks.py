@@ -25,7 +25,8 @@ from .ncpd import ncpd, ncpd_init
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
-__all__ = ['knee_point', 'factor_similarity', 'corcondia', 'RankDiagnostics', 'rank_diagnostics', 'layer_diagnostics']
+__all__ = ['MAX_DENSE_HELDOUT', 'knee_point', 'factor_similarity', 'corcondia', 'RankDiagnostics', 'rank_diagnostics',
+           'layer_diagnostics']
 
 # %% ../nbs/18_ranks.ipynb #946bccb5
 def _check_fraction(v, name):
@@ -172,9 +173,10 @@ def corcondia(X, cp) -> float:
 # %% ../nbs/18_ranks.ipynb #b11194e6
 import warnings
 from sklearn.exceptions import ConvergenceWarning
-from .multihntf import _check_options
+from .validation import check_options as _check_options
 
-_MAX_DENSE_HELDOUT = 2**24
+MAX_DENSE_HELDOUT = 2**24      # the most entries of a sparse X whose held-out copy may be dense
+_MAX_DENSE_HELDOUT = MAX_DENSE_HELDOUT
 
 def _heldout_error(X, observed, cp) -> float:
     "||P_heldout(X - model)|| / ||P_heldout X|| for a dense X and a bool mask of the observed entries."

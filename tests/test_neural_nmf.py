@@ -341,15 +341,15 @@ def test_one_loop_same_numbers_as_separate_runs(data):
 def test_gram_form_energy_reuses_the_forward_exactly():
     """The training energy in the Gram form (layer 0's A^T A and A^T X from the forward, X^T in CSR) has the value and
     the gradient of the energy on dense X computed directly, ((X - A S)^2).sum(), to rounding."""
-    from hierfact.neural_nmf import _main_loss, _csr_transpose
+    from hierfact.neural_nmf import main_loss, csr_transpose
     from hierfact.tensor import sq_norm
     g = torch.Generator().manual_seed(3)
     Xd = torch.rand(60, 30, generator=g, dtype=torch.float64) * (torch.rand(60, 30, generator=g, dtype=torch.float64) < 0.3)
     Xs = Xd.to_sparse()
     for reduction in ("sum", "mean"):
         m = NeuralNMF([5, 3], 60, random_state=1)
-        Ss = m._forward(Xs, grams=True, Xt=_csr_transpose(Xs))
-        fused = _main_loss(m, Xs, Ss, "energy", reduction, sq_norm(Xs), m._grams)
+        Ss = m._forward(Xs, grams=True, Xt=csr_transpose(Xs))
+        fused = main_loss(m, Xs, Ss, "energy", reduction, sq_norm(Xs), m._grams)
         g1 = torch.autograd.grad(fused, list(m.A))
         direct = energy_loss(Xd, list(m.A), m._forward(Xd), reduction=reduction)      # small dense X: direct form
         g2 = torch.autograd.grad(direct, list(m.A))
