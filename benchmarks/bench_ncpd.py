@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 import torch
 
-from hierfact.ncpd import ncpd, ncpd_init, _sweep_mttkrps, _split
+from hierfact.ncpd import ncpd, ncpd_init, sweep_mttkrps, tree_cut
 from hierfact.tensor import rel_error, mttkrp
 
 warnings.filterwarnings("ignore")
@@ -259,7 +259,7 @@ def kernels(reps):
     N = X.numel()
 
     def sweep():
-        for _ in _sweep_mttkrps(X, F, [0, 1, 2], _split(tuple(X.shape))): pass
+        for _ in sweep_mttkrps(X, F, [0, 1, 2], tree_cut(tuple(X.shape))): pass
 
     def per_mode():
         for n in range(3): mttkrp(X, F, n)

@@ -28,7 +28,8 @@ import time
 import numpy as np
 import torch
 
-from hierfact.baselines import pinv_accuracy, ssnmf, supervised_multihntf, synthetic_groupings, topic_recovery
+from hierfact.supervised import ssnmf, supervised_multihntf
+from hierfact.evaluation import pinv_accuracy, synthetic_groupings, topic_recovery
 from hierfact.data import label_mask, load_health_tweets, load_newsgroups, synthetic_742
 from hierfact.multihntf import grouping_recovered, match_components, multihntf
 from hierfact.ncpd import ncpd

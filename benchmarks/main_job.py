@@ -59,7 +59,7 @@ def child(out):
     acc["import"] = [time.perf_counter() - w0, _cpu() - c0]
     import hierfact.data as data
     import hierfact.plots as plots
-    for mod, name, phase in [(data, "_read_tweets_csv", "read"), (data, "_tweets_counts", "counts"),
+    for mod, name, phase in [(data, "_read_tweets_csv", "read"), (data, "tweets_counts", "counts"),
                              (cli, "load_dataset", "load"), (cli, "fit_hierarchy", "fit"), (cli, "report", "report"),
                              (cli, "save_outputs", "save"), (cli, "topics_html", "html"),
                              (plots, "plot_mode_heatmaps", "figures"), (plots, "plot_topic_tree", "figures"),

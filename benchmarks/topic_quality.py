@@ -53,9 +53,9 @@ def _cpu() -> str:
 def tweets_corpus():
     "(tensor dataset for the CLI, documents x words CSR of the tweets, vocabulary, n_tweets per cell)."
     from hierfact.cli import health_tweets_dataset
-    from hierfact.data import _tweets_counts, load_health_tweets
+    from hierfact.data import tweets_counts, load_health_tweets
     tw = load_health_tweets()
-    _, _, _, D, vocab = _tweets_counts(tw.source, tw.min_df, tw.max_df, True)
+    _, _, _, D, vocab = tweets_counts(tw.source, tw.min_df, tw.max_df, True)
     assert vocab == tw.vocab
     return health_tweets_dataset(), D.tocsr(), list(vocab), tw
 

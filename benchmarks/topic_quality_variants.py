@@ -22,14 +22,14 @@ import torch
 
 def run():
     from sklearn.feature_extraction.text import TfidfTransformer
-    from hierfact.data import _tweets_counts, load_health_tweets
+    from hierfact.data import tweets_counts, load_health_tweets
     from hierfact.hnmf import hnmf
     from hierfact.metrics import layer_summary
     from hierfact.multihntf import multihntf
     from hierfact.ncpd import ncpd
     warnings.simplefilter("ignore")
     tw = load_health_tweets()
-    D = _tweets_counts(tw.source, 20, 0.5, True)[3].tocsr()
+    D = tweets_counts(tw.source, 20, 0.5, True)[3].tocsr()
     X, n = tw.tensor, tw.n_tweets.astype(float)
     rows = []
 
@@ -51,7 +51,7 @@ def run():
     measure("cells: log(1 + count)", mh(np.log1p(X * n[:, :, None])))
     for min_df in (50, 100):
         t = load_health_tweets(min_df=min_df)
-        Dm = _tweets_counts(t.source, min_df, 0.5, True)[3].tocsr()
+        Dm = tweets_counts(t.source, min_df, 0.5, True)[3].tocsr()
         measure(f"vocabulary: min_df {min_df} (V = {Dm.shape[1]}), mean", mh(t.tensor), Dm)
         measure(f"vocabulary: min_df {min_df}, sqrt(n) x mean", mh(t.tensor * np.sqrt(t.n_tweets)[:, :, None]), Dm)
     keep = np.flatnonzero((X[n > 0] > 0).mean(0) <= 0.5)

@@ -518,8 +518,8 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, ma
 # %% ../nbs/09_topics.ipynb #c20f6c79
 def _tweet_docs(d):
     "The tweets x words counts (CSR) behind a `HealthTweets` (same words, same order)."
-    from hierfact.data import _tweets_counts
-    D = _tweets_counts(d.source, d.min_df, d.max_df, True)[3]
+    from hierfact.data import tweets_counts
+    D = tweets_counts(d.source, d.min_df, d.max_df, True)[3]
     return D.tocsr()
 
 def reference_docs(ds: Dataset) -> tuple:
@@ -1008,7 +1008,7 @@ def _check_args(args) -> None:
 def rank_choice(ds: Dataset, args):
     """Run the diagnostics `hierfact ranks` asks for (parsed `args`, see `build_parser`) on the data set `ds`; returns
     the `hierfact.ranks.RankDiagnostics`. Raises ValueError/TypeError for bad data or options (named as on the command line)."""
-    from hierfact.ranks import rank_diagnostics, layer_diagnostics, _MAX_DENSE_HELDOUT
+    from hierfact.ranks import rank_diagnostics, layer_diagnostics, MAX_DENSE_HELDOUT as _MAX_DENSE_HELDOUT
     if args.given is not None:
         for w in check_data_ranks(ds, args.given, "multihntf", "--given"): _warn(w)
     else:

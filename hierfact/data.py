@@ -30,8 +30,8 @@ from .tensor import get_generator
 __all__ = ['SYNTHETIC_SHAPE', 'HEALTHTWEETS_SHA256', 'NEWSGROUPS10_SHA256', 'SHIPPED_DATA', 'SNOWFLAKE_EPOCH_MS',
            'TWEET_TOKEN_PATTERN', 'NEWSGROUPS10_NAMES', 'NEWSGROUPS10_SUPER_NAMES', 'NEWSGROUPS10_SUB_TO_SUPER',
            'SEED_EXTRA_STOP_WORDS', 'SyntheticTensor', 'synthetic_clean_742', 'synthetic_742', 'shipped_data_dir',
-           'find_data_file', 'tweet_preprocessor', 'snowflake_to_month', 'HealthTweets', 'load_health_tweets',
-           'Newsgroups', 'load_newsgroups', 'fetch_newsgroups_1000', 'label_mask']
+           'find_data_file', 'tweet_preprocessor', 'snowflake_to_month', 'HealthTweets', 'tweets_counts',
+           'load_health_tweets', 'Newsgroups', 'load_newsgroups', 'fetch_newsgroups_1000', 'label_mask']
 
 # %% ../nbs/07_data.ipynb #fb5f6a69
 SYNTHETIC_SHAPE = (40, 40, 40)
@@ -326,7 +326,7 @@ def _count_words(texts, min_df=1, max_df=1.0):
     D = M[:, cols].tocsr(); D.sort_indices()
     return D, [str(w) for w in uniq[cols]]
 
-def _tweets_counts(path: Path, min_df, max_df, cache: bool):
+def tweets_counts(path: Path, min_df, max_df, cache: bool):
     "Parse and vectorize once per (file, min_df, max_df): accounts, months, cell index per tweet, doc-term CSR, vocab."
     st = path.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, min_df, max_df)
@@ -362,7 +362,7 @@ def load_health_tweets(path=None, *, min_df=20, max_df=0.5, weighting: str = "me
     if weighting not in ("mean", "count", "tfidf"):
         raise ValueError(f"weighting: expected 'mean', 'count' or 'tfidf', got {weighting!r}")
     f = find_data_file("healthtweets.zip", path)
-    accounts, months, cell, D, vocab = _tweets_counts(f, min_df, max_df, cache)
+    accounts, months, cell, D, vocab = tweets_counts(f, min_df, max_df, cache)
     A, M, V = len(accounts), len(months), len(vocab)
     G = sp.csr_matrix((np.ones(len(cell)), (cell, np.arange(len(cell)))), shape=(A * M, len(cell)))
     C = (G @ D).astype(np.float64).tocsr()                  # cells x words, summed counts

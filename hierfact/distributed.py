@@ -18,12 +18,14 @@ from tensorly.cp_tensor import CPTensor
 from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_cptensor, pow2_scale
 from .comm import (Comm, gather_checked, same_everywhere, world_info, init_process_group_from_env, split_sizes,
                            split_mode, split_columns, gather_split)
-from .nmf import NMFResult, _nmf, _check_options, _given_factor, _warn_unconverged
-from .ncpd import _ncpd, _check_args, _check_fixed_modes, _init_factors, _scale_factors
-from .neural_nmf import (NeuralNMF, _ADAM_REL as _NN_ADAM_REL, _LOSSES as _NN_LOSSES,
-                                 _Training as _NNTraining, _main_loss as _nn_main_loss, _gram_form as _nn_gram_form,
-                                 _csr_transpose as _nn_csr_transpose)
-from .nnls import _cpu_threads
+from .nmf import NMFResult, _nmf, check_nmf_options as _check_options
+from .ncpd import (ncpd_loop, init_factors, check_ncpd_args as _check_args, check_fixed_modes as _check_fixed_modes,
+                           scale_factors as scale_factors)
+from .validation import check_factor as _given_factor, warn_unconverged as _warn_unconverged
+from .neural_nmf import (NeuralNMF, ADAM_REL as _NN_ADAM_REL, LOSSES as _NN_LOSSES,
+                                 Training as _NNTraining, main_loss as _nn_main_loss, gram_form as _nn_gram_form,
+                                 csr_transpose as _nn_csr_transpose)
+from .nnls import cpu_threads as _cpu_threads
 _Comm, _gather_checked, _same_everywhere = Comm, gather_checked, same_everywhere   # as distributed_train_neural_nmf calls them
 
 # %% auto #0
@@ -189,9 +191,9 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
     normX2 = comm.sum(sq_norm(X))[0]; normX = normX2.sqrt()
     gen = comm.bcast_generator(get_generator(random_state))        # 'random': the same draws on every process
     with torch.no_grad():
-        factors, weights = _init_factors(X, r, init, gen, fixed, comm, md, shape, off, normX2)
-        if not isinstance(init, str): factors = _scale_factors(factors, -kx)
-        cp, unconverged = _ncpd(X, factors, weights, fixed, solver, 1, n_iter_max, tol, normX2, normX, kx,
+        factors, weights = init_factors(X, r, init, gen, fixed, comm, md, shape, off, normX2)
+        if not isinstance(init, str): factors = scale_factors(factors, -kx)
+        cp, unconverged = ncpd_loop(X, factors, weights, fixed, solver, 1, n_iter_max, tol, normX2, normX, kx,
                                 normalize_factors, verbose, None, comm, md, shape, "distributed ncpd")
     if stats is not None: stats.update(comm.stats(cp.n_iter_))
     if unconverged and comm.rank == 0:

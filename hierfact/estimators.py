@@ -12,7 +12,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, ClassNamePrefixFeature
 from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, check_ranks, rel_error, to_numpy
-from .nmf import NMF, ComponentsMixin, _estimator_input, _nnls_codes, _check_max_iter
+from functools import partial
+from .nmf import NMF, ComponentsMixin, estimator_input as _estimator_input, nnls_codes as _nnls_codes
+from .validation import check_int
+_check_max_iter = partial(check_int, name="max_iter")
 from .hnmf import hnmf
 from .ncpd import ncpd
 from .multihntf import multihntf

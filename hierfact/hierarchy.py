@@ -168,7 +168,7 @@ def _jsonable(v):
 # %% ../nbs/hierarchy.ipynb #927327d5
 _OLD_KINDS = {"hnmf": "hierfact.hnmf.HNMFModel", "multihntf": "hierfact.multihntf.MultiHNTFModel"}
 
-_MODULES = ("hierfact.hnmf", "hierfact.multihntf", "hierfact.baselines", "hierfact.neural_nmf", "hierfact.neural_ncpd",
+_MODULES = ("hierfact.hnmf", "hierfact.multihntf", "hierfact.baselines", "hierfact.supervised", "hierfact.neural_nmf", "hierfact.neural_ncpd",
             "hierfact.neural_multihntf")
 
 def _resolve(kind, path) -> type:

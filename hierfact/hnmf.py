@@ -13,11 +13,12 @@ import numpy as np
 import torch
 
 from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
-from .nmf import nmf, _warn_unconverged, _check_callback
+from .nmf import nmf
+from .validation import warn_unconverged as _warn_unconverged, check_callback as _check_callback
 import warnings
 from sklearn.exceptions import ConvergenceWarning
 from .tensor import pow2_normalize, pow2_scale
-from .ncpd import _check_finite_result, _detach
+from .validation import check_finite_result as _check_finite_result, detach as _detach
 from .hierarchy import HierarchicalModel
 
 # %% auto #0

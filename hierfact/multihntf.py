@@ -17,13 +17,14 @@ from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, un
                              rel_error, to_cptensor, to_numpy)
 from .ncpd import ncpd
 from .tensor import pow2_normalize, pow2_scale
-from .ncpd import _scale_factors, _check_finite_result, _detach, _check_weights
+from .ncpd import scale_factors, check_entry_weights
+from .validation import check_finite_result as _check_finite_result, detach as _detach, check_options as _check_options
 from .tensor import cp_to_tensor
 from .hierarchy import HierarchicalModel
 
 # %% auto #0
-__all__ = ['core_tensor', 'LayerFit', 'fit_layer', 'balance_factors', 'MultiHNTFModel', 'multihntf', 'match_components',
-           'partition_of', 'grouping_recovered']
+__all__ = ['core_tensor', 'khatri_rao_power', 'all_but_one_products', 'check_core_size', 'LayerFit', 'fit_layer',
+           'balance_factors', 'MultiHNTFModel', 'multihntf', 'match_components', 'partition_of', 'grouping_recovered']
 
 # %% ../nbs/06_multihntf.ipynb #e137d34c
 def core_tensor(X: torch.Tensor, factors) -> torch.Tensor:
@@ -49,14 +50,17 @@ def _core_tensor_sparse(X, factors, chunk_entries: int = 2**22):
     return G.reshape(ranks)
 
 # %% ../nbs/06_multihntf.ipynb #431e1b8b
-def _khatri_rao_power(W, n: int):
-    "W (.) W (.) ... (.) W, n factors (broadcast product: this is the hot loop; checked against tensorly below)."
+def khatri_rao_power(W, n: int):
+    """W (.) W (.) ... (.) W, n factors (r^n x q for W r x q; broadcast product: this is the hot loop; checked against
+    tensorly below). The Multi-HNTF layer and its supervised and neural versions build their updates on it."""
     K = W
     for _ in range(n - 1): K = (K[:, None, :] * W[None, :, :]).reshape(-1, W.shape[1])
     return K
+_khatri_rao_power = khatri_rao_power
 
-def _all_but_one_products(V, stack):
-    "H[i] = prod_{j != i} V[j] for a stack V of k (q x q) matrices, without division (k is the tensor order: small)."
+def all_but_one_products(V, stack):
+    """H[i] = prod_{j != i} V[j] (entrywise) for a stack V of k (q x q) matrices, without division (k is the tensor
+    order: small); `stack` joins the k results (torch.stack)."""
     k = len(V)
     out = []
     for i in range(k):
@@ -65,16 +69,18 @@ def _all_but_one_products(V, stack):
             if j != i: H = V[j] if H is None else H * V[j]
         out.append(H)
     return stack(out)
+_all_but_one_products = all_but_one_products
 
 # %% ../nbs/06_multihntf.ipynb #43978b93
 _MAX_CORE_BYTES = 2**31          # the r^k core tensor of a layer must stay below 2 GiB
 
-def _check_core_size(r: int, k: int, dtype, name: str = "ranks[0]") -> None:
-    "Raise ValueError when the r^k core tensor of a layer would not fit in `_MAX_CORE_BYTES`."
+def check_core_size(r: int, k: int, dtype, name: str = "ranks[0]") -> None:
+    "Raise ValueError naming `name` when the r^k core tensor of a layer (rank r, order k) would not fit in 2 GiB."
     nbytes = float(r) ** k * torch.empty((), dtype=dtype).element_size()
     if nbytes > _MAX_CORE_BYTES:
         raise ValueError(f"{name}: rank {r} on an order-{k} tensor needs a {r}^{k} core tensor ({nbytes / 2**30:.1f} GiB); "
                          f"use a rank whose {k}-th power times {torch.empty((), dtype=dtype).element_size()} bytes stays under 2 GiB")
+_check_core_size = check_core_size
 
 # %% ../nbs/06_multihntf.ipynb #4319e8e4
 import warnings
@@ -123,11 +129,11 @@ def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 
     X, factors = _detach(X), [_detach(f) for f in factors]
     w = None
     if mask is not None or sample_weight is not None:
-        X, w = _check_weights(X, mask, sample_weight, factors[0].dtype, factors[0].device)
+        X, w = check_entry_weights(X, mask, sample_weight, factors[0].dtype, factors[0].device)
         X_sq_norm = None
     X, kx = pow2_normalize(X)
     if kx:
-        factors = _scale_factors(list(factors), -kx)
+        factors = scale_factors(list(factors), -kx)
         if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
     k = len(factors); r = factors[0].shape[1]
     rank = check_rank(rank, "rank", max_rank=r)
@@ -230,14 +236,6 @@ class MultiHNTFModel(HierarchicalModel):
 # %% ../nbs/06_multihntf.ipynb #379daffb
 _NCPD_STAGE_KEYS = ("n_iter_max", "tol", "n_inner", "verbose", "callback")
 
-def _check_options(options, name, keys) -> dict:
-    "A `<stage>_options` dict: None or a dict whose keys are among `keys` (ValueError / TypeError naming `name`)."
-    if options is None: return {}
-    if not isinstance(options, dict): raise TypeError(f"{name}: expected None or a dict, got {type(options).__name__}")
-    bad = sorted(map(str, set(options) - set(keys)))
-    if bad: raise ValueError(f"{name}: unknown keys {bad}; accepted are {list(keys)}")
-    return dict(options)
-
 def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 800, tol: float = 0.0,
               ncpd_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
               verbose: bool = False, callback=None, mask=None, sample_weight=None) -> MultiHNTFModel:
@@ -271,7 +269,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     unknown ncpd_options keys, or a ranks[0] whose ranks[0]^k core tensor would exceed 2 GiB, and ValueError if a
     result would be NaN or inf."""
     w = None
-    if mask is not None or sample_weight is not None: X, w = _check_weights(X, mask, sample_weight, dtype, device)
+    if mask is not None or sample_weight is not None: X, w = check_entry_weights(X, mask, sample_weight, dtype, device)
     else: X = as_tensor(_detach(X), "X", dtype=dtype, device=device)
     if X.ndim < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
     ranks = check_ranks(ranks)
@@ -291,7 +289,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
         raise ValueError(f"cp: expected {X.ndim} factors of shapes {[(s, ranks[0]) for s in X.shape]}, got {[tuple(f.shape) for f in factors]}")
     if weights is not None:
         factors[0] = factors[0] * torch.as_tensor(_detach(weights), dtype=X.dtype, device=X.device)
-    if given: factors = _scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
+    if given: factors = scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
     if balance: factors = balance_factors(factors)
     nx2 = sq_norm(X)
     err = (lambda F: rel_error(X, (None, F))) if w is None else \
@@ -309,7 +307,7 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
         model.W.append(fit.W); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
         model.errors_.append(err(F))
     # back to the scale of X: 2**kx over the k modes (balanced: 2**(kx/k) each, so the columns stay balanced)
-    model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else _scale_factors(factors, kx))
+    model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else scale_factors(factors, kx))
     _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors_)], "factors")
     return model
 

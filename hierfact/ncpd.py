@@ -20,9 +20,11 @@ from sklearn.exceptions import ConvergenceWarning
 from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
                              cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale, rel_error)
 from .comm import ONE_PROCESS, gather_checked
+from .validation import check_finite_result as _check_finite_result, detach as _detach
 
 # %% auto #0
-__all__ = ['ncpd_init', 'ncpd']
+__all__ = ['tree_cut', 'cut_sizes', 'SparseLR', 'sweep_mttkrps', 'mu_update', 'hals_update', 'check_fixed_modes', 'check_init_cp',
+           'init_factors', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd_loop', 'ncpd', 'check_entry_weights']
 
 # %% ../nbs/04_ncpd.ipynb #aafd5079
 def _split_pow(k: int, n: int) -> list:
@@ -32,15 +34,8 @@ def _split_pow(k: int, n: int) -> list:
     sign = 1 if k >= 0 else -1
     return [sign * (q + (1 if i < r else 0)) for i in range(n)]
 
-def _check_finite_result(tensors, what: str = "factors") -> None:
-    "Raise ValueError naming X if a returned factor, weight or error is NaN or inf (never return them silently)."
-    for T in tensors:
-        if not bool(torch.isfinite(T).all()):
-            raise ValueError(f"X: the fitted {what} are not finite (NaN or inf, {T.dtype}); the data's range or the rank "
-                             "is beyond what this dtype holds: pass dtype='float64' or rescale X")
-
 # %% ../nbs/04_ncpd.ipynb #492c32fe
-from .tensor import _gemm     # a @ b, float64 CPU products through numpy's BLAS
+from .tensor import gemm     # a @ b, float64 CPU products through numpy's BLAS
 
 def _kr(mats):
     "Khatri-Rao product of a non-empty list of (I_m, r) matrices, first matrix slowest: (prod I_m, r)."
@@ -61,16 +56,16 @@ def _partial_mttkrp(Yt, shape, facs, n):
     if p > 1: Z = torch.bmm(_kr(facs[:n]).T.reshape(r, 1, p), Z.reshape(r, p, I))              # and those before n
     return Z.reshape(r, I).T
 
-def _split(shape):
+def tree_cut(shape):
     "The cut h of the dimension tree: minimizes prod(shape[:h]) + prod(shape[h:]), ties to the larger h."
     return min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))
 
 
-def _cut_sizes(shape, h):
+def cut_sizes(shape, h):
     "(prod I_L, prod I_R): the sizes of the two sides of the dimension tree's cut at h."
     return math.prod(shape[:h]), math.prod(shape[h:])
 
-class _SparseLR:
+class SparseLR:
     """A sparse tensor (CPU) as the matrix X_LR of the dimension tree cut at h (rows: the modes before h in C order,
     columns: the others), held in scipy CSR both ways, so that a sweep's two MTTKRP passes are two sparse-times-skinny
     products costing O(nnz r) each (the per-mode sparse `mttkrp` gathers rows of every factor for every nonzero).
@@ -93,7 +88,7 @@ class _SparseLR:
 
     @classmethod
     def of(cls, X, h):
-        "A coalesced sparse COO torch tensor X as a _SparseLR (cut at h)."
+        "A coalesced sparse COO torch tensor X as a SparseLR (cut at h)."
         return cls(X.indices(), X.values(), tuple(X.shape), h)
 
     def set_values(self, values):
@@ -108,12 +103,12 @@ class _SparseLR:
         "X_LR^T @ B for a (prod I_L, r) tensor B: (prod I_R, r)."
         return torch.from_numpy(np.ascontiguousarray(self._Mt @ B.detach().cpu().numpy())).to(self.device)
 
-def _sweep_mttkrps(X, factors, modes, h):
+def sweep_mttkrps(X, factors, modes, h):
     """Yield (n, M_n) for n in `modes` (increasing), M_n = mttkrp(X, factors, n) computed from the factors as
     they are when it is requested (the caller updates factors[n] between two yields).
-    Dense X: two passes over X per sweep (dimension tree cut at h). A `_SparseLR` (a sparse X on the CPU, made once
+    Dense X: two passes over X per sweep (dimension tree cut at h). A `SparseLR` (a sparse X on the CPU, made once
     per fit): the same tree through two sparse-times-skinny products. Sparse X: one `mttkrp` per mode."""
-    if isinstance(X, _SparseLR):
+    if isinstance(X, SparseLR):
         shape, r = X.shape, factors[0].shape[1]
         left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
         if left:
@@ -130,23 +125,23 @@ def _sweep_mttkrps(X, factors, modes, h):
     Xm = X.reshape(math.prod(shape[:h]), math.prod(shape[h:]))
     left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
     if left:      # Y_L^T = KR(right)^T X_LR^T: (r, prod I_L); computed in this orientation, BLAS is faster
-        Yt = _gemm(_kr(factors[h:]).T, Xm.T)
+        Yt = gemm(_kr(factors[h:]).T, Xm.T)
         for n in left: yield n, _partial_mttkrp(Yt, shape[:h], factors[:h], n)
     if right:     # Y_R^T = KR(left, updated)^T X_LR: (r, prod I_R)
         r = factors[0].shape[1]
         if h > 1 and shape[0] > 2 * r:     # mode 0 first: Z = X_0^T X_(0), r x prod(I_1..), then modes 1..h-1
-            Z, p = _gemm(factors[0].T, X.reshape(shape[0], -1)), math.prod(shape[1:h])
+            Z, p = gemm(factors[0].T, X.reshape(shape[0], -1)), math.prod(shape[1:h])
             Yt = torch.bmm(_kr(factors[1:h]).T.reshape(r, 1, p), Z.reshape(r, p, -1)).reshape(r, -1)
-        else: Yt = _gemm(_kr(factors[:h]).T, Xm)
+        else: Yt = gemm(_kr(factors[:h]).T, Xm)
         for n in right: yield n, _partial_mttkrp(Yt, shape[h:], factors[h:], n - h)
 
 # %% ../nbs/04_ncpd.ipynb #82a4cb49
-def _mu_update(F, M, V):
+def mu_update(F, M, V):
     "Multiplicative update of one factor F (I x r): F * M / (F V), M = MTTKRP, V = Hadamard of the other Grams."
     return F * M / (F @ V).clamp_min(torch.finfo(F.dtype).tiny)
 
 # %% ../nbs/04_ncpd.ipynb #d69aaf2f
-def _hals_update(F, M, V, n_inner: int = 1):
+def hals_update(F, M, V, n_inner: int = 1):
     """`n_inner` HALS sweeps over the columns of F (I x r) for min ||X_(n) - F K^T||_F, given M = X_(n) K and V = K^T K:
     F[:, j] <- max(0, F[:, j] + (M[:, j] - F V[:, j]) / V[j, j]), j = 0..r-1 (Cichocki & Phan 2009).
     Returns the new factor (a transposed view of an r x I tensor)."""
@@ -218,8 +213,8 @@ def _nndsvda(U, S, Vh, fill):
     return torch.where(W < torch.finfo(W.dtype).eps, torch.full_like(W, float(fill)), W)
 
 # %% ../nbs/04_ncpd.ipynb #f9ae1a49
-def _check_fixed_modes(fixed_modes, k):
-    "fixed_modes (None or mode indices, negatives allowed) -> a set of modes in 0..k-1."
+def check_fixed_modes(fixed_modes, k: int) -> set:
+    "fixed_modes (None, a mode index or mode indices, negatives allowed) -> the set of those modes in 0..k-1."
     if fixed_modes is None: return set()
     if isinstance(fixed_modes, numbers.Integral) and not isinstance(fixed_modes, bool): fixed_modes = [fixed_modes]
     try: fm = list(fixed_modes)
@@ -231,8 +226,9 @@ def _check_fixed_modes(fixed_modes, k):
         if not -k <= m < k: raise ValueError(f"fixed_modes: mode {m} is out of range for a tensor with {k} modes")
         out.add(int(m) % k)
     return out
+_check_fixed_modes = check_fixed_modes
 
-def _check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=None, off=0):
+def check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=None, off=0):
     """Validate a user CP init ((weights, factors) or CPTensor); return copied factors and the weights left over.
     With a `comm` (chapter 19) X is this process's slab along mode `split` of a tensor of `shape`: factors[split]
     may hold all rows (this process's are taken) or this process's rows, the other factors and the weights are
@@ -275,7 +271,7 @@ def _check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=Non
 _SVD_INITS = ('nndsvda', 'nndsvd', 'abs_svd')
 _INIT_NAMES = "'nndsvda', 'nndsvd', 'abs_svd', 'random'"
 
-def _init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, shape=None, off=0, normX2=None):
+def init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, shape=None, off=0, normX2=None):
     """Initial factors (list of (I_n, rank) tensors) and leftover weights (None unless all modes are fixed).
     With a `comm` (chapter 19, 'random' or a given init only): X is this process's slab along mode `split` of a
     tensor of `shape` (its squared norm normX2), 'random' is drawn in full and factors[split] sliced at row `off`."""
@@ -309,14 +305,10 @@ def _init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, sh
             factors.append(W.contiguous())
         factors[0] = factors[0] * xmax
         return factors, None
-    if isinstance(init, (CPTensor, tuple, list)): return _check_init_cp(init, X, rank, fixed, comm, split, shape, off)
+    if isinstance(init, (CPTensor, tuple, list)): return check_init_cp(init, X, rank, fixed, comm, split, shape, off)
     raise TypeError(f"init: got {type(init).__name__}; accepted are {_INIT_NAMES}, a CPTensor or (weights, factors)")
 
 # %% ../nbs/04_ncpd.ipynb #cf4db50e
-def _detach(X):
-    "A torch tensor that requires grad, detached (the solvers never differentiate through the data); others as they are."
-    return X.detach() if isinstance(X, torch.Tensor) else X
-
 def _prepare(X, dtype, device):
     """Validate and convert X for the solvers: torch, >= 2 modes, not all zero; dense made contiguous, sparse coalesced;
     divided by 2**k (exact) so that max|X| is in [1/2, 1). Returns (X * 2**-k, k)."""
@@ -328,8 +320,9 @@ def _prepare(X, dtype, device):
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
     return X, k
 
-def _scale_factors(factors, k: int):
-    "factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly."
+def scale_factors(factors, k: int) -> list:
+    """factors[n] * 2**k_n with the k_n of `_split_pow(k, len(factors))`: the CP model times 2**k, exactly (the solvers
+    fit X / 2**k and scale their factors back with it; HNTF, Standard HNCPD and Multi-HNTF reuse it)."""
     return [pow2_scale(F, kn) for F, kn in zip(factors, _split_pow(k, len(factors)))]
 
 def ncpd_init(X, rank, init='nndsvda', *, random_state=None, dtype=None, device=None) -> CPTensor:
@@ -346,13 +339,14 @@ def ncpd_init(X, rank, init='nndsvda', *, random_state=None, dtype=None, device=
     X, k = _prepare(X, dtype, device)
     rank = check_rank(rank)
     if not isinstance(init, str): raise TypeError(f"init: ncpd_init takes a string ({_INIT_NAMES}), got {type(init).__name__}")
-    factors, _ = _init_factors(X, rank, init, get_generator(random_state))
-    factors = _scale_factors(factors, k)
+    factors, _ = init_factors(X, rank, init, get_generator(random_state))
+    factors = scale_factors(factors, k)
     _check_finite_result(factors, "initial factors")
     return to_cptensor(torch.ones(rank, dtype=X.dtype, device=X.device), factors)
 
 # %% ../nbs/04_ncpd.ipynb #4b5ce484
-def _check_args(rank, solver, n_iter_max, tol):
+def check_ncpd_args(rank, solver, n_iter_max, tol) -> int:
+    "The rank of valid `ncpd` arguments rank, solver, n_iter_max, tol; ValueError naming the first bad one."
     rank = check_rank(rank)
     if solver not in ('hals', 'mu'): raise ValueError(f"solver: got {solver!r}; accepted are 'hals' and 'mu'")
     if isinstance(n_iter_max, bool) or not isinstance(n_iter_max, numbers.Integral) or n_iter_max < 0:
@@ -360,6 +354,7 @@ def _check_args(rank, solver, n_iter_max, tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= tol < math.inf):
         raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
     return rank
+_check_args = check_ncpd_args
 
 def _normalize(weights, factors, comm=ONE_PROCESS, split=None):
     """tensorly's cp_normalize: unit-norm columns (zero columns stay zero), the norms multiplied into the weights.
@@ -372,7 +367,7 @@ def _normalize(weights, factors, comm=ONE_PROCESS, split=None):
     return weights, out
 
 # %% ../nbs/04_ncpd.ipynb #a50f647a
-def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx, normalize_factors,
+def ncpd_loop(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx, normalize_factors,
           verbose=False, callback=None, comm=ONE_PROCESS, split=None, shape=None, desc=None):
     """The NCPD loop from the initial `factors` (of X / 2**kx; updated in place) and the result: (CPTensor with
     history_, n_iter_, errors_, whether n_iter_max was reached with tol > 0 unmet). With a `comm` (chapter 19) X
@@ -380,20 +375,20 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     the other modes are partial sums added by all_reduce, the split factor's Gram matrix travelling with the next
     of them; one process (`ONE_PROCESS`, the default) adds nothing."""
     k, rank = X.ndim, factors[0].shape[1]
-    update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
-    modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape if shape is None else shape))
+    update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
+    modes, h = [n for n in range(k) if n not in fixed], tree_cut(tuple(X.shape if shape is None else shape))
     G = [F.T @ F for F in factors]                  # Gram matrices, kept up to date
     if split is not None: G[split] = comm.sum(G[split])[0]
     errs, errs_f, stopped = [], [], False           # errs: 0-d tensors (no sync unless a float is needed)
     comm.mark()
     bar = tqdm(range(n_iter_max if modes else 0), desc=desc or f"ncpd ({solver})", disable=not verbose or comm.rank != 0,
                leave=False)
-    lr = X.is_sparse and X.device.type == 'cpu' and split is None and sum(_cut_sizes(X.shape, h)) <= X._nnz()
-    Xlr = _SparseLR.of(X, h) if lr else X          # made once; not for a hypersparse X (the tree's (prod I_L) x r
+    lr = X.is_sparse and X.device.type == 'cpu' and split is None and sum(cut_sizes(X.shape, h)) <= X._nnz()
+    Xlr = SparseLR.of(X, h) if lr else X          # made once; not for a hypersparse X (the tree's (prod I_L) x r
                                                    # and (prod I_R) x r products would outgrow its nonzeros)
     for it in bar:
         pend = None                                 # the split factor's Gram matrix, not yet summed
-        for n, M in _sweep_mttkrps(Xlr, factors, modes, h):
+        for n, M in sweep_mttkrps(Xlr, factors, modes, h):
             if n != split:                          # X split: a partial MTTKRP, the processes' parts are added
                 M, *g = comm.sum(M, *(() if pend is None else (pend,)))
                 if g: G[split], pend = g[0], None
@@ -421,7 +416,7 @@ def _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, 
     if normalize_factors:
         weights, factors = _normalize(weights, factors, comm, split)
         weights = pow2_scale(weights, kx)                                   # back to the scale of X
-    else: factors = _scale_factors(factors, kx)
+    else: factors = scale_factors(factors, kx)
     _check_finite_result(factors + [weights], "factors")
     history = torch.stack(errs + ([] if final is None else [final.to(X.device)])) if errs or final is not None else None
     if history is not None: _check_finite_result([history], "relative errors")
@@ -502,11 +497,11 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=500, init='nndsvda', tol=1e-7, ra
     if solver == 'mu' and init == 'nndsvd':
         warnings.warn("init: 'nndsvd' leaves exact zeros in the factors, which solver='mu' can never change; "
                       "use init='nndsvda' (zeros filled) or solver='hals'", UserWarning, stacklevel=2)
-    factors, weights = _init_factors(X, rank, init, get_generator(random_state), fixed)
-    if not isinstance(init, str): factors = _scale_factors(factors, -kx)     # a given init, to the scale of X / 2**kx
+    factors, weights = init_factors(X, rank, init, get_generator(random_state), fixed)
+    if not isinstance(init, str): factors = scale_factors(factors, -kx)     # a given init, to the scale of X / 2**kx
     if isinstance(n_inner, bool) or not isinstance(n_inner, numbers.Integral) or n_inner < 1:
         raise ValueError(f"n_inner: expected an integer >= 1 (HALS sweeps per mode update), got {n_inner!r}")
-    cp, unconverged = _ncpd(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx,
+    cp, unconverged = ncpd_loop(X, factors, weights, fixed, solver, n_inner, n_iter_max, tol, normX2, normX, kx,
                             normalize_factors, verbose, callback)
     if unconverged:
         warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the error "
@@ -565,7 +560,7 @@ def _entry_weights(v, name, shape, dtype, device, boolean):
                          "NaN, inf or negative values")
     return t.to(dtype=dtype, device=device)
 
-def _check_weights(X, mask, sample_weight, dtype=None, device=None):
+def check_entry_weights(X, mask, sample_weight, dtype=None, device=None):
     """Validate the input of a weighted fit. Returns (X, w): X a dense contiguous torch tensor, set to 0 where the weight
     is 0 (NaN, inf or negative values are allowed only there); w = mask * sample_weight scaled to max 1, of a shape
     that broadcasts to X's."""
@@ -604,7 +599,7 @@ _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
     "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."
-    X, w = _check_weights(X, mask, sample_weight, dtype, device)
+    X, w = check_entry_weights(X, mask, sample_weight, dtype, device)
     if X.ndim < 2: raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X, kx = pow2_normalize(X)                     # X / 2**kx, max weighted entry in [1/2, 1)
     rank = _check_args(rank, solver, n_iter_max, tol)
@@ -620,16 +615,16 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     wX, omw = w * X, 1 - w
     nw = _weighted_sq(w, X)                       # ||X||_w^2 > 0
     Z = torch.addcmul(wX, omw, wX.sum() / w.expand(X.shape).sum())        # the start: weight-0 part at the weighted mean
-    factors, weights = _init_factors(Z, rank, init, get_generator(random_state), fixed)
-    if not isinstance(init, str): factors = _scale_factors(factors, -kx)
-    update = (lambda F, M, V: _hals_update(F, M, V, int(n_inner))) if solver == 'hals' else _mu_update
-    modes, h = [n for n in range(k) if n not in fixed], _split(tuple(X.shape))
+    factors, weights = init_factors(Z, rank, init, get_generator(random_state), fixed)
+    if not isinstance(init, str): factors = scale_factors(factors, -kx)
+    update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
+    modes, h = [n for n in range(k) if n not in fixed], tree_cut(tuple(X.shape))
     G = [F.T @ F for F in factors]
     s = _RELAX * w                                # over-relaxed step: HALS (Z may be < 0), weights strictly in (0, 1)
     errs, stopped, fast = [], False, solver == 'hals' and _RELAX != 1 and bool(((w > 0) & (w < 1)).any())
     sX, oms = s * X, 1 - s
     def sweep(Z):                                 # one sweep of the unweighted loop on Z; the model and its weighted error
-        for n, M in _sweep_mttkrps(Z.contiguous(), factors, modes, h):
+        for n, M in sweep_mttkrps(Z.contiguous(), factors, modes, h):
             V = math.prod(G[m] for m in range(k) if m != n)
             factors[n] = update(factors[n], M, V)
             G[n] = factors[n].T @ factors[n]
@@ -661,7 +656,7 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
         weights = pow2_scale(weights, kx)
-    else: factors = _scale_factors(factors, kx)
+    else: factors = scale_factors(factors, kx)
     _check_finite_result(factors + [weights, torch.tensor(errs + [final])], "factors and errors")
     cp = to_cptensor(weights, factors)
     cp.history_, cp.n_iter_, cp.errors_ = errs, len(errs), [final]

@@ -15,11 +15,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .tensor import as_tensor, check_ranks, sq_norm, mttkrp, cp_norm_sq
-from .nnls import _cpu_threads
+from .nnls import cpu_threads as _cpu_threads
 from .nnls_grad import nnls_layer
-from .multihntf import MultiHNTFModel, multihntf, _khatri_rao_power, _check_core_size
-from .neural_nmf import _check_y, _Training
-from .baselines import supervised_multihntf, _check_mode, _check_nonneg
+from .multihntf import MultiHNTFModel, multihntf, khatri_rao_power as _khatri_rao_power, check_core_size as _check_core_size
+from .neural_nmf import check_labels as _check_y, Training as _Training
+from .supervised import supervised_multihntf
+from .validation import check_mode as _check_mode, check_float as _check_nonneg
 
 # %% auto #0
 __all__ = ['layer_sq_errors', 'label_sq_error', 'NeuralMultiHNTF', 'neural_multihntf']

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from .tensor import as_tensor, check_ranks, get_generator, mttkrp, cp_norm_sq, sq_norm
-from .nnls import _cpu_threads
-from .neural_nmf import NeuralNMF, _Training
+from .nnls import cpu_threads as _cpu_threads
+from .neural_nmf import NeuralNMF, Training as _Training
 from .ncpd import ncpd
-from .baselines import (_PerModeCP, _cp_factors, _rel_err, _row_normalise, _check_layers, _check_mode,
-                                standard_hncpd, StandardHNCPDModel)
+from .baselines import (PerModeCP as _PerModeCP, cp_rel_error as _rel_err, standard_hncpd, StandardHNCPDModel)
+from .validation import check_cp as _cp_factors, check_mode as _check_mode
 
 # %% auto #0
 __all__ = ['NeuralNCPD', 'neural_ncpd']

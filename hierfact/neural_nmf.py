@@ -17,12 +17,14 @@ from sklearn.utils.validation import check_is_fitted
 from .tensor import as_tensor, check_rank, check_ranks, get_generator, sq_norm, to_numpy
 from .hnmf import hnmf
 from .hierarchy import HierarchicalModel
-from .nnls import _cpu_threads
+from .nnls import cpu_threads as _cpu_threads
+from .validation import check_int, check_float
 from .nnls_grad import NNLSFunction, nnls_layer
 
 # %% auto #0
-__all__ = ['energy_loss', 'reconstruction_loss', 'classification_loss', 'pinv_classifier', 'label_accuracy', 'NeuralNMF',
-           'layer_errors', 'train_neural_nmf', 'neural_nmf', 'NeuralNMFEstimator']
+__all__ = ['LOSSES', 'ADAM_REL', 'energy_loss', 'reconstruction_loss', 'classification_loss', 'check_labels', 'pinv_classifier',
+           'label_accuracy', 'NeuralNMF', 'csr_transpose', 'gram_form', 'main_loss', 'layer_errors', 'Training',
+           'train_neural_nmf', 'neural_nmf', 'NeuralNMFEstimator']
 
 # %% ../nbs/11_neural_nmf.ipynb #597a584c
 _REDUCTIONS = ("sum", "mean")
@@ -95,7 +97,7 @@ def classification_loss(scores, y, *, kind: str = "cross_entropy", reduction: st
 def _as_cpu_tensor(v):
     return v.detach().cpu() if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(to_numpy(v)))
 
-def _check_y(y, n, n_classes, device, name="y", allow_unknown=True):
+def check_labels(y, n, n_classes, device, name="y", allow_unknown=True):
     """Validate labels y (n,): integers 0..n_classes-1, -1 for unknown (numpy, torch, list). Returns (y long tensor on
     `device` with -1 kept for unknown, n_classes; default max label + 1). TypeError for non-integer labels; ValueError
     for the shape, labels below -1 or >= n_classes, no known label (or any unknown one without `allow_unknown`)."""
@@ -124,9 +126,9 @@ def _one_hot_known(y, c, dtype):
 def pinv_classifier(S, y, n_classes=None):
     """The talk's least-squares classifier on codes S (r, n): B = (Y o L) pinv(S), Y the one-hot labels (c, n) and L
     the known mask (n,), both from y (n,) (integers 0..c-1, -1 for unknown). Returns B (c, r), a torch tensor in S's
-    dtype and device. Raises what `_check_y` raises (ValueError/TypeError naming y)."""
+    dtype and device. Raises what `check_labels` raises (ValueError/TypeError naming y)."""
     S = as_tensor(S, "S", ndim=2, nonnegative=False, allow_sparse=False).detach()
-    y, c = _check_y(y, S.shape[1], n_classes, S.device)
+    y, c = check_labels(y, S.shape[1], n_classes, S.device)
     return _one_hot_known(y, c, S.dtype) @ torch.linalg.pinv(S)
 
 def label_accuracy(S, y, y_true, n_classes=None) -> float:
@@ -138,8 +140,8 @@ def label_accuracy(S, y, y_true, n_classes=None) -> float:
     labels out of range, y_true differing from y on a known label, no known or no unknown document)."""
     S = as_tensor(S, "S", ndim=2, nonnegative=False, allow_sparse=False).detach()
     B = pinv_classifier(S, y, n_classes)
-    yk, _ = _check_y(y, S.shape[1], n_classes, S.device)
-    yt, _ = _check_y(y_true, S.shape[1], None, S.device, name="y_true", allow_unknown=False)
+    yk, _ = check_labels(y, S.shape[1], n_classes, S.device)
+    yt, _ = check_labels(y_true, S.shape[1], None, S.device, name="y_true", allow_unknown=False)
     known = yk >= 0
     if bool(known.all()): raise ValueError("y: every label is known (none is -1); there is no unlabelled document to score")
     if not torch.equal(yt[known], yk[known]):
@@ -218,7 +220,7 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
     def _forward(self, X, warm_start=False, grams=False, Xt=None):
         """`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only.
         grams : also keep layer 0's differentiable G = A_0^T A_0 and C = A_0^T X in self._grams (for the Gram-form
-        loss, `_main_loss`). Xt : X^T in CSR for layer 0's product (see `_csr_transpose`)."""
+        loss, `main_loss`). Xt : X^T in CSR for layer 0's product (see `csr_transpose`)."""
         last = getattr(self, "_supports", None)
         if not warm_start or last is None or last[0].shape[1] != X.shape[1] or last[0].device != X.device: last = [None] * len(self.A)
         Ss, prev = [], X
@@ -279,21 +281,11 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
         return m
 
 # %% ../nbs/11_neural_nmf.ipynb #8cd201af
-_LOSSES = ("energy", "reconstruction")
+LOSSES = ("energy", "reconstruction")
 _OPTIMIZERS = ("adam", "gd")
-_ADAM_REL, _ADAM_REL_B = 1e-2, 1e-1          # Adam's default step: this times the mean |entry| of each A_l (of B)
+ADAM_REL, _ADAM_REL_B = 1e-2, 1e-1          # Adam's default step: this times the mean |entry| of each A_l (of B)
 
-def _check_float(v, name, *, positive=False):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ValueError(f"{name}: expected a finite number {'> 0' if positive else '>= 0'}, got {v!r}")
-    return float(v)
-
-def _check_count(v, name):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"{name}: expected an integer >= 0, got {v!r}")
-    return int(v)
-
-def _csr_transpose(X):
+def csr_transpose(X):
     "X^T in CSR for a sparse X (None for a dense one): built once per training, it makes A^T X one CSR product."
     if X.layout == torch.strided or X.device.type not in ("cpu", "cuda"): return None
     import warnings
@@ -301,11 +293,11 @@ def _csr_transpose(X):
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return X.t().coalesce().to_sparse_csr()
 
-def _gram_form(X):
+def gram_form(X):
     "Whether ||X - T S||^2 is computed in the Gram form (`_sq_dist`): sparse X or dense X above 2^20 entries."
     return X.layout != torch.strided or X.numel() > _DIRECT_MAX
 
-def _main_loss(model, X, Ss, loss, reduction, x_sq, grams=None):
+def main_loss(model, X, Ss, loss, reduction, x_sq, grams=None):
     """The training loss of a NeuralNMF. grams : layer 0's (G, C) from `_forward(X, grams=True)`: the energy's first
     term ||X||^2 - 2 <C, S_0> + <G, S_0 S_0^T> then reuses the forward's products (no second pass over X and A_0)."""
     if loss == "energy" and grams is not None:
@@ -351,7 +343,7 @@ class _GD(torch.optim.Optimizer):
                 if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
                 p.sub_(torch.mul(p.grad, g["lr"], out=buf))
 
-class _Training:
+class Training:
     """The one training loop of the neural models: validated settings (`name` names the function in messages;
     n_epochs an integer >= 0; lr None (each matrix's default step) or a finite number > 0, required for 'gd';
     optimizer 'adam' or 'gd'; verbose; callback(epoch, loss) -> True stops), `optimizer(params)` and `run(...)`."""
@@ -359,9 +351,9 @@ class _Training:
         if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer: got {optimizer!r}; accepted are {_OPTIMIZERS}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected None or a function callback(epoch, loss), got {type(callback).__name__}")
-        self.lr = None if lr is None else _check_float(lr, "lr", positive=True)
+        self.lr = None if lr is None else check_float(lr, "lr", strict=True)
         if optimizer == "gd" and self.lr is None: raise ValueError("lr: required for optimizer='gd' (plain gradient steps)")
-        self.name, self.n_epochs, self.kind = name, _check_count(n_epochs, "n_epochs"), optimizer
+        self.name, self.n_epochs, self.kind = name, check_int(n_epochs, "n_epochs"), optimizer
         self.verbose, self.callback, self.stopped = bool(verbose), callback, False
 
     def optimizer(self, *specs):
@@ -452,37 +444,37 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     labels without a classification layer, lam > 0 without labels; X's rows not n_features) and FloatingPointError
     (the loss or a parameter became non-finite: lower lr; the last finite parameters are restored)."""
     if not isinstance(model, NeuralNMF): raise TypeError(f"model: expected a NeuralNMF, got {type(model).__name__}")
-    if loss not in _LOSSES: raise ValueError(f"loss: got {loss!r}; accepted are {_LOSSES}")
+    if loss not in LOSSES: raise ValueError(f"loss: got {loss!r}; accepted are {LOSSES}")
     if classification not in _CLASS_KINDS: raise ValueError(f"classification: got {classification!r}; accepted are {_CLASS_KINDS}")
     _check_reduction(reduction)
-    train = _Training("train_neural_nmf", n_epochs, lr, optimizer=optimizer, verbose=verbose, callback=callback)
-    lam = _check_float(lam, "lam")
-    lr_class = None if lr_class is None else _check_float(lr_class, "lr_class", positive=True)
-    lr_decay = _check_float(lr_decay, "lr_decay", positive=True)
+    train = Training("train_neural_nmf", n_epochs, lr, optimizer=optimizer, verbose=verbose, callback=callback)
+    lam = check_float(lam, "lam")
+    lr_class = None if lr_class is None else check_float(lr_class, "lr_class", strict=True)
+    lr_decay = check_float(lr_decay, "lr_decay", strict=True)
     decay_every = check_rank(decay_every, "decay_every")
-    class_iters = _check_count(class_iters, "class_iters")
+    class_iters = check_int(class_iters, "class_iters")
     X = as_tensor(X, "X", ndim=2, dtype=model.dtype, device=model.device)
     if X.shape[0] != model.n_features:
         raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
     supervised = y is not None
     if supervised:
         if model.B is None: raise ValueError("y: labels were given but the model has no classification layer (n_classes=None)")
-        y, _ = _check_y(y, X.shape[1], model.n_classes, model.device)
+        y, _ = check_labels(y, X.shape[1], model.n_classes, model.device)
     elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
     rate_B = lr_class if lr_class is not None else train.lr
     if class_iters and B_params:                             # B waits for its own steps
-        opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL)), train.optimizer((B_params, rate_B, _ADAM_REL_B))
-    else: opt, opt_B = train.optimizer((A_params, train.lr, _ADAM_REL), (B_params, rate_B, _ADAM_REL_B)), None
+        opt, opt_B = train.optimizer((A_params, train.lr, ADAM_REL)), train.optimizer((B_params, rate_B, _ADAM_REL_B))
+    else: opt, opt_B = train.optimizer((A_params, train.lr, ADAM_REL), (B_params, rate_B, _ADAM_REL_B)), None
 
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
-    grams = loss == "energy" and _gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
-    Xt = _csr_transpose(X)
+    grams = loss == "energy" and gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
+    Xt = csr_transpose(X)
     def forward():
         Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
-        return Ss, _main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
+        return Ss, main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
 
     def objective():
         Ss, main = forward()
@@ -533,10 +525,10 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
     if init not in ("hnmf", "random"): raise ValueError(f"init: got {init!r}; accepted are 'hnmf' and 'random'")
     ranks = check_ranks(ranks)
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
-    _check_float(lam, "lam")
+    check_float(lam, "lam")
     if ranks[0] > X.shape[0]: raise ValueError(f"ranks: r0={ranks[0]} exceeds the number of features m={X.shape[0]}")
     gen = get_generator(random_state)
-    if y is not None: y, n_classes = _check_y(y, X.shape[1], n_classes, X.device)
+    if y is not None: y, n_classes = check_labels(y, X.shape[1], n_classes, X.device)
     A = None
     if init == "hnmf":
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
@@ -561,7 +553,7 @@ def neural_nmf(X, ranks, y=None, *, n_classes=None, init: str = "hnmf", loss: st
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
-from .nmf import ComponentsMixin, _estimator_input, _check_max_iter
+from .nmf import ComponentsMixin, estimator_input as _estimator_input
 
 def _auto_ranks(m, n):
     "ranks='auto' for m features and n samples: (10, 6) cut to the data (see `NeuralNMFEstimator`)."
@@ -606,7 +598,7 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
             type_of_target(y, input_name="y", raise_unknown=True)
             if y.dtype == object: y = np.asarray(y.tolist())
         model = neural_nmf(Xt, ranks, y=y, n_classes=self.n_classes, init=self.init, loss=self.loss, lam=self.lam,
-                           classification=self.classification, reduction=self.reduction, n_epochs=_check_max_iter(self.max_iter),
+                           classification=self.classification, reduction=self.reduction, n_epochs=check_int(self.max_iter, "max_iter"),
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,
                            random_state=self.random_state, dtype=self.dtype, device=self.device,
                            verbose=bool(self.verbose))

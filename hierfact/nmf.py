@@ -20,9 +20,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .tensor import as_tensor, check_rank, get_generator, sq_norm, to_numpy, pow2_normalize, pow2_scale
 from .comm import ONE_PROCESS
+from .validation import check_int, check_callback, check_factor, warn_unconverged, stopped as _stopped
 
 # %% auto #0
-__all__ = ['initialize', 'NMFResult', 'nmf', 'ComponentsMixin', 'NMF']
+__all__ = ['initialize', 'NMFResult', 'check_nmf_options', 'nmf', 'estimator_input', 'nnls_codes', 'ComponentsMixin', 'NMF']
 
 # %% ../nbs/03_nmf.ipynb #65998202
 def _csr(crow, col, vals, shape):
@@ -386,22 +387,8 @@ class NMFResult:
 # %% ../nbs/03_nmf.ipynb #ef5d335f
 _BETA = {"frobenius": "frobenius", "kl": "kl", "kullback-leibler": "kl"}
 
-def _stopped(e_prev, e, tol) -> bool:
-    "The library's stopping rule: |e_prev - e| <= tol * e_prev at a check, for tol > 0 (tol = 0 never stops)."
-    return tol > 0 and abs(e_prev - e) <= tol * e_prev
-
-def _warn_unconverged(who, n_iter_max, tol, stacklevel=3):
-    "ConvergenceWarning for a run that reached n_iter_max with tol > 0 unmet."
-    warnings.warn(f"{who}: reached n_iter_max={n_iter_max} iterations before the relative change of the error fell "
-                  f"to tol={tol:g}; raise n_iter_max or tol (tol=0 runs n_iter_max iterations without this warning)",
-                  ConvergenceWarning, stacklevel=stacklevel)
-
-def _check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback: expected a callable callback(iteration, error) or None, got {type(callback).__name__}")
-    return callback
-
-def _check_options(beta_loss, solver, init, n_iter_max, tol):
+def check_nmf_options(beta_loss, solver, init, n_iter_max, tol) -> str:
+    "The loss ('frobenius' or 'kl') of valid `nmf` options; ValueError naming the first bad one (the distributed NMF reuses it)."
     if not isinstance(beta_loss, str) or beta_loss.lower() not in _BETA:
         raise ValueError(f"beta_loss: got {beta_loss!r}; accepted are 'frobenius' and 'kl' ('kullback-leibler')")
     loss = _BETA[beta_loss.lower()]
@@ -414,18 +401,6 @@ def _check_options(beta_loss, solver, init, n_iter_max, tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     return loss
-
-def _given_factor(F, name, shape, dtype, device, cast):
-    "A validated copy of a user factor: nonnegative, finite, 2-D, of `shape`, `dtype` (TypeError unless `cast`)."
-    T = as_tensor(F, name, ndim=2, allow_sparse=False, device=device)
-    if T.dtype != dtype:
-        if not cast:
-            raise TypeError(f"{name}: has dtype {T.dtype} but X is computed in {dtype}; pass {name} as {dtype} "
-                            f"(or set dtype= to cast X and the given factors)")
-        T = T.to(dtype)
-    if tuple(T.shape) != tuple(shape):
-        raise ValueError(f"{name}: expected shape {tuple(shape)} (from X's shape and rank), got {tuple(T.shape)}")
-    return T.clone()
 
 # %% ../nbs/03_nmf.ipynb #383a40eb
 def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", A=None, S=None,
@@ -462,8 +437,8 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     Raises ValueError (bad options, negative/NaN/inf/empty/all-zero X, rank > min(n1, n2) with an SVD-type
     init, missing or misshapen factors) and TypeError (non-integer rank, factor dtype differing from X's, a
     callback that is not callable)."""
-    loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
-    _check_callback(callback)
+    loss = check_nmf_options(beta_loss, solver, init, n_iter_max, tol)
+    check_callback(callback)
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     rank = check_rank(rank)
     n1, n2 = X.shape
@@ -485,12 +460,12 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
                       "solver='mu' can never change, so the fit is poorer; use init='nndsvda' (zeros filled "
                       "with the mean) or solver='hals'", UserWarning, stacklevel=2)
     cast = dtype is not None
-    A = None if A is None else _given_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
-    S = None if S is None else _given_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
+    A = None if A is None else check_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
+    S = None if S is None else check_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
     with torch.no_grad():
         res, unconverged = _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
                                 get_generator(random_state), verbose, callback)
-    if unconverged: _warn_unconverged("nmf", n_iter_max, tol)
+    if unconverged: warn_unconverged("nmf", n_iter_max, tol)
     return res
 
 # %% ../nbs/03_nmf.ipynb #4e419343
@@ -615,12 +590,7 @@ def _transposed(X, dtype, device):
     T = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     return T.t() if T.is_sparse else T.T
 
-def _check_max_iter(max_iter, name="max_iter"):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 0:
-        raise ValueError(f"{name}: expected an integer >= 0, got {max_iter!r}")
-    return int(max_iter)
-
-def _estimator_input(est, X, reset):
+def estimator_input(est, X, reset):
     """X (n_samples x n_features) for a matrix estimator, validated, as a torch tensor X^T (features x samples).
     numpy, lists, pandas and scipy.sparse go through scikit-learn's `validate_data` (sets or checks n_features_in_ and
     feature_names_in_) and must be nonnegative; a torch tensor is validated by `as_tensor` (its device is kept)."""
@@ -637,7 +607,7 @@ def _estimator_input(est, X, reset):
     check_non_negative(X, f"{type(est).__name__} (input X)")
     return _transposed(X, est.dtype, est.device)
 
-def _nnls_codes(Xt, H):
+def nnls_codes(Xt, H):
     """Codes S = argmin_{S >= 0} ||Xt - H S||_F (H: n_features x r, Xt: n_features x n, dense or sparse), column by
     column, computed on Xt / 2**k and H / 2**j (exact powers of two, so data near the dtype's limits do not overflow)."""
     Xn, k = pow2_normalize(Xt)
@@ -695,17 +665,17 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return "hals" if self.solver == "cd" else self.solver
 
     def _loss(self):
-        return _check_options(self.beta_loss, self._solver(), "random", 0, 0)
+        return check_nmf_options(self.beta_loss, self._solver(), "random", 0, 0)
 
     def fit_transform(self, X, y=None):
         "Fit to X (n_samples x n_features) and return the codes W (n_samples x n_components, numpy)."
-        Xt = _estimator_input(self, X, reset=True)
+        Xt = estimator_input(self, X, reset=True)
         n_features, n_samples = Xt.shape
         rank = self._rank(n_features, n_samples)
         init = self.init
         if init is None: init = "nndsvda" if rank <= min(n_features, n_samples) else "random"
         res = nmf(Xt, rank, beta_loss=self.beta_loss, solver=self._solver(), init=init,
-                  n_iter_max=_check_max_iter(self.max_iter), tol=self.tol, random_state=self.random_state,
+                  n_iter_max=check_int(self.max_iter, "max_iter"), tol=self.tol, random_state=self.random_state,
                   dtype=self.dtype, device=self.device, verbose=bool(self.verbose))
         self.components_ = to_numpy(res.A.T)
         self.n_components_ = rank
@@ -725,8 +695,8 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def transform(self, X):
         "The codes W (n_samples x n_components, numpy) of X with the topics components_ held fixed."
         check_is_fitted(self, "components_")
-        Xt = _estimator_input(self, X, reset=False)
+        Xt = estimator_input(self, X, reset=False)
         H = torch.as_tensor(self.components_.T, dtype=Xt.dtype, device=Xt.device)
-        if self._loss() == "frobenius": return to_numpy(_nnls_codes(Xt, H).T)
+        if self._loss() == "frobenius": return to_numpy(nnls_codes(Xt, H).T)
         return to_numpy(nmf(Xt, H.shape[1], beta_loss=self.beta_loss, solver="mu", init="custom", A=H, update_A=False,
-                            n_iter_max=_check_max_iter(self.max_iter), tol=self.tol).S.T)
+                            n_iter_max=check_int(self.max_iter, "max_iter"), tol=self.tol).S.T)

@@ -15,9 +15,10 @@ import scipy.sparse as sp
 import torch
 
 from .tensor import as_tensor
+from .validation import check_int as _check_int
 
 # %% auto #0
-__all__ = ['kkt_residual', 'nnls_gram', 'nnls']
+__all__ = ['cpu_threads', 'kkt_residual', 'nnls_gram', 'nnls']
 
 # %% ../nbs/02_nnls.ipynb #4d2752ae
 _RIDGE = {torch.float64: 1e-12, torch.float32: 1e-6}      # default relative ridge added to G
@@ -27,14 +28,16 @@ _CHUNK_BYTES = 64 * 2**20                                  # each batch of p x p
 _CPU_THREADS = 1        # torch threads while pivoting on the CPU (None: leave the user's setting), see below
 
 @contextlib.contextmanager
-def _cpu_threads(device):
-    "Run the block with `_CPU_THREADS` torch threads when on the CPU (device None: CPU); restores the setting."
+def cpu_threads(device):
+    """Context manager: run the block with `_CPU_THREADS` torch threads when on the CPU (device None: CPU); restores
+    the setting. Every solver that pivots or runs many small products on the CPU uses it."""
     old = torch.get_num_threads()
     if (device is not None and torch.device(device).type != 'cpu') or _CPU_THREADS is None or old == _CPU_THREADS:
         yield; return
     torch.set_num_threads(_CPU_THREADS)
     try: yield
     finally: torch.set_num_threads(old)
+_cpu_threads = cpu_threads
 
 # %% ../nbs/02_nnls.ipynb #36e45b5a
 def _kkt_violation(G, Ct, St):
@@ -224,12 +227,6 @@ def _common(named):
     if len({d for _, d in devs}) > 1:
         raise ValueError(" but ".join(f"{n} is on {d}" for n, d in devs) + ": torch inputs must be on the same device")
     return (fl[0][1] if fl else torch.float64), (devs[0][1] if devs else None)
-
-def _check_int(v, name, lo):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer >= {lo}, got {v!r} ({type(v).__name__})")
-    if v < lo: raise ValueError(f"{name}: must be >= {lo}, got {v}")
-    return int(v)
 
 def _check_ridge(ridge, dtype):
     if ridge is None: return _RIDGE[dtype]

@@ -11,8 +11,9 @@ import warnings
 import torch
 
 from .tensor import as_tensor
-from .nnls import (nnls_gram, _common, _check_int, _check_ridge, _cpu_threads, _masked_solve, _ridged,
+from .nnls import (nnls_gram, _common, _check_ridge, cpu_threads as _cpu_threads, _masked_solve, _ridged,
                            _solve_spd, _unit_scaling)
+from .validation import check_int as _check_int
 
 # %% auto #0
 __all__ = ['nnls_vjp', 'NNLSFunction', 'nnls_layer']

@@ -25,7 +25,8 @@ from .ncpd import ncpd, ncpd_init
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
-__all__ = ['knee_point', 'factor_similarity', 'corcondia', 'RankDiagnostics', 'rank_diagnostics', 'layer_diagnostics']
+__all__ = ['MAX_DENSE_HELDOUT', 'knee_point', 'factor_similarity', 'corcondia', 'RankDiagnostics', 'rank_diagnostics',
+           'layer_diagnostics']
 
 # %% ../nbs/18_ranks.ipynb #946bccb5
 def _check_fraction(v, name):
@@ -172,9 +173,10 @@ def corcondia(X, cp) -> float:
 # %% ../nbs/18_ranks.ipynb #b11194e6
 import warnings
 from sklearn.exceptions import ConvergenceWarning
-from .multihntf import _check_options
+from .validation import check_options as _check_options
 
-_MAX_DENSE_HELDOUT = 2**24
+MAX_DENSE_HELDOUT = 2**24      # the most entries of a sparse X whose held-out copy may be dense
+_MAX_DENSE_HELDOUT = MAX_DENSE_HELDOUT
 
 def _heldout_error(X, observed, cp) -> float:
     "||P_heldout(X - model)|| / ||P_heldout X|| for a dense X and a bool mask of the observed entries."
@@ -450,22 +452,22 @@ def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
     """`ncpd(X, rank, init=init, n_inner=1, solver=, n_iter_max=, tol=, random_state=gen, callback=)` on the prepared
     P = `_prepared(X)`: the same loop from the same start, without `ncpd`'s validation and scaling of X (whole passes
     over X) on every call."""
-    from hierfact.ncpd import _init_factors, _check_init_cp, _scale_factors, _ncpd
+    from hierfact.ncpd import init_factors, check_init_cp, scale_factors, ncpd_loop
     Xs, kx, nx2 = P
-    if isinstance(init, str): factors, weights = _init_factors(Xs, rank, init, gen, normX2=nx2)
+    if isinstance(init, str): factors, weights = init_factors(Xs, rank, init, gen, normX2=nx2)
     else:
-        factors, weights = _check_init_cp(init, Xs, rank, set())
-        factors = _scale_factors(factors, -kx)
-    cp, _ = _ncpd(Xs, factors, weights, set(), solver, 1, n_iter_max, tol, nx2, nx2.sqrt(), kx, False, False, callback)
+        factors, weights = check_init_cp(init, Xs, rank, set())
+        factors = scale_factors(factors, -kx)
+    cp, _ = ncpd_loop(Xs, factors, weights, set(), solver, 1, n_iter_max, tol, nx2, nx2.sqrt(), kx, False, False, callback)
     return cp
 
 class _HeldOut:
     """The held-out fit's data, made once per call: X (scaled as `_prepared`) at the observed nonzeros and at every
-    held-out entry, as one sparse pattern (`hierfact.ncpd._SparseLR`). Each EM sweep of a 0/1 mask works on Z = X at
+    held-out entry, as one sparse pattern (`hierfact.ncpd.SparseLR`). Each EM sweep of a 0/1 mask works on Z = X at
     the observed entries and the current model at the held-out ones (Kiers 1997; `ncpd(mask=)`); Z is zero at the
     observed zeros, so it lives on this pattern: the sweep costs O((nnz + held-out entries) r), not O(prod I r)."""
     def __init__(self, Xd, observed, kx):
-        from hierfact.ncpd import _SparseLR, _split
+        from hierfact.ncpd import SparseLR, tree_cut
         from hierfact.tensor import pow2_scale
         Xs = pow2_scale(Xd, -kx)
         held, obs_nz = ~observed, observed & (Xs != 0)
@@ -476,8 +478,8 @@ class _HeldOut:
         self.is_held = held[pattern]
         self.x_held, self.x_obs = vals[self.is_held], vals[~self.is_held]
         self.vals = vals.clone()
-        self.shape, self.h, self.kx = tuple(Xd.shape), _split(tuple(Xd.shape)), kx
-        self.lr = _SparseLR(idx, vals, self.shape, self.h)
+        self.shape, self.h, self.kx = tuple(Xd.shape), tree_cut(tuple(Xd.shape)), kx
+        self.lr = SparseLR(idx, vals, self.shape, self.h)
         self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
         self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
         self.nx_obs2 = (self.x_obs * self.x_obs).sum()
@@ -486,26 +488,26 @@ class _HeldOut:
         """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
         writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
         gathering r-vectors for every entry)."""
-        from hierfact.ncpd import _kr
-        from hierfact.tensor import _gemm
-        return _gemm(_kr(factors[:self.h]), _kr(factors[self.h:]).T).view(-1).index_select(0, self.flat)
+        from hierfact.tensor import khatri_rao
+        from hierfact.tensor import gemm
+        return gemm(khatri_rao(factors[:self.h]), khatri_rao(factors[self.h:]).T).view(-1).index_select(0, self.flat)
 
     def fit(self, rank, init, solver, n_iter_max, tol, callback):
         """`ncpd(X, rank, mask=observed, init=init, n_inner=1, ...)`'s EM loop (the first sweep on Z with the held-out
         entries at the observed mean, as there), its observed error from the pattern: sum_obs (x - m)^2 =
         ||X_obs||^2 - 2 <X_obs, m> + ||m||^2 - ||m_held||^2 (||m||^2 from the Gram matrices). Returns (the model at
         X's scale, a CPTensor with history_ and n_iter_, and its held-out relative error)."""
-        from hierfact.ncpd import _check_init_cp, _scale_factors, _sweep_mttkrps, _hals_update, _mu_update
-        factors, _ = _check_init_cp(init, _Shape(self), rank, set())      # a copy; weights folded into factor 0
-        factors = _scale_factors(factors, -self.kx)
-        update = (lambda F, M, V: _hals_update(F, M, V, 1)) if solver == 'hals' else _mu_update
+        from hierfact.ncpd import check_init_cp, scale_factors, sweep_mttkrps, hals_update, mu_update
+        factors, _ = check_init_cp(init, _Shape(self), rank, set())      # a copy; weights folded into factor 0
+        factors = scale_factors(factors, -self.kx)
+        update = (lambda F, M, V: hals_update(F, M, V, 1)) if solver == 'hals' else mu_update
         k, modes = len(self.shape), list(range(len(self.shape)))
         G = [F.T @ F for F in factors]
         self.vals[self.is_held] = self.fill
         self.lr.set_values(self.vals)
         errs, nx = [], float(self.nx_obs2) ** 0.5
         for it in range(n_iter_max):
-            for n, M in _sweep_mttkrps(self.lr, factors, modes, self.h):
+            for n, M in sweep_mttkrps(self.lr, factors, modes, self.h):
                 V = math.prod(G[m] for m in range(k) if m != n)
                 factors[n] = update(factors[n], M, V)
                 G[n] = factors[n].T @ factors[n]
@@ -518,13 +520,13 @@ class _HeldOut:
             self.vals[self.is_held] = mh
             self.lr.set_values(self.vals)
         held = float(torch.linalg.vector_norm(self.x_held - mh) / torch.linalg.vector_norm(self.x_held))
-        factors = _scale_factors([F.contiguous() for F in factors], self.kx)
+        factors = scale_factors([F.contiguous() for F in factors], self.kx)
         cp = to_cptensor(torch.ones(rank, dtype=factors[0].dtype, device=factors[0].device), factors)
         cp.history_, cp.n_iter_ = errs, len(errs)
         return cp, held
 
 class _Shape:
-    "What `_check_init_cp` reads of X (ndim, shape, dtype, device), for a start checked against the held-out pattern."
+    "What `check_init_cp` reads of X (ndim, shape, dtype, device), for a start checked against the held-out pattern."
     def __init__(self, ho):
         self.ndim, self.shape, self.dtype, self.device = len(ho.shape), torch.Size(ho.shape), ho.vals.dtype, ho.vals.device
 

@@ -17,7 +17,7 @@ from tensorly.cp_tensor import CPTensor
 # %% auto #0
 __all__ = ['is_sparse', 'check_device', 'as_tensor', 'check_finite', 'check_nonnegative', 'check_rank', 'check_ranks',
            'get_generator', 'rand', 'to_numpy', 'pow2_scale', 'pow2_normalize', 'unfold', 'fold', 'khatri_rao',
-           'mttkrp', 'cp_to_tensor', 'cp_norm_sq', 'sq_norm', 'rel_error', 'to_cptensor']
+           'mttkrp', 'gemm', 'cp_to_tensor', 'cp_norm_sq', 'sq_norm', 'rel_error', 'to_cptensor']
 
 # %% ../nbs/01_tensor.ipynb #3a42e32a
 _FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -289,7 +289,7 @@ def mttkrp(X: torch.Tensor, factors, mode: int) -> torch.Tensor:
     return _mttkrp_dense(X, factors, mode)
 
 # %% ../nbs/01_tensor.ipynb #d717b28a
-def _gemm(a, b):
+def gemm(a, b):
     """a @ b for 2-d tensors. A float64 product on the CPU that no autograd follows runs in numpy's BLAS (OpenBLAS in
     the numpy wheels): 2 to 3 times faster than torch's MKL on skinny products (r rows or columns against a large
     matrix) on an AMD EPYC (benchmarks/results/ncpd_speed.md). Everything else is torch's `@`. Returns a torch tensor."""
@@ -307,7 +307,7 @@ def cp_to_tensor(cp) -> torch.Tensor:
     if len(factors) == 1: return first.sum(1)
     fs = [first] + factors[1:]
     h = min(range(1, len(shape)), key=lambda h: (math.prod(shape[:h]) + math.prod(shape[h:]), -h))   # balanced cut
-    return _gemm(khatri_rao(fs[:h]), khatri_rao(fs[h:]).T).reshape(shape)
+    return gemm(khatri_rao(fs[:h]), khatri_rao(fs[h:]).T).reshape(shape)
 
 def cp_norm_sq(weights, factors) -> torch.Tensor:
     "Squared Frobenius norm of a CP tensor from its factors' Gram matrices (no full tensor formed)."

@@ -1,4 +1,5 @@
-"Bad input and known answers of hierfact.baselines (chapter nbs/12_baselines.ipynb) and of the experiment helpers in experiments/."
+"""Bad input and known answers of hierfact.baselines, hierfact.supervised and hierfact.evaluation (chapters nbs/12_baselines,
+12a_supervised, 12b_evaluation) and of the experiment helpers in experiments/."""
 import itertools
 
 import numpy as np
@@ -6,9 +7,9 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from hierfact.baselines import (hntf, standard_hncpd, standard_ncpd, grouping_distance, synthetic_groupings, topic_recovery,
-                                one_hot, ssnmf, supervised_hnmf, fit_layer_supervised, supervised_multihntf, pinv_accuracy,
-                                logreg_accuracy)
+from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
+from hierfact.supervised import one_hot, ssnmf, supervised_hnmf, fit_layer_supervised, supervised_multihntf
+from hierfact.evaluation import grouping_distance, synthetic_groupings, topic_recovery, pinv_accuracy, logreg_accuracy
 from experiments import TALK_TABLES, REFERENCE_TOPIC_LOSS, experiment_seeds, comparison_table   # the book's, not the package's
 from hierfact.data import synthetic_742
 from hierfact.multihntf import fit_layer

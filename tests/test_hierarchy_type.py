@@ -13,9 +13,8 @@ from hierfact.multihntf import multihntf, MultiHNTFModel
 from hierfact.neural_nmf import neural_nmf, NeuralNMF
 from hierfact.neural_ncpd import neural_ncpd, NeuralNCPD
 from hierfact.neural_multihntf import neural_multihntf, NeuralMultiHNTF
-from hierfact.baselines import (hntf, HNTFModel, standard_hncpd, StandardHNCPDModel, standard_ncpd,
-                                IndependentNCPDModel, supervised_hnmf, SupervisedHNMFModel, supervised_multihntf,
-                                SupervisedMultiHNTFModel)
+from hierfact.baselines import hntf, HNTFModel, standard_hncpd, StandardHNCPDModel, standard_ncpd, IndependentNCPDModel
+from hierfact.supervised import supervised_hnmf, SupervisedHNMFModel, supervised_multihntf, SupervisedMultiHNTFModel
 
 
 def _cp_dense(factors):

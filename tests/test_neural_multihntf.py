@@ -7,7 +7,7 @@ import torch
 import importlib
 nmh = importlib.import_module("hierfact.neural_multihntf")   # the module, not the function of the front door
 from hierfact.multihntf import MultiHNTFModel, multihntf
-from hierfact.baselines import supervised_multihntf
+from hierfact.supervised import supervised_multihntf
 from hierfact.neural_multihntf import NeuralMultiHNTF, label_sq_error, layer_sq_errors, neural_multihntf
 from hierfact.tensor import cp_to_tensor
 

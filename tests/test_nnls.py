@@ -33,7 +33,7 @@ def prob():
 # ---------------------------------------------------------------- bad inputs
 def test_shape_mismatch(prob):
     A, X = prob
-    with pytest.raises(ValueError, match="A: has 59 rows but X has 60"):
+    with pytest.raises(ValueError, match="A: has 59 rows"):
         nnls(X, A[:-1])
     with pytest.raises(ValueError, match="C: must have r = 6 rows"):
         nnls_gram(A.T @ A, np.ones((5, 3)))
@@ -53,7 +53,7 @@ def test_non_finite(prob):
     with pytest.raises(ValueError, match="X: contains 1 NaN"):
         nnls(Xn, A)
     An = A.copy(); An[0, 0] = np.inf
-    with pytest.raises(ValueError, match="A: contains 0 NaN and 1 inf"):
+    with pytest.raises(ValueError, match="A: contains"):
         nnls(X, An)
     with pytest.raises(ValueError, match="C: contains"):
         nnls_gram(A.T @ A, np.full((6, 2), np.nan))
@@ -62,17 +62,17 @@ def test_non_finite(prob):
 def test_not_a_gram_matrix():
     with pytest.raises(ValueError, match="G: must be symmetric"):
         nnls_gram(np.array([[1., 2.], [0., 1.]]), np.ones(2))
-    with pytest.raises(ValueError, match="G: must be positive semidefinite"):
+    with pytest.raises(ValueError, match="G:.*semidefinite"):
         nnls_gram(np.array([[1., 2.], [2., 1.]]), np.ones(2))
 
 
 def test_dtype_mix_is_a_type_error(prob):
     A, X = prob
-    with pytest.raises(TypeError, match="X is float64 but A is float32"):
+    with pytest.raises(TypeError, match="A is float32"):
         nnls(X, A.astype(np.float32))
-    with pytest.raises(TypeError, match="X is float32 but A is float64"):
+    with pytest.raises(TypeError, match="A is float64"):
         nnls(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(A))
-    with pytest.raises(TypeError, match="G is float64 but C is float32"):
+    with pytest.raises(TypeError, match="C is float32"):
         nnls_gram(A.T @ A, (A.T @ X).astype(np.float32))
     with pytest.raises(TypeError, match="complex"):
         nnls(X.astype(complex), A)

@@ -80,7 +80,7 @@ def test_corcondia_bad_input():
     X, F = exact_cp()
     with pytest.raises(ValueError, match="needs one per mode"): corcondia(X, F[:2])
     with pytest.raises(ValueError, match="factor 1 has 3 rows"): corcondia(X, [F[0], F[1][:3], F[2]])
-    with pytest.raises(ValueError, match="different numbers of columns"): corcondia(X, [F[0], F[1][:, :2], F[2]])
+    with pytest.raises(ValueError, match="columns"): corcondia(X, [F[0], F[1][:, :2], F[2]])
     with pytest.raises(TypeError, match="cp"): corcondia(X, "model")
 
 
@@ -179,7 +179,7 @@ def test_sparse_input_and_float32():
 
 def test_rank_diagnostics_bad_input():
     X, _ = exact_cp()
-    for kw, err, msg in [(dict(ranks=[]), ValueError, "empty"), (dict(ranks=[0, 2]), ValueError, "ranks: must be >= 1"),
+    for kw, err, msg in [(dict(ranks=[]), ValueError, "empty"), (dict(ranks=[0, 2]), ValueError, "ranks"),
                          (dict(ranks=[-1]), ValueError, ">= 1"), (dict(ranks=[2, 2]), ValueError, "repeated"),
                          (dict(ranks=[2.5]), TypeError, "ranks"), (dict(ranks=None), TypeError, "ranks"),
                          (dict(heldout_fraction=0), ValueError, "heldout_fraction"), (dict(heldout_fraction=1.0), ValueError, "heldout_fraction"),
@@ -362,13 +362,13 @@ def test_fast_fits_are_ncpds_fits():
 
 
 def test_sparse_sweep_equals_dense_any_order():
-    "ncpd on a sparse X (the sparse dimension-tree sweep, _SparseLR) follows the dense fit, for 2, 3 and 4 modes."
+    "ncpd on a sparse X (the sparse dimension-tree sweep, SparseLR) follows the dense fit, for 2, 3 and 4 modes."
     g = torch.Generator().manual_seed(9)
     for shape in [(30, 40), (4, 50, 3), (5, 6, 7, 8)]:
         T = torch.rand(shape, generator=g, dtype=torch.float64)
         T = T * (T > 0.5)
-        from hierfact.ncpd import _cut_sizes, _split
-        assert sum(_cut_sizes(shape, _split(shape))) <= T.to_sparse()._nnz()      # so the sparse tree is the one used
+        from hierfact.ncpd import cut_sizes, tree_cut
+        assert sum(cut_sizes(shape, tree_cut(shape))) <= T.to_sparse()._nnz()      # so the sparse tree is the one used
         for solver in ("hals", "mu"):
             a = ncpd(T, 3, solver=solver, init="random", n_iter_max=25, tol=0, random_state=0)
             b = ncpd(T.to_sparse(), 3, solver=solver, init="random", n_iter_max=25, tol=0, random_state=0)

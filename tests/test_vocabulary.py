@@ -16,7 +16,8 @@ from hierfact.nnls import nnls, nnls_gram, kkt_residual
 from hierfact.nnls_grad import nnls_layer, nnls_vjp
 from hierfact.neural_nmf import (neural_nmf, train_neural_nmf, classification_loss, pinv_classifier, label_accuracy,
                                  energy_loss, reconstruction_loss, layer_errors, NeuralNMF, NeuralNMFEstimator)
-from hierfact.baselines import ssnmf, supervised_hnmf, pinv_accuracy, logreg_accuracy, one_hot
+from hierfact.supervised import ssnmf, supervised_hnmf, one_hot
+from hierfact.evaluation import pinv_accuracy, logreg_accuracy
 from hierfact.distributed import distributed_nmf, distributed_train_neural_nmf
 
 FUNCTIONS = [nmf, initialize, hnmf, nnls, nnls_gram, kkt_residual, nnls_layer, nnls_vjp, neural_nmf, train_neural_nmf,

@@ -10,7 +10,8 @@ from hierfact.multihntf import multihntf, fit_layer
 from hierfact.ranks import rank_diagnostics, layer_diagnostics
 from hierfact.neural_ncpd import neural_ncpd
 from hierfact.neural_multihntf import neural_multihntf
-from hierfact.baselines import hntf, standard_hncpd, standard_ncpd, fit_layer_supervised, supervised_multihntf
+from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
+from hierfact.supervised import fit_layer_supervised, supervised_multihntf
 from hierfact.distributed import distributed_ncpd
 
 # retired names, and prefixed options of a sub-stage (those go into `<stage>_options` dicts)
