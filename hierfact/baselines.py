@@ -47,6 +47,7 @@ def _layers_state(layers) -> dict:
 def _layers_from(arrays, n_layers, order) -> list:
     return [[arrays[f"layer{l}_factor{i}"] for i in range(order)] for l in range(n_layers)]
 
+# %% ../nbs/12_baselines.ipynb #e3657851
 class PerModeCP(_LayeredCP):
     """Layered CP models that keep the r_0 components of the first layer and give every mode's factor its own
     hierarchical NMF, X_i^(l) = T_i^(l) S_i^(l-1) with T_i^(l) = A_i^(0) ... A_i^(l-1) (Standard HNCPD, Neural NCPD).
@@ -141,6 +142,7 @@ def _check_order(order, mode, k):
         raise ValueError(f"order: expected a permutation of 0..{k - 1} that starts with mode={mode}, got {order}")
     return order
 
+# %% ../nbs/12_baselines.ipynb #58f7b5eb
 def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100,
          tol: float = 1e-6, layer_options=None, random_state=None, dtype=None, device=None,
          verbose: bool = False) -> HNTFModel:
@@ -238,6 +240,7 @@ class StandardHNCPDModel(PerModeCP):
         k = meta["state"]["order"]
         return cls(list(meta["ranks"]), [arrays[f"factor0_{i}"] for i in range(k)], [children[f"hnmf{i}"] for i in range(k)])
 
+# %% ../nbs/12_baselines.ipynb #7eca31d9
 def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100, tol: float = 1e-6,
                    hnmf_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
                    verbose: bool = False) -> StandardHNCPDModel:

@@ -108,6 +108,7 @@ def _table_suffix(path) -> str | None:
     if sufs and sufs[-1] in (".gz", ".bz2", ".xz", ".zip", ".zst"): sufs = sufs[:-1]
     return sufs[-1] if sufs and sufs[-1] in TABLE_SUFFIXES else None
 
+# %% ../nbs/09_topics.ipynb #04ef855f
 def _dense_cells(c, path, n_docs: int):
     """The dense numpy tensor of a sparse `Corpus` c, after checking its size against `_tensor_memory_limit()`
     (ValueError naming --group-by) and turning a MemoryError into one naming the --group-by columns."""
@@ -125,6 +126,7 @@ def _dense_cells(c, path, n_docs: int):
         raise MemoryError(_grouping_too_big(path, c.mode_names[:-1], sizes, shape[-1], n_docs, nbytes,
                                             "more than this machine could allocate")) from None
 
+# %% ../nbs/09_topics.ipynb #c99c428d
 def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | None = None, *, time=None, freq=None,
                    since=None, until=None, min_docs: int = 1, stop_words="english", max_df=1.0) -> Dataset:
     """A table of texts (.csv, .tsv, .parquet, .jsonl; UTF-8 with or without a byte-order mark) as a `Dataset`, built by
@@ -174,6 +176,7 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
     return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
                    origin, time_mode=tm, n_docs=c.n_docs, notes=notes)
 
+# %% ../nbs/09_topics.ipynb #5368915b
 def _dropped_notes(dropped: dict, min_docs: int) -> list:
     "Lines saying what `load_corpus` dropped (blank texts, --since/--until, --min-docs per column)."
     notes = []
@@ -225,6 +228,7 @@ def _check_data_options(data, vocab=None, text_column=None, group_by=(), min_df=
             raise ValueError(f"{opt}: applies only to texts (a .csv DATA or the built-in tweets), where it drops "
                              f"{'rare' if opt == '--min-df' else 'common'} words; {what}, whose words are counted already")
 
+# %% ../nbs/09_topics.ipynb #3dd7ec3a
 def load_dataset(data=None, *, vocab=None, text_column: str | None = None, group_by=(), min_df=None, max_df=None,
                  time=None, freq=None, since=None, until=None, min_docs=None, stop_words=None) -> Dataset:
     """The CLI's DATA as a `Dataset` (a tensor with named, labelled modes; the last, 'word', is the feature mode).
@@ -436,6 +440,7 @@ def cell_weights(ds: Dataset, model: str = "multihntf", weighting=None, empty_ce
         raise ValueError("--empty-cells: every cell of DATA is empty; there is nothing to fit")
     return mask, sw, cells
 
+# %% ../nbs/09_topics.ipynb #a8b8efa8
 def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
     "The feature-mode unfolding (I_feature x prod of the other sizes); a sparse matrix stays sparse (transposed)."
     if X.is_sparse and X.ndim == 2: return (X.t() if fm == 1 else X).coalesce()
@@ -479,6 +484,7 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
                                  f"{bad[0]}; try --solver {'mu' if solver == 'hals' else 'hals'}, smaller ranks or another --random-state")
     return h
 
+# %% ../nbs/09_topics.ipynb #541f5daa
 def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, mask=None, sample_weight=None):
     """`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`, with the entry
     weights `mask` / `sample_weight` (`cell_weights`; 'multihntf' and 'ncpd' only)."""
@@ -560,6 +566,7 @@ def _cell_mass(m, ds: Dataset, layer: int) -> np.ndarray:
     other = [n for i, n in enumerate(ds.X.shape) if i != ds.feature_mode]
     return (S * A.sum(0)).reshape(*other, A.shape[1])
 
+# %% ../nbs/09_topics.ipynb #fee83e36
 def save_coverage_trend(m, ds: Dataset, mode: int, path, labels=None) -> Path:
     """Write the topics' shares of each period's documents on the observed cells above the documents per period
     (`hierfact.plots.plot_topic_trend`) for the time mode `mode` of `ds` (needs ds.n_docs), at layer 1 (layer 0 for a
@@ -624,6 +631,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
         out.append(format_tree(t, n_words=5))
     return "\n".join(out)
 
+# %% ../nbs/09_topics.ipynb #e2fb1c4b
 def save_outputs(m, ds: Dataset, out) -> list:
     """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json, topics.html (`topics_html`: the tree to
     explore in a browser, offline) and PNG figures (a heatmap per non-feature mode with at most `MAX_HEATMAP_LABELS`
@@ -735,6 +743,7 @@ def _html_data(m, ds: Dataset, tree, weights, n_words: int = 15, n_labels: int =
     return {"title": ds.description, "model": model_name(m), "ranks": [int(r) for r in m.ranks],
             "modes": modes, "layers": layers, "edges": edges}
 
+# %% ../nbs/09_topics.ipynb #e448f6fe
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
 <style>
@@ -797,6 +806,7 @@ show(D.layers[last].topics[0].id);
 </script></body></html>
 """
 
+# %% ../nbs/09_topics.ipynb #dd233af0
 def topics_html(m, ds: Dataset, tree=None, weights=None) -> str:
     """A self-contained HTML page (str) to explore the fitted model `m` on `ds`: the topic tree (`tree`, from
     `hierarchy_tree`; a flat list of layers for a model without a tree), and for the clicked topic its words, its
@@ -873,6 +883,7 @@ def _looks_like_data(value: str, exists: bool = True) -> bool:
     "Whether a command-line value names a data file (a data suffix, or with `exists` an existing file), not a column or a number."
     return Path(value).suffix.lower() in DATA_SUFFIXES or exists and Path(value).is_file()
 
+# %% ../nbs/09_topics.ipynb #dbbbe349
 def _rank_int(value: str) -> int:
     "argparse type of --ranks / --given: an int, with a clear message for a DATA file the option swallowed."
     try: return int(value)
@@ -920,6 +931,7 @@ def _add_run_args(p) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+# %% ../nbs/09_topics.ipynb #02755cce
 def build_parser() -> argparse.ArgumentParser:
     "The argparse parser of the `hierfact` console script (subcommands `topics` and `ranks`; see `hierfact topics --help`)."
     p = argparse.ArgumentParser(prog="hierfact", description="Hierarchical nonnegative matrix and tensor factorization topic models.")
@@ -971,6 +983,7 @@ def _check_corpus_args(args) -> None:
         if v is not None and args.time is None:
             raise ValueError(f"{opt}: needs a date column; give it with --time COLUMN")
 
+# %% ../nbs/09_topics.ipynb #592e8124
 def _check_args(args) -> None:
     """Validate the options that can be checked before any data is read (so a bad --out does not waste a fit; --out is
     only checked here, and created when the results are written). Normalises args.group_by (and may set args.data)."""
@@ -1064,6 +1077,7 @@ def _fit_reporting(fit, *args, **kwargs):
     for msg in seen: _warn(msg)
     return out
 
+# %% ../nbs/09_topics.ipynb #a83e58b3
 def _is_oom(e: BaseException) -> bool:
     "Whether `e` is running out of memory (MemoryError, torch's OutOfMemoryError, or the CPU allocator's RuntimeError)."
     return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or (

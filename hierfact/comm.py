@@ -118,6 +118,7 @@ def split_mode(X, mode: int, parts=None, index=None, *, sizes=None, group=None):
     a = sum(sizes[:index])
     return _take(X, mode, a, a + sizes[index])
 
+# %% ../nbs/comm.ipynb #2151b9c5
 def split_columns(X, parts=None, index=None, *, sizes=None, group=None):
     """The block of columns (documents) of a matrix X (n1 x n2) that process `index` of `parts` holds; see
     `split_mode` (this is `split_mode(X, 1, ...)`)."""
@@ -222,6 +223,7 @@ class Comm:
         return dict(processes=self.size, calls=self.calls, words=self.words, seconds=self.seconds,
                     words_per_iter=(w / n_iter if n_iter else 0.0), calls_per_iter=(c / n_iter if n_iter else 0.0))
 
+# %% ../nbs/comm.ipynb #1184ed76
 def gather_checked(comm, fn):
     """Run fn() -> (local, meta) on every process and all_gather the metas (plain picklable objects), so that a
     ValueError / TypeError on one process is raised on all of them (none is left waiting in a collective).

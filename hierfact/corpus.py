@@ -229,6 +229,7 @@ def _as_timestamp(v, arg: str):
     if t is pd.NaT: raise ValueError(f"{arg}: {v!r} is not a date")
     return t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t
 
+# %% ../nbs/20_corpus.ipynb #e3dfffcb
 def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=None, until=None, min_docs=1,
                 stop_words="english", min_df=1, max_df=1.0, max_features=None, weighting="mean", vectorizer=None,
                 sparse="auto") -> Corpus:

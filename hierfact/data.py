@@ -326,6 +326,7 @@ def _count_words(texts, min_df=1, max_df=1.0):
     D = M[:, cols].tocsr(); D.sort_indices()
     return D, [str(w) for w in uniq[cols]]
 
+# %% ../nbs/07_data.ipynb #1d0c877e
 def tweets_counts(path: Path, min_df, max_df, cache: bool):
     "Parse and vectorize once per (file, min_df, max_df): accounts, months, cell index per tweet, doc-term CSR, vocab."
     st = path.stat()

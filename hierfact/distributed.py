@@ -49,6 +49,7 @@ class DistNMFResult(NMFResult):
         return (f"DistNMFResult(A={tuple(self.A.shape)}, S (local)={tuple(self.S.shape)} of {self.n_cols} columns "
                 f"from {self.offset}, n_iter={self.n_iter}, converged={self.converged}, final error={err})")
 
+# %% ../nbs/19_distributed.ipynb #9ecf5004
 def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda",
                     A=None, S_local=None, n_iter_max: int = 500, tol: float = 1e-4, random_state=None, dtype=None,
                     device=None, verbose: bool = False, group=None) -> DistNMFResult:

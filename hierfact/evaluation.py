@@ -65,6 +65,7 @@ def synthetic_groupings(data) -> dict:
     W0, W1 = np.asarray(data.W0_true, dtype=np.float64), np.asarray(data.W1_true, dtype=np.float64)
     return {(0, 1): W0, (1, 2): W1, (0, 2): W0 @ W1}
 
+# %% ../nbs/12b_evaluation.ipynb #5a6c1067
 def topic_recovery(model, true_groupings: dict, *, modes=None) -> dict:
     """{(a, b): grouping_distance(model.grouping(a, b), G_true)} for each (a, b) -> G_true in `true_groupings`.
 

@@ -44,6 +44,7 @@ def row_normalise(M: torch.Tensor) -> torch.Tensor:
 FORMAT, VERSION = "hierfact", 1
 _KINDS = {}                       # kind -> class, filled as the classes are defined
 
+# %% ../nbs/hierarchy.ipynb #74c9c722
 class HierarchicalModel:
     """The interface of every fitted hierarchy in hierfact (see the chapter "One model type for every hierarchy").
 
@@ -156,6 +157,7 @@ class HierarchicalModel:
             raise ValueError(f"path: {os.fspath(path)!r} holds a {type(m).__name__}, not a {cls.__name__}; use hierfact.load")
         return m
 
+# %% ../nbs/hierarchy.ipynb #6fe7e6e7
 def _jsonable(v):
     "Lists, dicts, numbers and strings for JSON (numpy and torch scalars and arrays become lists and floats)."
     if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
@@ -208,6 +210,7 @@ def load(path) -> HierarchicalModel:
     naming `path` if it holds no hierfact model."""
     return _load(path)
 
+# %% ../nbs/hierarchy.ipynb #13e27f4d
 def _load(path, _cls=None):
     "`load`, building `_cls` when the file's kind is its kind (`HierarchicalModel.load` on a class)."
     if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path: expected a file path, got {type(path).__name__}")

@@ -134,6 +134,7 @@ def _drop_dead_topics(A, S):
         A[:, dead] = 0; S[dead] = 0
     return A, S
 
+# %% ../nbs/05_hnmf.ipynb #0947bf80
 def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", n_iter_max: int = 500,
          tol: float = 1e-4, random_state=None, dtype=None, device=None, verbose: bool = False,
          callback=None) -> HNMFModel:

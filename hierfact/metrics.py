@@ -65,6 +65,7 @@ def _top_indices(F: np.ndarray, n: int, name: str, n_name: str = "n") -> np.ndar
 RANKINGS = ("weight", "relevance", "ctfidf")
 DEFAULT_RANKING = "weight"
 
+# %% ../nbs/21_metrics.ipynb #3af3c157
 def word_scores(factor, ranking: str = DEFAULT_RANKING, *, lam: float = 0.6, background=None) -> np.ndarray:
     """The score of every word in every topic of a words x topics `factor` under `ranking`; a topic's words are ranked
     by it, largest first. With P[w, t] = factor[w, t] / sum_w factor[w, t] (the topic as a distribution over words):
@@ -120,6 +121,7 @@ def top_words(factor, n: int, *, ranking: str = DEFAULT_RANKING, lam: float = 0.
     n = _check_count(n, "n", 1)
     return _top_indices(S, n, "factor")
 
+# %% ../nbs/21_metrics.ipynb #c25f4f6c
 def topic_words(factor, vocabulary, n: int, **ranking) -> list:
     """The words of `top_words(factor, n, **ranking)`: a list (one per topic) of lists of `n` str, best first.
     vocabulary : the n_words words of factor's rows. Raises ValueError naming vocabulary (wrong length) and the
@@ -180,6 +182,7 @@ def _vocab_index(vocabulary, n_words: int) -> dict:
     if len(index) != len(v): raise ValueError("vocabulary: holds a word twice; each column of docs needs its own word")
     return index
 
+# %% ../nbs/21_metrics.ipynb #122ac868
 def _docs_shape(docs) -> tuple:
     "(n_docs, n_words) of a documents x words matrix; TypeError/ValueError naming docs."
     if isinstance(docs, torch.Tensor) or sp.issparse(docs): shape = tuple(docs.shape)
@@ -279,6 +282,7 @@ def _check_range(topics: list, n_words: int, where: str = "topics"):
                              "columns (words); docs must be documents x words (transpose a words x documents matrix "
                              "such as Newsgroups.X)")
 
+# %% ../nbs/21_metrics.ipynb #0ef374ea
 def npmi_coherence(topics, docs, *, vocabulary=None, top_n: int | None = 10, eps: float = 0.0) -> np.ndarray:
     """NPMI coherence of each topic (Bouma 2009; document co-occurrence as Lau, Newman & Baldwin 2014 and the C_NPMI
     of Roder, Both & Hinneburg 2015 with whole documents as windows): the mean NPMI over the pairs of its top words.

@@ -105,6 +105,7 @@ class LayerFit:
     errors: list
     n_iter: int
 
+# %% ../nbs/06_multihntf.ipynb #b38a185e
 def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 800, tol: float = 1e-7,
               random_state=None, eps: float = 1e-10, check_every: int = 10, X_sq_norm=None, callback=None,
               mask=None, sample_weight=None) -> LayerFit:
@@ -236,6 +237,7 @@ class MultiHNTFModel(HierarchicalModel):
 # %% ../nbs/06_multihntf.ipynb #379daffb
 _NCPD_STAGE_KEYS = ("n_iter_max", "tol", "n_inner", "verbose", "callback")
 
+# %% ../nbs/06_multihntf.ipynb #282668bb
 def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 800, tol: float = 0.0,
               ncpd_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
               verbose: bool = False, callback=None, mask=None, sample_weight=None) -> MultiHNTFModel:

@@ -65,6 +65,7 @@ def cut_sizes(shape, h):
     "(prod I_L, prod I_R): the sizes of the two sides of the dimension tree's cut at h."
     return math.prod(shape[:h]), math.prod(shape[h:])
 
+# %% ../nbs/04_ncpd.ipynb #83734c4c
 class SparseLR:
     """A sparse tensor (CPU) as the matrix X_LR of the dimension tree cut at h (rows: the modes before h in C order,
     columns: the others), held in scipy CSR both ways, so that a sweep's two MTTKRP passes are two sparse-times-skinny
@@ -103,6 +104,7 @@ class SparseLR:
         "X_LR^T @ B for a (prod I_L, r) tensor B: (prod I_R, r)."
         return torch.from_numpy(np.ascontiguousarray(self._Mt @ B.detach().cpu().numpy())).to(self.device)
 
+# %% ../nbs/04_ncpd.ipynb #a768a842
 def sweep_mttkrps(X, factors, modes, h):
     """Yield (n, M_n) for n in `modes` (increasing), M_n = mttkrp(X, factors, n) computed from the factors as
     they are when it is requested (the caller updates factors[n] between two yields).
@@ -271,6 +273,7 @@ def check_init_cp(init, X, rank, fixed, comm=ONE_PROCESS, split=None, shape=None
 _SVD_INITS = ('nndsvda', 'nndsvd', 'abs_svd')
 _INIT_NAMES = "'nndsvda', 'nndsvd', 'abs_svd', 'random'"
 
+# %% ../nbs/04_ncpd.ipynb #16c1b7a0
 def init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, shape=None, off=0, normX2=None):
     """Initial factors (list of (I_n, rank) tensors) and leftover weights (None unless all modes are fixed).
     With a `comm` (chapter 19, 'random' or a given init only): X is this process's slab along mode `split` of a
@@ -560,6 +563,7 @@ def _entry_weights(v, name, shape, dtype, device, boolean):
                          "NaN, inf or negative values")
     return t.to(dtype=dtype, device=device)
 
+# %% ../nbs/04_ncpd.ipynb #21aa0178
 def check_entry_weights(X, mask, sample_weight, dtype=None, device=None):
     """Validate the input of a weighted fit. Returns (X, w): X a dense contiguous torch tensor, set to 0 where the weight
     is 0 (NaN, inf or negative values are allowed only there); w = mask * sample_weight scaled to max 1, of a shape
@@ -596,6 +600,7 @@ def _weighted_sq(w, D):
 # %% ../nbs/04_ncpd.ipynb #9f62138a
 _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
 
+# %% ../nbs/04_ncpd.ipynb #2459e242
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
     "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."

@@ -85,6 +85,7 @@ def _prepare(X: torch.Tensor, r0: int) -> _Data:
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return _Data("unfolded", shape, Xm=Xm.to_sparse_csr(), XmT=Xm.t().coalesce().to_sparse_csr(), big=big)
 
+# %% ../nbs/17_neural_multihntf.ipynb #f73e08fb
 def _core(D: _Data, factors) -> torch.Tensor:
     "The core G = X x_1 A_1^T ... x_k A_k^T (r0, ..., r0) of prepared data (not for kind 'entries')."
     if D.kind == "dense": return _contract(D.X, factors)
@@ -124,6 +125,7 @@ def _sq_errors(D: _Data, factors0, W, nx2):
         out.append(nx2 - 2 * inner + norm)
     return torch.stack(out)
 
+# %% ../nbs/17_neural_multihntf.ipynb #97f1b763
 def layer_sq_errors(X, factors0, W, *, X_sq_norm=None) -> torch.Tensor:
     """Squared errors ||X - X^(l)||_F^2 of every Multi-HNTF layer l = 0..L, differentiable in factors0 and W.
 
@@ -259,6 +261,7 @@ def _start_model(model, X, ranks):
          for l, M in enumerate(model.W)]
     return A, W
 
+# %% ../nbs/17_neural_multihntf.ipynb #f7ff890a
 def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int = 500, lr: float = 0.01, y=None,
                      mode: int = -1, lam: float = 0.0, multihntf_options=None, random_state=None,
                      dtype=None, device=None, verbose: bool = False, callback=None) -> NeuralMultiHNTF:

@@ -113,6 +113,7 @@ def _count(v, name, low):
         raise ValueError(f"{name}: expected an integer >= {low}, got {v!r}")
     return int(v)
 
+# %% ../nbs/16_neural_ncpd.ipynb #a2dffa40
 def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_restarts: int = 1,
                 screen_epochs: int = 25, random_state=None, ncpd_options=None, hncpd_options=None, dtype=None,
                 device=None, verbose: bool = False, callback=None) -> NeuralNCPD:

@@ -160,6 +160,7 @@ def _nndsvd(D, rank, gen, fill_mean=None, comm=ONE_PROCESS):
     nyp, nyn = comm.col_norms(y.clamp(min=0)), comm.col_norms((-y).clamp(min=0))
     return _nndsvd_factors(U, y, s, nyp, nyn, rank, 1e-6 * math.sqrt(D.max_all), fill_mean)
 
+# %% ../nbs/03_nmf.ipynb #ce1538b5
 def _nndsvd_factors(x, y, s, nyp, nyn, rank, thr, fill_mean=None):
     """NNDSVD from k leading singular triplets (x: n1 x k, y: n2 x k, s: k) and the norms of y's positive and negative
     parts (nyp, nyn: k; passed in so that a column-split y, as in `hierfact.distributed`, brings global norms).
@@ -572,6 +573,7 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
     unconverged = tol > 0 and not converged and not stopped and (update_A or update_S)   # n_iter_max reached
     return NMFResult(A, S, errors, it, converged), unconverged
 
+# %% ../nbs/03_nmf.ipynb #6f4c9499
 def _check_output(A, S, errors, who):
     "Raise FloatingPointError naming the factor or the error history that is not finite; else return (A, S)."
     for name, F in (("A", A), ("S", S)):
@@ -634,6 +636,7 @@ class ComponentsMixin:
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+# %% ../nbs/03_nmf.ipynb #77dcd80f
 class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Nonnegative matrix factorization X (n_samples x n_features) ~ W H, a drop-in for `sklearn.decomposition.NMF`.
 

@@ -196,7 +196,7 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
     if title: ax.set_title(title)
     return ax
 
-
+# %% ../nbs/08_plots.ipynb #1ccda70f
 def plot_topic_tree(tree: dict, *, n_words: int = 3, ax=None, title: str | None = None, main_only: bool = True, **kw):
     """Draw a topic tree (the dict of `hierfact.hnmf.topic_tree`): `plot_topic_graph` with the same arguments (`kw` goes
     to it). As before, only main parents are drawn by default (`main_only=True`: a tree); `main_only=False` (or
@@ -257,7 +257,7 @@ def _time_ticks(ax, labels, max_ticks: int, show: bool = True, x=None):
     w = _steps(x)
     ax.set_xlim(x[0] - w[0] / 2, x[-1] + w[-1] / 2)
 
-
+# %% ../nbs/08_plots.ipynb #a10c2639
 def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: str = "layer", normalise: bool = True,
                 min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None, coverage=None):
     """Each topic's weight along a time mode, at every layer of a hierarchy.

@@ -190,6 +190,7 @@ def _json_list(a):
     fix = lambda v: [fix(x) for x in v] if isinstance(v, list) else (None if isinstance(v, float) and not math.isfinite(v) else v)
     return fix(np.asarray(a).tolist())
 
+# %% ../nbs/18_ranks.ipynb #1c75796d
 @dataclass
 class RankDiagnostics:
     """Diagnostics per candidate rank (from `rank_diagnostics` or `layer_diagnostics`); arrays are indexed like `ranks`.
@@ -339,6 +340,7 @@ def _slice_cp(cp, r):
     w, F = cp
     return (w[:r], [f[:, :r].contiguous() for f in F])
 
+# %% ../nbs/18_ranks.ipynb #87526848
 def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_fraction=0.1, core_consistency: bool = True,
                      solver: str = "hals", n_iter_max: int = 300, tol: float = 1e-6, heldout_options=None,
                      stability_threshold: float = 0.9, corcondia_threshold: float = 50.0, heldout_rtol: float = 0.01,
@@ -400,6 +402,7 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
         return _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct,
                                  rtol, random_state, verbose, ho_tol)
 
+# %% ../nbs/18_ranks.ipynb #f28b5377
 def _rank_diagnostics(X, ranks, n_restarts, frac, core_consistency, solver, n_iter_max, ho_iter, tol, st, ct, rtol,
                       random_state, verbose, ho_tol=None):
     "The fits of `rank_diagnostics` (validated arguments)."
@@ -448,6 +451,7 @@ def _prepared(X):
     Xs, kx = pow2_normalize(X)
     return Xs, kx, sq_norm(Xs)
 
+# %% ../nbs/18_ranks.ipynb #6ca57896
 def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
     """`ncpd(X, rank, init=init, n_inner=1, solver=, n_iter_max=, tol=, random_state=gen, callback=)` on the prepared
     P = `_prepared(X)`: the same loop from the same start, without `ncpd`'s validation and scaling of X (whole passes
@@ -461,6 +465,7 @@ def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
     cp, _ = ncpd_loop(Xs, factors, weights, set(), solver, 1, n_iter_max, tol, nx2, nx2.sqrt(), kx, False, False, callback)
     return cp
 
+# %% ../nbs/18_ranks.ipynb #fa88053c
 class _HeldOut:
     """The held-out fit's data, made once per call: X (scaled as `_prepared`) at the observed nonzeros and at every
     held-out entry, as one sparse pattern (`hierfact.ncpd.SparseLR`). Each EM sweep of a 0/1 mask works on Z = X at
@@ -525,6 +530,7 @@ class _HeldOut:
         cp.history_, cp.n_iter_ = errs, len(errs)
         return cp, held
 
+# %% ../nbs/18_ranks.ipynb #447b0487
 class _Shape:
     "What `check_init_cp` reads of X (ndim, shape, dtype, device), for a start checked against the held-out pattern."
     def __init__(self, ho):
@@ -627,6 +633,7 @@ def layer_diagnostics(X, above, ranks=None, *, n_restarts: int = 5, n_iter_max: 
             return _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2,
                                       random_state, verbose)
 
+# %% ../nbs/18_ranks.ipynb #101b1703
 def _layer_diagnostics(X, F, given, ranks, n_restarts, n_iter_max, tol, core_consistency, st, ct, nx2, random_state, verbose):
     "The fits of `layer_diagnostics` (validated arguments)."
     from sklearn.metrics import adjusted_rand_score

@@ -66,6 +66,7 @@ def _labels(Y, L, n, dtype, device, name="Y"):
 def _mm(X, M):
     return torch.sparse.mm(X, M) if X.is_sparse else X @ M
 
+# %% ../nbs/12a_supervised.ipynb #9a78e000
 @dataclass(repr=False)
 class SSNMFResult:
     """Result of `ssnmf`: X ~ A @ S and, with labels, Y ~ B @ S on the known labels. Unpacks as `A, S = result`.
@@ -112,6 +113,7 @@ def ssnmf(X, rank, y=None, *, n_classes=None, lam: float = 1.0, A=None, S=None, 
     if unconverged: warn_unconverged("ssnmf", n_iter_max, tol)
     return res
 
+# %% ../nbs/12a_supervised.ipynb #0a98dba5
 def _ssnmf(X, rank, Y=None, L=None, *, lam: float = 1.0, A=None, S=None, B=None, n_iter_max: int = 500,
            tol: float = 1e-4, random_state=None, eps: float = 1e-10, dtype=None, device=None, verbose=False):
     """`ssnmf` on a label matrix Y (classes x n2) and a mask L ((n2,), (1, n2) or Y's shape; None: all known), as
@@ -193,6 +195,7 @@ def _layer_y(y, n_layers, name="y"):
         return list(y)
     return [None] * (n_layers - 1) + [y]
 
+# %% ../nbs/12a_supervised.ipynb #63394288
 def supervised_hnmf(X, ranks, y=None, *, lam: float = 1.0, first_layer=None, n_iter_max: int = 500,
                     tol: float = 1e-4, random_state=None, dtype=None, device=None,
                     verbose: bool = False) -> SupervisedHNMFModel:
@@ -250,6 +253,7 @@ class SupervisedLayerFit:
     class_errors: list
     n_iter: int
 
+# %% ../nbs/12a_supervised.ipynb #a48b99fc
 def fit_layer_supervised(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None,
                          B=None, n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10,
                          check_every: int = 10, X_sq_norm=None) -> SupervisedLayerFit:
@@ -349,6 +353,7 @@ class SupervisedMultiHNTFModel(MultiHNTFModel):
         "The layer's codes of the labelled mode's samples, factors(layer)[mode]^T (r_layer x I_mode): S at that layer."
         return self.factors(layer)[self.mode].T
 
+# %% ../nbs/12a_supervised.ipynb #f350a037
 def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, cp=None,
                          ssnmf_options=None, ncpd_options=None, n_iter_max: int = 800, tol: float = 1e-7,
                          balance: bool = True, random_state=None, dtype=None, device=None) -> SupervisedMultiHNTFModel:

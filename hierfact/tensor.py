@@ -77,6 +77,7 @@ def check_device(device):
         raise ValueError(f"device: {device!r} asked for, but this torch sees no MPS device; use 'cpu' or None")
     return d
 
+# %% ../nbs/01_tensor.ipynb #b4c0ea5e
 def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnegative: bool = True,
               allow_sparse: bool = True, allow_empty: bool = False, detach: bool = True) -> torch.Tensor:
     """Validate `X` and return it as a torch tensor (dense, or sparse COO for sparse input).
