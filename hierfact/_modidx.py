@@ -591,6 +591,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.nnls._nnls_gram': ('nnls.html#_nnls_gram', 'hierfact/nnls.py'),
                                'hierfact.nnls._ridged': ('nnls.html#_ridged', 'hierfact/nnls.py'),
                                'hierfact.nnls._solve_full': ('nnls.html#_solve_full', 'hierfact/nnls.py'),
+                               'hierfact.nnls._solve_gram': ('nnls.html#_solve_gram', 'hierfact/nnls.py'),
                                'hierfact.nnls._solve_spd': ('nnls.html#_solve_spd', 'hierfact/nnls.py'),
                                'hierfact.nnls._unit_scaling': ('nnls.html#_unit_scaling', 'hierfact/nnls.py'),
                                'hierfact.nnls.kkt_residual': ('nnls.html#kkt_residual', 'hierfact/nnls.py'),
