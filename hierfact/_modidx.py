@@ -584,6 +584,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.nnls._common': ('nnls.html#_common', 'hierfact/nnls.py'),
                                'hierfact.nnls._cpu_threads': ('nnls.html#_cpu_threads', 'hierfact/nnls.py'),
                                'hierfact.nnls._exact_fallback': ('nnls.html#_exact_fallback', 'hierfact/nnls.py'),
+                               'hierfact.nnls._eye': ('nnls.html#_eye', 'hierfact/nnls.py'),
                                'hierfact.nnls._float_kind': ('nnls.html#_float_kind', 'hierfact/nnls.py'),
                                'hierfact.nnls._kkt_violation': ('nnls.html#_kkt_violation', 'hierfact/nnls.py'),
                                'hierfact.nnls._masked_solve': ('nnls.html#_masked_solve', 'hierfact/nnls.py'),

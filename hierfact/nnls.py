@@ -96,6 +96,14 @@ def _solve_full(Gr, B):
     if int(info) == 0: return torch.cholesky_solve(B.T, L).T
     return _solve_spd(Gr.expand(B.shape[0], -1, -1), B)
 
+_EYES = {}
+
+def _eye(r, dtype, device):
+    "The r x r identity, made once per (r, dtype, device) (read only)."
+    key = (r, dtype, device)
+    if key not in _EYES: _EYES[key] = torch.eye(r, dtype=dtype, device=device)
+    return _EYES[key]
+
 def _masked_solve(Gr, F, Ct, pad_bytes=None):
     """x with x_F = Gr_FF^{-1} c_F and x_B = 0 for every row of the masks F (k, r) and of Ct (k, r).
 
@@ -106,12 +114,11 @@ def _masked_solve(Gr, F, Ct, pad_bytes=None):
     Cholesky, in chunks under 64 MB; the block with p = r shares Gr itself (one factorization)."""
     k, r = F.shape
     if k * r * r * Ct.element_size() <= (_PAD_BYTES if pad_bytes is None else pad_bytes):
-        M = torch.where(F.unsqueeze(2) & F.unsqueeze(1), Gr, torch.eye(r, dtype=Gr.dtype, device=Gr.device))
-        b = Ct * F
-        L, info = torch.linalg.cholesky_ex(M)
-        z = torch.cholesky_solve(b.unsqueeze(-1), L).squeeze(-1)
+        M = torch.where(F.unsqueeze(2) & F.unsqueeze(1), Gr, _eye(r, Gr.dtype, Gr.device))
+        L, info = torch.linalg.cholesky_ex(M)           # M is block diagonal (F x F and the identity): entries of
+        z = torch.cholesky_solve(Ct.unsqueeze(-1), L).squeeze(-1)   # c off F only reach z off F, zeroed below
         bad = info != 0
-        if bool(bad.any()): z[bad] = _solve_spd(M[bad], b[bad])        # eigendecomposition: never NaN
+        if bool(bad.any()): z[bad] = _solve_spd(M[bad], Ct[bad])       # eigendecomposition: never NaN
         return z.mul_(F)
     nF = F.sum(1)
     counts = torch.bincount(nF, minlength=r + 1).tolist()
@@ -155,12 +162,9 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
     if Gr is None: Gr = _ridged(G, ridge)
     delta = _FEAS_TOL[dt]
     gmax = G.abs().amax()
-    St = torch.zeros(n, r, dtype=dt, device=dev)
-    converged = torch.zeros(n, dtype=torch.bool, device=dev)
-    iters = torch.zeros(n, dtype=torch.long, device=dev)
-    idx = torch.arange(n, device=dev)                   # the columns of the working set
+    St = converged = iters = idx = None                 # filled when columns leave the working set
     c = C.T.contiguous()
-    cmax = c.abs().amax(1)
+    cmax = c.abs().amax(1, keepdim=True)
     if init_support is None:                            # Kim & Park start: F empty, s = 0, y = -c
         F = torch.zeros(n, r, dtype=torch.bool, device=dev)
         x = torch.zeros(n, r, dtype=dt, device=dev)
@@ -169,43 +173,53 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
         F = init_support.T.to(device=dev, dtype=torch.bool).clone()
         x = _masked_solve(Gr, F, c)
         y = (x @ G - c).masked_fill_(F, 0)
-    alpha = torch.full((n,), 3, dtype=torch.long, device=dev)
+    three = torch.full((n,), 3, dtype=torch.long, device=dev)
+    alpha = three
     beta = torch.full((n,), r + 1, dtype=torch.long, device=dev)
     its = torch.zeros(n, dtype=torch.long, device=dev)  # iterations of the working set's columns
-    active = torch.ones(n, dtype=torch.bool, device=dev)
+    active = torch.ones(n, 1, dtype=torch.bool, device=dev)
     order = torch.arange(1, r + 1, device=dev)
     big = n * r * r * c.element_size() > _PAD_BYTES     # retiring frozen columns pays only for a large batch
     for it in range(n_iter_max + 1):
-        tx = delta * x.abs().amax(1, keepdim=True)
-        ty = delta * (cmax + gmax * x.abs().sum(1)).unsqueeze(1)
-        V = ((F & (x < -tx)) | (~F & (y < -ty))) & active.unsqueeze(1)   # infeasible entries (none when frozen)
+        ax = x.abs()                                    # x = 0 off F and y = 0 on F, so the masks F, ~F are implied:
+        V = (x < ax.amax(1, keepdim=True).mul_(-delta)) | (y < ax.sum(1, keepdim=True).mul_(gmax).add_(cmax).mul_(-delta))
+        V &= active                                     # infeasible entries (none in a frozen column)
         nV = V.sum(1)
-        active = nV > 0
-        n_left = int(active.sum())                      # the one host sync of an iteration
+        active = (nV > 0).unsqueeze(1)
+        n_left = int(nV.count_nonzero())                # the one host sync of an iteration
         if n_left == 0 or it == n_iter_max: break
-        its += active
-        if big and 2 * n_left <= idx.numel():           # optimal columns leave the working set
-            done = ~active
+        its += active.squeeze(1)
+        k = x.shape[0]
+        if big and 2 * n_left <= k:                     # optimal columns leave the working set
+            if St is None:
+                St = torch.zeros(n, r, dtype=dt, device=dev)
+                converged = torch.zeros(n, dtype=torch.bool, device=dev)
+                iters = torch.zeros(n, dtype=torch.long, device=dev)
+                idx = torch.arange(n, device=dev)
+            done = ~active.squeeze(1)
             gi = idx[done]
             St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = its[done]
-            keep = active.nonzero().squeeze(1)
-            idx, F, x, y, c, cmax, alpha, beta, V, nV, active, its = (t.index_select(0, keep) for t in
-                                                                      (idx, F, x, y, c, cmax, alpha, beta, V, nV, active, its))
-            big = idx.numel() * r * r * c.element_size() > _PAD_BYTES
+            keep = active.squeeze(1).nonzero().squeeze(1)
+            idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its = (t.index_select(0, keep) for t in
+                (idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its))
+            k = n_left
+            big = k * r * r * c.element_size() > _PAD_BYTES
         case1 = nV < beta                               # fewest infeasibilities so far: full exchange
         beta = torch.where(case1, nV, beta)
-        alpha = torch.where(case1, 3, alpha)
-        case2 = ~case1 & (alpha >= 1)                   # no progress, budget left: full exchange
-        alpha = alpha - case2.long()
+        alpha = torch.where(case1, three, alpha)
+        case2 = (alpha >= 1) & ~case1                   # no progress, budget left: full exchange
+        alpha = torch.where(case2, alpha - 1, alpha)
         last = (V * order).argmax(1)                    # backup rule: only the largest infeasible index
-        backup = torch.nn.functional.one_hot(last, r).bool() & active.unsqueeze(1)
+        backup = torch.nn.functional.one_hot(last, r).bool() & active
         F = F ^ torch.where((case1 | case2).unsqueeze(1), V, backup)
-        if n_left == idx.numel(): x = _masked_solve(Gr, F, c)
+        if n_left == k: x = _masked_solve(Gr, F, c)
         else:                                           # only the active columns: the frozen ones keep their x
-            a = active.nonzero().squeeze(1)
+            a = active.squeeze(1).nonzero().squeeze(1)
             x = x.index_copy(0, a, _masked_solve(Gr, F.index_select(0, a), c.index_select(0, a)))
         y = (x @ G - c).masked_fill_(F, 0)
-    St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its   # not optimal within n_iter_max: projection, flagged
+    active = active.squeeze(1)                          # still active: not optimal within n_iter_max (projection, flagged)
+    if St is None: return x.clamp(min=0), ~active, its
+    St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its
     return St, converged, iters
 
 # %% ../nbs/02_nnls.ipynb #25e5ad31
