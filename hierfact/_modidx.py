@@ -583,6 +583,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.nnls._check_ridge': ('nnls.html#_check_ridge', 'hierfact/nnls.py'),
                                'hierfact.nnls._common': ('nnls.html#_common', 'hierfact/nnls.py'),
                                'hierfact.nnls._cpu_threads': ('nnls.html#_cpu_threads', 'hierfact/nnls.py'),
+                               'hierfact.nnls._dual_violation': ('nnls.html#_dual_violation', 'hierfact/nnls.py'),
                                'hierfact.nnls._exact_fallback': ('nnls.html#_exact_fallback', 'hierfact/nnls.py'),
                                'hierfact.nnls._eye': ('nnls.html#_eye', 'hierfact/nnls.py'),
                                'hierfact.nnls._float_kind': ('nnls.html#_float_kind', 'hierfact/nnls.py'),
