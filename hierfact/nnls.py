@@ -362,25 +362,26 @@ def _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=3):
     G = (G + G.T) / 2 * D[:, None] * D
     C = C * D[:, None]
     Gr = _ridged(G, ridge)
-    St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support, Gr=Gr)
-    Ct, tol = C.T, _KKT_TOL[C.dtype]
-    bad = ~(_dual_violation(Gr, Ct, St) <= tol)                       # also catches NaN and inf
-    if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
-        n = C.shape[1]
-        cols = bad.nonzero().squeeze(1)
-        Sf = _exact_fallback(G, C, cols.cpu().numpy(), ridge).T       # (k, r)
-        ok = torch.isfinite(Sf).all(1)
-        St[cols[ok]] = Sf[ok]
-        viol = _kkt_violation(Gr, Ct[cols], St[cols])
-        if not bool((viol <= tol).all()):
-            warnings.warn(f"nnls: {int((~(viol <= tol)).sum())} of {n} columns miss the KKT conditions at {tol:g} "
-                          f"(worst {float(viol.nan_to_num(np.inf).amax()):.2g}); A may be very ill-conditioned: "
-                          "use float64 or a larger `ridge`", RuntimeWarning, stacklevel=stacklevel)
-        if not bool(torch.isfinite(St).all()):                        # overflow in G or C: never hand back NaN
-            warnings.warn("nnls: non-finite values (overflow?) were set to 0; rescale A or X", RuntimeWarning,
-                          stacklevel=stacklevel)
-            St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
-    return (St * D).T.contiguous(), (D, G, Gr)
+    with torch.inference_mode():                                      # many tiny operations: no autograd bookkeeping
+        St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support, Gr=Gr)
+        Ct, tol = C.T, _KKT_TOL[C.dtype]
+        bad = ~(_dual_violation(Gr, Ct, St) <= tol)                       # also catches NaN and inf
+        if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
+            n = C.shape[1]
+            cols = bad.nonzero().squeeze(1)
+            Sf = _exact_fallback(G, C, cols.cpu().numpy(), ridge).T       # (k, r)
+            ok = torch.isfinite(Sf).all(1)
+            St[cols[ok]] = Sf[ok]
+            viol = _kkt_violation(Gr, Ct[cols], St[cols])
+            if not bool((viol <= tol).all()):
+                warnings.warn(f"nnls: {int((~(viol <= tol)).sum())} of {n} columns miss the KKT conditions at {tol:g} "
+                              f"(worst {float(viol.nan_to_num(np.inf).amax()):.2g}); A may be very ill-conditioned: "
+                              "use float64 or a larger `ridge`", RuntimeWarning, stacklevel=stacklevel)
+            if not bool(torch.isfinite(St).all()):                        # overflow in G or C: never hand back NaN
+                warnings.warn("nnls: non-finite values (overflow?) were set to 0; rescale A or X", RuntimeWarning,
+                              stacklevel=stacklevel)
+                St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
+    return (St * D).T.contiguous(), (D, G, Gr)                       # a normal tensor again (S may join a graph)
 
 # %% ../nbs/02_nnls.ipynb #a6757f38
 def nnls(X=None, A=None, *, G=None, C=None, n_iter_max=None, ridge=None, init_support=None):

@@ -74,8 +74,10 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
     with torch.no_grad(), _cpu_threads(S.device):
         D, Gs, Gr = scaled if scaled is not None else _scaled_gram(A.T @ A if G is None else G, ridge)
         if warn: _warn_if_singular(Gs, D, ridge, S.dtype)
-        F = (S > 0).T                                                    # (n, r) supports
-        Z = (_support_solve(Gr, F, (grad_S * D[:, None]).T).T * D[:, None]).contiguous()
+        with torch.inference_mode():                                     # the small solves: no autograd bookkeeping
+            F = (S > 0).T                                                # (n, r) supports
+            Z = _support_solve(Gr, F, (grad_S * D[:, None]).T)
+        Z = (Z.T * D[:, None]).contiguous()                              # a normal tensor again
         gX = gA = None
         N = Z if grad_C is None else Z + grad_C
         if need_X: gX = A @ N
