@@ -25,6 +25,7 @@ _RIDGE = {torch.float64: 1e-12, torch.float32: 1e-6}      # default relative rid
 _FEAS_TOL = {torch.float64: 1e-12, torch.float32: 1e-5}   # pivoting: how negative counts as infeasible
 _KKT_TOL = {torch.float64: 1e-10, torch.float32: 1e-4}    # final check; columns above it get the exact fallback
 _CHUNK_BYTES = 64 * 2**20                                  # each batch of p x p systems stays under this
+_PAD_BYTES = 8 * 2**20                                     # up to this many bytes of r x r systems: one padded batch
 _CPU_THREADS = 1        # torch threads while pivoting on the CPU (None: leave the user's setting), see below
 
 @contextlib.contextmanager
@@ -48,6 +49,13 @@ def _kkt_violation(G, Ct, St):
     scale = Ct.abs().amax(1) + G.abs().amax() * St.abs().sum(1)
     tiny = torch.finfo(St.dtype).tiny
     return torch.maximum(dual / scale.clamp(min=tiny), primal / St.abs().amax(1).clamp(min=tiny))
+
+def _dual_violation(G, Ct, St):
+    "`_kkt_violation` for St >= 0 (clamped, so its primal term is 0): the same values, half the operations."
+    Y = St @ G - Ct
+    dual = torch.where(St > 0, Y.abs(), Y.neg_().clamp_(min=0)).amax(1)
+    scale = Ct.abs().amax(1).add_(St.sum(1).mul_(G.abs().amax()))
+    return dual.div_(scale.clamp_(min=torch.finfo(St.dtype).tiny))
 
 # %% ../nbs/02_nnls.ipynb #fd4cacd3
 def _unit_scaling(G):
@@ -98,13 +106,31 @@ def _solve_full(Gr, B):
     if int(info) == 0: return torch.cholesky_solve(B.T, L).T
     return _solve_spd(Gr.expand(B.shape[0], -1, -1), B)
 
-def _masked_solve(Gr, F, Ct):
+_EYES = {}
+
+def _eye(r, dtype, device):
+    "The r x r identity, made once per (r, dtype, device) (read only)."
+    key = (r, dtype, device)
+    if key not in _EYES: _EYES[key] = torch.eye(r, dtype=dtype, device=device)
+    return _EYES[key]
+
+def _masked_solve(Gr, F, Ct, pad_bytes=None):
     """x with x_F = Gr_FF^{-1} c_F and x_B = 0 for every row of the masks F (k, r) and of Ct (k, r).
 
-    Rows are sorted by their passive-set size p, so each size is a contiguous block (a loop over at most r
-    sizes); a block gathers its p x p principal submatrices of Gr and solves them with one batched Cholesky,
-    in chunks under 64 MB; the block with p = r shares Gr itself (one factorization)."""
+    A modest batch (k r^2 entries up to `pad_bytes`, default 8 MB) is one batched Cholesky of the padded matrices (Gr on F x F, the
+    identity elsewhere: x = M^{-1} (c * F) is the restricted solve padded with zeros), a handful of library calls
+    whatever the supports. A larger batch is sorted by passive-set size p, so each size is a contiguous block (a loop
+    over at most r sizes); a block gathers its p x p principal submatrices of Gr and solves them with one batched
+    Cholesky, in chunks under 64 MB; the block with p = r shares Gr itself (one factorization)."""
     k, r = F.shape
+    if k * r * r * Ct.element_size() <= (_PAD_BYTES if pad_bytes is None else pad_bytes):
+        M = torch.where(F.unsqueeze(2) & F.unsqueeze(1), Gr, _eye(r, Gr.dtype, Gr.device))
+        L, info = torch.linalg.cholesky_ex(M)           # M is block diagonal (F x F and the identity): entries of
+        z = torch.cholesky_solve(Ct.unsqueeze(-1), L).squeeze(-1)   # c off F only reach z off F, zeroed below
+        if bool(info.any()):
+            bad = info != 0
+            z[bad] = _solve_spd(M[bad], Ct[bad])                        # eigendecomposition: never NaN
+        return z.mul_(F)
     nF = F.sum(1)
     counts = torch.bincount(nF, minlength=r + 1).tolist()
     order = torch.argsort(nF)
@@ -134,22 +160,25 @@ def _ridged(G, ridge):
     d = float(G.diagonal().mean())
     return G + (ridge * (d if d > 0 else 1.0)) * torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
 
-def _bpp(G, C, *, n_iter_max, ridge, init_support=None):
+def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
     """Batched block principal pivoting (Kim & Park 2011, Alg. 2 with the Judice-Pires backup rule).
 
-    G (r, r) symmetric PSD, C (r, n), same dtype/device. Returns St (n, r) (the solution, batch-first,
-    clamped at 0), converged (n,) bool and iters (n,) (iterations each column took)."""
+    G (r, r) symmetric PSD, C (r, n), same dtype/device; Gr : optional `_ridged(G, ridge)`. Returns St (n, r) (the
+    solution, batch-first, clamped at 0), converged (n,) bool and iters (n,) (iterations each column took).
+    A column that is optimal is frozen (its support and x no longer change; only the active columns are solved again);
+    the frozen columns leave the working set only when that pays (a large batch at most half active): a small batch
+    keeps its shape, so an iteration is a fixed, short list of batched operations with one host sync."""
     r, n = C.shape
     dt, dev = C.dtype, C.device
-    Gr = _ridged(G, ridge)
+    if Gr is None: Gr = _ridged(G, ridge)
     delta = _FEAS_TOL[dt]
     gmax = G.abs().amax()
-    St = torch.zeros(n, r, dtype=dt, device=dev)
-    converged = torch.zeros(n, dtype=torch.bool, device=dev)
-    iters = torch.zeros(n, dtype=torch.long, device=dev)
-    idx = torch.arange(n, device=dev)                   # the columns still pivoting
+    St = converged = iters = idx = None                 # filled when columns leave the working set
+    # Kim & Park's counters: beta = the fewest infeasibilities so far (r + 1 at first), alpha = the budget of full
+    # exchanges without progress (3): it cannot run out before the fifth exchange, so the backup rule is looked at
+    # from then on only (the same iterates, fewer operations in the 1-4 iterations a column usually takes)
     c = C.T.contiguous()
-    cmax = c.abs().amax(1)
+    cmax = c.abs().amax(1, keepdim=True)
     if init_support is None:                            # Kim & Park start: F empty, s = 0, y = -c
         F = torch.zeros(n, r, dtype=torch.bool, device=dev)
         x = torch.zeros(n, r, dtype=dt, device=dev)
@@ -158,33 +187,61 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None):
         F = init_support.T.to(device=dev, dtype=torch.bool).clone()
         x = _masked_solve(Gr, F, c)
         y = (x @ G - c).masked_fill_(F, 0)
-    alpha = torch.full((n,), 3, dtype=torch.long, device=dev)
+    three = torch.full((n,), 3, dtype=torch.long, device=dev)
+    alpha = three
     beta = torch.full((n,), r + 1, dtype=torch.long, device=dev)
+    its = torch.zeros(n, dtype=torch.long, device=dev)  # iterations of the working set's columns
+    active = torch.ones(n, 1, dtype=torch.bool, device=dev)
     order = torch.arange(1, r + 1, device=dev)
+    big = n * r * r * c.element_size() > _PAD_BYTES     # retiring frozen columns pays only for a large batch
     for it in range(n_iter_max + 1):
-        tx = delta * x.abs().amax(1, keepdim=True)
-        ty = delta * (cmax + gmax * x.abs().sum(1)).unsqueeze(1)
-        V = (F & (x < -tx)) | (~F & (y < -ty))         # infeasible entries
+        ax = x.abs()                                    # x = 0 off F and y = 0 on F, so the masks F, ~F are implied:
+        V = (x < ax.amax(1, keepdim=True).mul_(-delta)) | (y < ax.sum(1, keepdim=True).mul_(gmax).add_(cmax).mul_(-delta))
+        V &= active                                     # infeasible entries (none in a frozen column)
         nV = V.sum(1)
-        done = nV == 0
-        if bool(done.any()):                            # optimal columns leave the working set
+        active = (nV > 0).unsqueeze(1)
+        n_left = int(nV.count_nonzero())                # the one host sync of an iteration
+        if n_left == 0 or it == n_iter_max: break
+        its += active.squeeze(1)
+        k = x.shape[0]
+        if big and 2 * n_left <= k:                     # optimal columns leave the working set
+            if St is None:
+                St = torch.zeros(n, r, dtype=dt, device=dev)
+                converged = torch.zeros(n, dtype=torch.bool, device=dev)
+                iters = torch.zeros(n, dtype=torch.long, device=dev)
+                idx = torch.arange(n, device=dev)
+            done = ~active.squeeze(1)
             gi = idx[done]
-            St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = it
-            keep = (~done).nonzero().squeeze(1)
-            idx, F, x, y, c, cmax, alpha, beta, V, nV = (t.index_select(0, keep) for t in (idx, F, x, y, c, cmax, alpha, beta, V, nV))
-        if idx.numel() == 0 or it == n_iter_max: break
-        case1 = nV < beta                               # fewest infeasibilities so far: full exchange
-        beta = torch.where(case1, nV, beta)
-        alpha = torch.where(case1, torch.full_like(alpha, 3), alpha)
-        case2 = ~case1 & (alpha >= 1)                   # no progress, budget left: full exchange
-        alpha = torch.where(case2, alpha - 1, alpha)
-        last = (V * order).argmax(1)                    # backup rule: only the largest infeasible index
-        E = torch.where((case1 | case2).unsqueeze(1), V, torch.nn.functional.one_hot(last, r).bool())
+            St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = its[done]
+            keep = active.squeeze(1).nonzero().squeeze(1)
+            idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its = (t.index_select(0, keep) for t in
+                (idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its))
+            k = n_left
+            big = k * r * r * c.element_size() > _PAD_BYTES
+        if it == 0:                                     # first exchange: |V| < beta = r + 1, a full exchange
+            beta, E = nV, V
+        elif it < 4:                                    # alpha >= 1 still: a full exchange whatever |V| does
+            case1 = nV < beta                           # fewest infeasibilities so far: budget back to 3
+            beta = torch.where(case1, nV, beta)
+            alpha = torch.where(case1, three, alpha - 1)
+            E = V
+        else:
+            case1 = nV < beta                           # fewest infeasibilities so far: full exchange
+            beta = torch.where(case1, nV, beta)
+            alpha = torch.where(case1, three, alpha)
+            case2 = (alpha >= 1) & ~case1               # no progress, budget left: full exchange
+            alpha = torch.where(case2, alpha - 1, alpha)
+            last = (V * order).argmax(1)                # backup rule: only the largest infeasible index
+            E = torch.where((case1 | case2).unsqueeze(1), V, torch.nn.functional.one_hot(last, r).bool() & active)
         F = F ^ E
-        x = _masked_solve(Gr, F, c)
+        if n_left == k: x = _masked_solve(Gr, F, c)
+        else:                                           # only the active columns: the frozen ones keep their x
+            a = active.squeeze(1).nonzero().squeeze(1)
+            x = x.index_copy(0, a, _masked_solve(Gr, F.index_select(0, a), c.index_select(0, a)))
         y = (x @ G - c).masked_fill_(F, 0)
-    if idx.numel():                                     # not optimal within n_iter_max: projection, flagged
-        St[idx] = x.clamp(min=0); iters[idx] = n_iter_max
+    active = active.squeeze(1)                          # still active: not optimal within n_iter_max (projection, flagged)
+    if St is None: return x.clamp(min=0), ~active, its
+    St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its
     return St, converged, iters
 
 # %% ../nbs/02_nnls.ipynb #25e5ad31
@@ -289,28 +346,39 @@ def _nnls_gram(G, C, n_iter_max, ridge, init_support):
         if init_support.ndim == 1: init_support = init_support[:, None]
         if tuple(init_support.shape) != (r, n):
             raise ValueError(f"init_support: must be a bool mask of shape {(r, n)}, got {tuple(init_support.shape)}")
+    S = _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=4)[0]
+    if vec: S = S[:, 0]
+    return S
+
+def _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=3):
+    """The solve of `nnls_gram` for validated arguments: G (r, r) symmetric PSD and C (r, n) of one dtype and
+    device, n_iter_max an int, ridge a float, init_support None or an (r, n) bool mask (the NNLS layer calls it with
+    its own A^T A and A^T X). Returns S (r, n) and (D, Gs, Gr): the unit scaling D = diag(G)^(-1/2), the scaled
+    D G D and it plus the ridge (the gradient theorem reuses them)."""
     D = _unit_scaling(G)                                              # solve with A's columns at unit norm
     G = (G + G.T) / 2 * D[:, None] * D
     C = C * D[:, None]
-    St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support)
-    Gr, Ct, tol = _ridged(G, ridge), C.T, _KKT_TOL[C.dtype]
-    bad = ~(_kkt_violation(Gr, Ct, St) <= tol)                        # also catches NaN
-    if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
-        cols = bad.nonzero().squeeze(1)
-        Sf = _exact_fallback(G, C, cols.cpu().numpy(), ridge).T       # (k, r)
-        ok = torch.isfinite(Sf).all(1)
-        St[cols[ok]] = Sf[ok]
-        viol = _kkt_violation(Gr, Ct[cols], St[cols])
-        if not bool((viol <= tol).all()):
-            warnings.warn(f"nnls: {int((~(viol <= tol)).sum())} of {n} columns miss the KKT conditions at {tol:g} "
-                          f"(worst {float(viol.nan_to_num(np.inf).amax()):.2g}); A may be very ill-conditioned: "
-                          "use float64 or a larger `ridge`", RuntimeWarning, stacklevel=3)
-    if not bool(torch.isfinite(St).all()):                            # overflow in G or C: never hand back NaN
-        warnings.warn("nnls: non-finite values (overflow?) were set to 0; rescale A or X", RuntimeWarning, stacklevel=3)
-        St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
-    S = (St * D).T.contiguous()
-    if vec: S = S[:, 0]
-    return S
+    Gr = _ridged(G, ridge)
+    with torch.inference_mode():                                      # many tiny operations: no autograd bookkeeping
+        St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support, Gr=Gr)
+        Ct, tol = C.T, _KKT_TOL[C.dtype]
+        bad = ~(_dual_violation(Gr, Ct, St) <= tol)                       # also catches NaN and inf
+        if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
+            n = C.shape[1]
+            cols = bad.nonzero().squeeze(1)
+            Sf = _exact_fallback(G, C, cols.cpu().numpy(), ridge).T       # (k, r)
+            ok = torch.isfinite(Sf).all(1)
+            St[cols[ok]] = Sf[ok]
+            viol = _kkt_violation(Gr, Ct[cols], St[cols])
+            if not bool((viol <= tol).all()):
+                warnings.warn(f"nnls: {int((~(viol <= tol)).sum())} of {n} columns miss the KKT conditions at {tol:g} "
+                              f"(worst {float(viol.nan_to_num(np.inf).amax()):.2g}); A may be very ill-conditioned: "
+                              "use float64 or a larger `ridge`", RuntimeWarning, stacklevel=stacklevel)
+            if not bool(torch.isfinite(St).all()):                        # overflow in G or C: never hand back NaN
+                warnings.warn("nnls: non-finite values (overflow?) were set to 0; rescale A or X", RuntimeWarning,
+                              stacklevel=stacklevel)
+                St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
+    return (St * D).T.contiguous(), (D, G, Gr)                       # a normal tensor again (S may join a graph)
 
 # %% ../nbs/02_nnls.ipynb #a6757f38
 def nnls(X=None, A=None, *, G=None, C=None, n_iter_max=None, ridge=None, init_support=None):

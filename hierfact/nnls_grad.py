@@ -28,9 +28,10 @@ def _scaled_gram(G, ridge):
 def _warn_if_singular(Gs, D, ridge, dtype):
     "RuntimeWarning when the unit-scaled Gram of A's nonzero columns is singular at the ridge's level."
     live = D > 0
-    if int(live.sum()) == 0: return
-    w = torch.linalg.eigvalsh(Gs[live][:, live])
-    lo, hi = float(w[0]), float(w[-1])
+    n_live = int(live.sum())
+    if n_live == 0: return
+    w = torch.linalg.eigvalsh(Gs if n_live == len(D) else Gs[live][:, live])
+    lo, hi = w[[0, -1]].tolist()
     if hi > 0 and lo < ridge * hi:
         cond = math.sqrt(hi / lo) if lo > 0 else math.inf
         warnings.warn(f"nnls_layer: A is numerically rank-deficient in {str(dtype).replace('torch.', '')} "
@@ -42,17 +43,10 @@ def _warn_if_singular(Gs, D, ridge, dtype):
 _PAD_BYTES = 8 * 2**20          # up to this many bytes of r x r matrices: one padded batched solve
 
 def _support_solve(Gr, F, Bt):
-    """z with z_F = Gr_FF^{-1} b_F and z = 0 off F, for every row of F (k, r) bool and Bt (k, r): one batched Cholesky of
-    the padded matrices (Gr on F x F, identity elsewhere) for a small batch, `_masked_solve` (grouped by |F|) otherwise."""
-    k, r = F.shape
-    if k * r * r * Bt.element_size() > _PAD_BYTES: return _masked_solve(Gr, F, Bt)
-    M = torch.where(F.unsqueeze(2) & F.unsqueeze(1), Gr, torch.eye(r, dtype=Gr.dtype, device=Gr.device))
-    b = Bt * F
-    L, info = torch.linalg.cholesky_ex(M)
-    z = torch.cholesky_solve(b.unsqueeze(-1), L).squeeze(-1)
-    bad = info != 0
-    if bool(bad.any()): z[bad] = _solve_spd(M[bad], b[bad])        # eigendecomposition: never NaN
-    return z * F
+    """z with z_F = Gr_FF^{-1} b_F and z = 0 off F, for every row of F (k, r) bool and Bt (k, r): `_masked_solve`, one
+    batched Cholesky of the padded matrices (Gr on F x F, identity elsewhere) for up to `_PAD_BYTES` of them, grouped
+    by |F| otherwise."""
+    return _masked_solve(Gr, F, Bt, pad_bytes=_PAD_BYTES)
 
 # %% ../nbs/10_nnls_grad.ipynb #07407068
 def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A: bool = True, warn: bool = True):
@@ -70,18 +64,21 @@ def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A
     Raises ValueError when grad_S holds NaN or inf. Never returns NaN (an overflow is zeroed, with a warning)."""
     return _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn)
 
-def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad_C=None):
+def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad_C=None, scaled=None):
     """`nnls_vjp`, with the upstream gradients grad_G (r, r) and grad_C (r, n) of G = A^T A and C = A^T X (the
     forward's byproducts a Gram-form loss reuses; None: unused) folded into the same two products:
-    grad_A = X (Z + grad_C)^T + A (grad_G + grad_G^T - Z S^T - S Z^T), grad_X = A (Z + grad_C)."""
+    grad_A = X (Z + grad_C)^T + A (grad_G + grad_G^T - Z S^T - S Z^T), grad_X = A (Z + grad_C).
+    scaled : optional (D, Gs, Gr) of `_scaled_gram(G, ridge)`, as the forward solve made them (`NNLSFunction`)."""
     ridge = _check_ridge(ridge, S.dtype)
     if not bool(torch.isfinite(grad_S).all()):
         raise ValueError("grad_S: the upstream gradient holds NaN or inf entries; the loss above the NNLS layer is not finite")
     with torch.no_grad(), _cpu_threads(S.device):
-        D, Gs, Gr = _scaled_gram(A.T @ A if G is None else G, ridge)
+        D, Gs, Gr = scaled if scaled is not None else _scaled_gram(A.T @ A if G is None else G, ridge)
         if warn: _warn_if_singular(Gs, D, ridge, S.dtype)
-        F = (S > 0).T                                                    # (n, r) supports
-        Z = (_support_solve(Gr, F, (grad_S * D[:, None]).T).T * D[:, None]).contiguous()
+        with torch.inference_mode():                                     # the small solves: no autograd bookkeeping
+            F = (S > 0).T                                                # (n, r) supports
+            Z = _support_solve(Gr, F, (grad_S * D[:, None]).T)
+        Z = (Z.T * D[:, None]).contiguous()                              # a normal tensor again
         gX = gA = None
         N = Z if grad_C is None else Z + grad_C
         if need_X: gX = A @ N
@@ -117,12 +114,14 @@ class NNLSFunction(torch.autograd.Function):
             G = Ad.T @ Ad
             if Xt is not None: C = (Xt @ Ad).T
             else: C = torch.sparse.mm(Xd.t(), Ad).T if Xd.layout != torch.strided else Ad.T @ Xd
-            if not (bool(torch.isfinite(G).all()) and bool(torch.isfinite(C).all())):
+            if not bool(torch.isfinite(G).all() & torch.isfinite(C).all()):
                 raise FloatingPointError("nnls_layer: A^T A or A^T X overflowed (entries of X or A too large for "
                                          f"{str(A.dtype).replace('torch.', '')}); rescale X or A")
-            S = nnls_gram(G, C, ridge=ridge, n_iter_max=n_iter_max, init_support=init_support)
+            from hierfact.nnls import _solve_gram          # G, C are ours (symmetric PSD, finite): no re-validation
+            S, scaled = _solve_gram(G, C, 5 * G.shape[0] + 50 if n_iter_max is None else n_iter_max,
+                                    _check_ridge(ridge, C.dtype), init_support)
         ctx.save_for_backward(X, A, S, G)
-        ctx.ridge, ctx.grams = ridge, grams
+        ctx.ridge, ctx.grams, ctx.scaled = ridge, grams, scaled
         if not grams: return S
         ctx.set_materialize_grads(False)                # an unused G or C sends None: nothing to add
         return S, G, C
@@ -133,7 +132,7 @@ class NNLSFunction(torch.autograd.Function):
         need_X, need_A = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_X or need_A): return None, None, None, None, None, None, None
         grad_S = torch.zeros_like(S) if grad_S is None else grad_S.contiguous()
-        gX, gA = _nnls_vjp(X, A, S, grad_S, G, ctx.ridge, need_X, need_A, True, grad_G, grad_C)
+        gX, gA = _nnls_vjp(X, A, S, grad_S, G, ctx.ridge, need_X, need_A, True, grad_G, grad_C, ctx.scaled)
         return gX, gA, None, None, None, None, None
 
 # %% ../nbs/10_nnls_grad.ipynb #9c22c061
