@@ -19,7 +19,7 @@ _check_max_iter = partial(check_int, name="max_iter")
 from .hnmf import hnmf
 from .ncpd import ncpd
 from .multihntf import multihntf
-from .neural_nmf import NeuralNMFEstimator, neural_nmf
+from .neural_nmf import NeuralNMFEstimator, neural_nmf, auto_ranks
 
 _all_ = ["NMF", "NeuralNMFEstimator"]
 
@@ -58,7 +58,8 @@ class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     """Hierarchical NMF, scikit-learn style: X (n_samples x n_features), X^T ~ A_0 S_0, S_{l-1} ~ A_l S_l
     (Cichocki & Zdunek 2006), fitted by `hierfact.hnmf.hnmf`.
 
-    ranks : strictly decreasing (r_0, ..., r_L). init : None ('nndsvda' if r_0 <= min(n_samples, n_features), else
+    ranks : 'auto' (the default: (10, 6) cut to the data, `hierfact.neural_nmf.auto_ranks`, as scikit-learn's
+    n_components='auto'; the fitted ranks are `ranks_`) or strictly decreasing (r_0, ..., r_L). init : None ('nndsvda' if r_0 <= min(n_samples, n_features), else
     'random'), 'nndsvda', 'nndsvd', 'random'. solver : 'hals' ('cd') or 'mu'. tol, max_iter : per layer (`hnmf`'s tol,
     n_iter_max). random_state, dtype, device : as `hnmf`.
     After fit: components_ (r_L x n_features numpy, the deepest topics (A_0 ... A_L)^T), topics_ (each layer's topics,
@@ -68,7 +69,7 @@ class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     deepest codes of new samples, layer by layer by exact NNLS; inverse_transform(W) = W @ components_.
     Raises ValueError for negative, NaN/inf or empty X, a wrong number of features after fit, and bad parameters
     (named), TypeError for non-integer ranks."""
-    def __init__(self, ranks=(10, 6), *, init=None, solver="hals", tol=1e-4, max_iter=500, random_state=None,
+    def __init__(self, ranks="auto", *, init=None, solver="hals", tol=1e-4, max_iter=500, random_state=None,
                  dtype=None, device=None):
         self.ranks, self.init, self.solver, self.tol, self.max_iter = ranks, init, solver, tol, max_iter
         self.random_state, self.dtype, self.device = random_state, dtype, device
@@ -76,7 +77,10 @@ class HNMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def fit_transform(self, X, y=None):
         "Fit to X (n_samples x n_features) and return the deepest codes S_L^T (n_samples x r_L, numpy)."
         Xt = _estimator_input(self, X, reset=True)
-        ranks = check_ranks(self.ranks, "ranks")
+        if isinstance(self.ranks, str) and self.ranks != "auto":
+            raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {self.ranks!r}")
+        ranks = auto_ranks(*Xt.shape) if isinstance(self.ranks, str) else check_ranks(self.ranks, "ranks")
+        self.ranks_ = list(ranks)
         init = self.init
         if init is None: init = "nndsvda" if ranks[0] <= min(Xt.shape) else "random"
         model = hnmf(Xt, ranks, init=init, solver="hals" if self.solver == "cd" else self.solver, tol=self.tol,

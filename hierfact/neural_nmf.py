@@ -24,7 +24,7 @@ from .nnls_grad import NNLSFunction, nnls_layer
 # %% auto #0
 __all__ = ['LOSSES', 'ADAM_REL', 'energy_loss', 'reconstruction_loss', 'classification_loss', 'check_labels', 'pinv_classifier',
            'label_accuracy', 'NeuralNMF', 'csr_transpose', 'gram_form', 'main_loss', 'layer_errors', 'Training',
-           'train_neural_nmf', 'neural_nmf', 'NeuralNMFEstimator']
+           'train_neural_nmf', 'neural_nmf', 'auto_ranks', 'NeuralNMFEstimator']
 
 # %% ../nbs/11_neural_nmf.ipynb #597a584c
 _REDUCTIONS = ("sum", "mean")
@@ -75,6 +75,7 @@ def reconstruction_loss(X, As, S_last, *, reduction: str = "sum", x_sq=None):
 
 _CLASS_KINDS = ("cross_entropy", "squared")
 
+# %% ../nbs/11_neural_nmf.ipynb #d5ae58d6
 def classification_loss(scores, y, *, kind: str = "cross_entropy", reduction: str = "sum"):
     """Classification loss of the scores B S_L (c, n) against integer labels y (n,), on the known labels only.
 
@@ -154,6 +155,7 @@ def _dtype_arg(dtype):
     if dt not in (torch.float32, torch.float64): raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}")
     return dt
 
+# %% ../nbs/11_neural_nmf.ipynb #af86389b
 class NeuralNMF(HierarchicalModel, torch.nn.Module):
     """Neural NMF (Gao et al. 2019; Will et al. 2022): S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l), optional scores B S_L.
 
@@ -343,6 +345,7 @@ class _GD(torch.optim.Optimizer):
                 if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
                 p.sub_(torch.mul(p.grad, g["lr"], out=buf))
 
+# %% ../nbs/11_neural_nmf.ipynb #3fcd8b3b
 class Training:
     """The one training loop of the neural models: validated settings (`name` names the function in messages;
     n_epochs an integer >= 0; lr None (each matrix's default step) or a finite number > 0, required for 'gd';
@@ -555,11 +558,14 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 from .nmf import ComponentsMixin, estimator_input as _estimator_input
 
-def _auto_ranks(m, n):
-    "ranks='auto' for m features and n samples: (10, 6) cut to the data (see `NeuralNMFEstimator`)."
+def auto_ranks(m, n):
+    """ranks='auto' of the hierarchical estimators (`NeuralNMFEstimator`, `hierfact.estimators.HNMF`) for m features
+    and n samples, scikit-learn's n_components='auto' idea: (10, 6) cut to the data, r_0 = min(10, m, n) and
+    r_1 = min(6, r_0 - 1), or the single layer [1] when only one component fits. Returns a list of ints."""
     r0 = min(10, m, n)
     return [r0, min(6, r0 - 1)] if r0 > 1 else [1]
 
+# %% ../nbs/11_neural_nmf.ipynb #605f86f5
 class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
@@ -588,7 +594,7 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
         (m, n) = Xt.shape
         if isinstance(self.ranks, str) and self.ranks != "auto":
             raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {self.ranks!r}")
-        ranks = _auto_ranks(m, n) if isinstance(self.ranks, str) else check_ranks(self.ranks)
+        ranks = auto_ranks(m, n) if isinstance(self.ranks, str) else check_ranks(self.ranks)
         r0 = ranks[0]
         if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
         if self.init == "hnmf" and r0 > n:

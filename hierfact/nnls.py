@@ -114,6 +114,7 @@ def _eye(r, dtype, device):
     if key not in _EYES: _EYES[key] = torch.eye(r, dtype=dtype, device=device)
     return _EYES[key]
 
+# %% ../nbs/02_nnls.ipynb #63bcc1b8
 def _masked_solve(Gr, F, Ct, pad_bytes=None):
     """x with x_F = Gr_FF^{-1} c_F and x_B = 0 for every row of the masks F (k, r) and of Ct (k, r).
 
@@ -160,6 +161,7 @@ def _ridged(G, ridge):
     d = float(G.diagonal().mean())
     return G + (ridge * (d if d > 0 else 1.0)) * torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
 
+# %% ../nbs/02_nnls.ipynb #47562233
 def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
     """Batched block principal pivoting (Kim & Park 2011, Alg. 2 with the Judice-Pires backup rule).
 
@@ -350,6 +352,7 @@ def _nnls_gram(G, C, n_iter_max, ridge, init_support):
     if vec: S = S[:, 0]
     return S
 
+# %% ../nbs/02_nnls.ipynb #61c78f8a
 def _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=3):
     """The solve of `nnls_gram` for validated arguments: G (r, r) symmetric PSD and C (r, n) of one dtype and
     device, n_iter_max an int, ridge a float, init_support None or an (r, n) bool mask (the NNLS layer calls it with

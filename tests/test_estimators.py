@@ -25,6 +25,7 @@ CHECKED = [
     NMF(),
     NMF(n_components=2, solver="mu", beta_loss="kullback-leibler", max_iter=200, random_state=0),
     HNMF(ranks=(2, 1), random_state=0),
+    HNMF(),                                    # every default (ranks='auto')
     NeuralNMFEstimator(ranks=(2, 1), max_iter=5, random_state=0),
     NeuralNMFEstimator(max_iter=5),            # every default (ranks='auto') but the epochs, which only cost time
 ]
