@@ -341,7 +341,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.ncpd.SparseLR.times_left': ('ncpd.html#sparselr.times_left', 'hierfact/ncpd.py'),
                                'hierfact.ncpd.SparseLR.times_right': ('ncpd.html#sparselr.times_right', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._entry_weights': ('ncpd.html#_entry_weights', 'hierfact/ncpd.py'),
-                               'hierfact.ncpd._kr': ('ncpd.html#_kr', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._leading_svd': ('ncpd.html#_leading_svd', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._nndsvda': ('ncpd.html#_nndsvda', 'hierfact/ncpd.py'),
                                'hierfact.ncpd._normalize': ('ncpd.html#_normalize', 'hierfact/ncpd.py'),

@@ -16,7 +16,7 @@ from tensorly.cp_tensor import CPTensor
 from .tensor import (as_tensor, check_ranks, check_rank, get_generator, rand, unfold, sq_norm,
                              rel_error, to_cptensor, to_numpy)
 from .ncpd import ncpd
-from .tensor import pow2_normalize, pow2_scale
+from .tensor import pow2_normalize, pow2_scale, khatri_rao
 from .ncpd import scale_factors, check_entry_weights
 from .validation import check_finite_result as _check_finite_result, detach as _detach, check_options as _check_options
 from .tensor import cp_to_tensor
@@ -51,11 +51,9 @@ def _core_tensor_sparse(X, factors, chunk_entries: int = 2**22):
 
 # %% ../nbs/06_multihntf.ipynb #431e1b8b
 def khatri_rao_power(W, n: int):
-    """W (.) W (.) ... (.) W, n factors (r^n x q for W r x q; broadcast product: this is the hot loop; checked against
+    """W (.) W (.) ... (.) W, n factors (r^n x q for W r x q: `hierfact.tensor.khatri_rao` of n copies; checked against
     tensorly below). The Multi-HNTF layer and its supervised and neural versions build their updates on it."""
-    K = W
-    for _ in range(n - 1): K = (K[:, None, :] * W[None, :, :]).reshape(-1, W.shape[1])
-    return K
+    return khatri_rao([W] * n)                  # the package's one Khatri-Rao product (chapter 1)
 _khatri_rao_power = khatri_rao_power
 
 def all_but_one_products(V, stack):

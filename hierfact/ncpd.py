@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from tensorly.cp_tensor import CPTensor
 from sklearn.exceptions import ConvergenceWarning
 
-from .tensor import (as_tensor, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
+from .tensor import (as_tensor, khatri_rao, check_rank, get_generator, rand, unfold, mttkrp, sq_norm,
                              cp_norm_sq, to_cptensor, pow2_normalize, pow2_scale, rel_error)
 from .comm import ONE_PROCESS, gather_checked
 from .validation import check_finite_result as _check_finite_result, detach as _detach
@@ -37,12 +37,6 @@ def _split_pow(k: int, n: int) -> list:
 # %% ../nbs/04_ncpd.ipynb #492c32fe
 from .tensor import gemm     # a @ b, float64 CPU products through numpy's BLAS
 
-def _kr(mats):
-    "Khatri-Rao product of a non-empty list of (I_m, r) matrices, first matrix slowest: (prod I_m, r)."
-    out = mats[0]
-    for m in mats[1:]:
-        out = (out[:, None, :] * m[None, :, :]).reshape(-1, out.shape[1])
-    return out
 
 def _partial_mttkrp(Yt, shape, facs, n):
     """MTTKRP of a partial tensor stored transposed, Yt of shape (r, prod(shape)) (one slice per component):
@@ -52,8 +46,8 @@ def _partial_mttkrp(Yt, shape, facs, n):
     if len(shape) == 1: return Yt.T
     p, I, q = math.prod(shape[:n]), shape[n], math.prod(shape[n + 1:])
     Z = Yt
-    if q > 1: Z = torch.bmm(Z.reshape(r, p * I, q), _kr(facs[n + 1:]).T.reshape(r, q, 1))     # contract the modes after n
-    if p > 1: Z = torch.bmm(_kr(facs[:n]).T.reshape(r, 1, p), Z.reshape(r, p, I))              # and those before n
+    if q > 1: Z = torch.bmm(Z.reshape(r, p * I, q), khatri_rao(facs[n + 1:]).T.reshape(r, q, 1))     # contract the modes after n
+    if p > 1: Z = torch.bmm(khatri_rao(facs[:n]).T.reshape(r, 1, p), Z.reshape(r, p, I))              # and those before n
     return Z.reshape(r, I).T
 
 def tree_cut(shape):
@@ -114,10 +108,10 @@ def sweep_mttkrps(X, factors, modes, h):
         shape, r = X.shape, factors[0].shape[1]
         left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
         if left:
-            Yt = X.times_right(_kr(factors[h:])).T
+            Yt = X.times_right(khatri_rao(factors[h:])).T
             for n in left: yield n, _partial_mttkrp(Yt, shape[:h], factors[:h], n)
         if right:
-            Yt = X.times_left(_kr(factors[:h])).T
+            Yt = X.times_left(khatri_rao(factors[:h])).T
             for n in right: yield n, _partial_mttkrp(Yt, shape[h:], factors[h:], n - h)
         return
     if X.is_sparse:
@@ -127,14 +121,14 @@ def sweep_mttkrps(X, factors, modes, h):
     Xm = X.reshape(math.prod(shape[:h]), math.prod(shape[h:]))
     left, right = [n for n in modes if n < h], [n for n in modes if n >= h]
     if left:      # Y_L^T = KR(right)^T X_LR^T: (r, prod I_L); computed in this orientation, BLAS is faster
-        Yt = gemm(_kr(factors[h:]).T, Xm.T)
+        Yt = gemm(khatri_rao(factors[h:]).T, Xm.T)
         for n in left: yield n, _partial_mttkrp(Yt, shape[:h], factors[:h], n)
     if right:     # Y_R^T = KR(left, updated)^T X_LR: (r, prod I_R)
         r = factors[0].shape[1]
         if h > 1 and shape[0] > 2 * r:     # mode 0 first: Z = X_0^T X_(0), r x prod(I_1..), then modes 1..h-1
             Z, p = gemm(factors[0].T, X.reshape(shape[0], -1)), math.prod(shape[1:h])
-            Yt = torch.bmm(_kr(factors[1:h]).T.reshape(r, 1, p), Z.reshape(r, p, -1)).reshape(r, -1)
-        else: Yt = gemm(_kr(factors[:h]).T, Xm)
+            Yt = torch.bmm(khatri_rao(factors[1:h]).T.reshape(r, 1, p), Z.reshape(r, p, -1)).reshape(r, -1)
+        else: Yt = gemm(khatri_rao(factors[:h]).T, Xm)
         for n in right: yield n, _partial_mttkrp(Yt, shape[h:], factors[h:], n - h)
 
 # %% ../nbs/04_ncpd.ipynb #82a4cb49

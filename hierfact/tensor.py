@@ -251,11 +251,14 @@ def fold(M: torch.Tensor, mode: int, shape) -> torch.Tensor:
     return torch.movedim(M.reshape(full), 0, mode)
 
 def khatri_rao(matrices, skip: int | None = None) -> torch.Tensor:
-    "Column-wise Kronecker product of `matrices` (each n_i x r), first matrix slowest; shape (prod n_i, r). Uses tensorly."
+    """Column-wise Kronecker product of `matrices` (each n_i x r torch tensors), first matrix slowest, leaving out
+    matrices[skip] if given: shape (prod n_i, r), the product of tensorly.tenalg.khatri_rao (same convention, same
+    values), formed by broadcasting one matrix at a time."""
     mats = [m for i, m in enumerate(matrices) if i != skip]
-    if len(mats) == 1: return mats[0]
-    with tl.backend_context('pytorch'):
-        return tl.tenalg.khatri_rao(mats)
+    out = mats[0]
+    for m in mats[1:]:
+        out = (out[:, None, :] * m[None, :, :]).reshape(-1, out.shape[1])
+    return out
 
 # %% ../nbs/01_tensor.ipynb #c402bfed
 def _mttkrp_dense(X, factors, mode):
