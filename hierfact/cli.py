@@ -174,7 +174,7 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
     tm = len(c.mode_names) - 2 if time is not None else None
     dims = " x ".join(f"{n} {g}" for n, g in zip(X.shape[:-1], c.mode_names[:-1]))
     return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
-                   origin, time_mode=tm, n_docs=c.n_docs, notes=notes)
+                   origin, time_mode=tm, n_docs=c.n_docs, notes=notes, docs=c.docs)
 
 # %% ../nbs/09_topics.ipynb #5368915b
 def _dropped_notes(dropped: dict, min_docs: int) -> list:
@@ -375,6 +375,13 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
         raise ValueError(f"{name}: the second rank {ranks[1]} exceeds the smallest mode of the tensor "
                          f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}): --model neural-ncpd gives each "
                          f"mode's factor its own rank-{ranks[1]} NMF; at most {min(shape)}")
+    if model not in ("hnmf", "neural-nmf"):
+        for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
+            if i != fm and n == 1:       # a CP model's factor of one row: its scale drifts under MU and the fit fails
+                opt = "--time/--freq" if i == ds.time_mode else "--group-by"
+                raise ValueError(f"{opt}: the data hold a single {mode} ({ds.labels[i][0]}), so the tensor has a mode of "
+                                 f"length 1 and a tensor model learns nothing along it: use a finer --freq or a wider "
+                                 f"--since/--until, leave that column out, or --model hnmf")
     warnings = []
     if model not in ("hnmf", "neural-nmf"):
         for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):

@@ -179,7 +179,8 @@ class Corpus:
     mode_names : e.g. ['party', 'year', 'word'] (['document', 'word'] without groups and time).
     n_docs : numpy int64 array of X's shape without the word mode: documents per cell (0 = empty cell, no data).
     vectorizer : the fitted scikit-learn vectorizer. dropped : what the filters removed (see `load_corpus`).
-    weighting : 'mean' or 'sum'. freq : the time bucket or None. source : the path read, or None for a DataFrame."""
+    weighting : 'mean' or 'sum'. freq : the time bucket or None. source : the path read, or None for a DataFrame.
+    docs : scipy CSR documents x words counts of the kept documents (the reference corpus of `hf.metrics` NPMI)."""
     X: torch.Tensor
     labels: list
     mode_names: list
@@ -189,6 +190,7 @@ class Corpus:
     weighting: str = "mean"
     freq: str | None = None
     source: object = None
+    docs: object = None
 
     @property
     def vocabulary(self) -> list:
@@ -369,7 +371,7 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     else:
         X = torch.from_numpy(C.toarray().reshape(shape))
     return Corpus(X=X, labels=labels, mode_names=names, n_docs=n_docs.reshape(sizes), vectorizer=vectorizer,
-                  dropped=dropped, weighting=weighting, freq=freq, source=src)
+                  dropped=dropped, weighting=weighting, freq=freq, source=src, docs=D)
 
 # %% ../nbs/20_corpus.ipynb #a3712089
 def health_tweets_documents(path=None):

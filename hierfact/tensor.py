@@ -296,9 +296,11 @@ def mttkrp(X: torch.Tensor, factors, mode: int) -> torch.Tensor:
 def gemm(a, b):
     """a @ b for 2-d tensors. A float64 product on the CPU that no autograd follows runs in numpy's BLAS (OpenBLAS in
     the numpy wheels): 2 to 3 times faster than torch's MKL on skinny products (r rows or columns against a large
-    matrix) on an AMD EPYC (benchmarks/results/ncpd_speed.md). Everything else is torch's `@`. Returns a torch tensor."""
+    matrix) on an AMD EPYC (benchmarks/results/ncpd_speed.md). Only when torch runs on one thread: with several, numpy's
+    OpenBLAS threads and torch's spin against each other between calls (the main job measured 42 s of CPU instead of
+    14 on 2 cores). Everything else is torch's `@`. Returns a torch tensor."""
     if (a.dtype == torch.float64 and b.dtype == torch.float64 and a.device.type == 'cpu' and b.device.type == 'cpu'
-            and not (a.requires_grad or b.requires_grad)):
+            and not (a.requires_grad or b.requires_grad) and torch.get_num_threads() == 1):
         return torch.from_numpy(np.matmul(a.numpy(), b.numpy()))
     return a @ b
 

@@ -742,3 +742,17 @@ def test_cli_cells_on_a_table_with_empty_cells(tmp_path, capsys):
     err = lambda o: float(o.split("relative reconstruction error ")[1].split()[0])
     assert err(outs[""]) != err(outs["--empty-cells zero --weighting none"])
     assert (tmp_path / "default" / "month_trends.png").stat().st_size > 1000
+
+
+def test_single_period_is_refused_naming_the_option(tmp_path, capsys):
+    "A corpus whose dates fall in one period gives a time mode of length 1: refused before any fit (it gave NaN)."
+    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    rows = [f"d{i},2020-05-0{1 + i % 5},{' '.join(words[j % 8] for j in range(i, i + 6))},g{i % 3}" for i in range(60)]
+    f = tmp_path / "one.csv"; f.write_text("id,date,text,grp\n" + "\n".join(rows) + "\n")
+    assert main(["topics", str(f), "--group-by", "grp", "--time", "date", "--freq", "year", "--ranks", "2", "1",
+                 "--min-df", "1", "--quiet"]) == 2
+    assert "--time/--freq" in capsys.readouterr().err
+    assert main(["topics", str(f), "--group-by", "grp", "--time", "date", "--freq", "day", "--ranks", "2", "1",
+                 "--min-df", "1", "--quiet"]) == 0                                   # five days: a real time mode
+    assert main(["topics", str(f), "--group-by", "grp", "--time", "date", "--freq", "year", "--ranks", "2", "1",
+                 "--min-df", "1", "--model", "hnmf", "--quiet"]) == 0               # no tensor mode: hnmf fits
