@@ -324,7 +324,7 @@ def per_iteration(run, dev, k1, target_s, clock=None, max_k=2000):
     if 4 * tw > left: return tw / k1, k1, "warm-up run only (time budget), setup included: an upper bound"
     ta, _ = timed(lambda: run(k1), dev)
     tb, _ = timed(lambda: run(2 * k1), dev)
-    est = max((tb - ta) / k1, 1e-6)
+    est = (tb - ta) / k1 if tb > 1.05 * ta else tb / (2 * k1)     # noise: fall back to an upper bound
     left = math.inf if clock is None else clock.budget - clock.elapsed
     want = max(0.25 * target_s, min(target_s, left - ta))
     k2 = int(min(max_k, max(2 * k1, k1 + round(want / est))))
