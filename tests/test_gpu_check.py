@@ -104,6 +104,8 @@ def test_per_iteration_removes_the_setup_time():
     per, k2, note = gc.per_iteration(run, torch.device("cpu"), 2, 0.1)
     assert k2 > 2 and f"k2={k2}" in note
     assert per == pytest.approx(0.01, abs=0.004)
+    fixed_ms = float(note.split("setup) ")[1].split(" ms")[0])
+    assert fixed_ms == pytest.approx(60, abs=15)
     clock = gc.Clock(0.0)                                              # budget already spent: the warm-up run only
     per, k2, note = gc.per_iteration(run, torch.device("cpu"), 2, 0.1, clock)
     assert k2 == 2 and "upper bound" in note and per == pytest.approx((0.06 + 0.02) / 2, rel=0.5)
