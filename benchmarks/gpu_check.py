@@ -56,6 +56,14 @@ from hierfact.nnls_grad import nnls_layer
 # Tolerances of the agreement rows: (relative difference of the final error or loss, relative difference of factors).
 TOL_F64 = (1e-8, 1e-6)
 TOL_F32 = (1e-3, 3e-2)
+# A relative error e that the solver evaluates by the Gram formula (||X||^2 - 2 <X, M> + ||M||^2, as NCPD does) carries
+# a relative rounding error of about eps / e^2 in float32: at e = 0.003 that is 1e-2 although the factors agree to 1e-6
+# (measured on the CPU float32 path). Float32 error rows therefore allow max(TOL_F32[0], 2 eps32 / e^2).
+EPS32 = 2.0 ** -23
+# NNLS: the support of S (its nonzeros) is a discontinuous function of the data; a column where a tiny entry sits at 0 in
+# one run and above 0 in the other has another gradient. The gradient rows compare the columns whose support agrees
+# and allow at most this fraction of columns with another support.
+SUPPORT_FLIPS = {"float64": 0.01, "float32": 0.10}   # measured on the CPU float32 path: 11 of 500 (2.2 %)
 
 SIZES = {   # full: the lent GPU; small: --small (the CPU smoke test)
     "full": dict(
@@ -145,8 +153,14 @@ class Table:
         return [r for r in self.rows if r["status"] == "FAIL"]
 
 
-def agree_row(table, check, dtype, size, err_diff, fac_diff, tol, note=""):
-    ok = err_diff <= tol[0] and fac_diff <= tol[1]
+def err_tol(tol, dtype, e_ref):
+    "The tolerance pair of a row whose error is a relative error e_ref evaluated by the Gram formula (see EPS32)."
+    if dtype != "float32" or not e_ref > 0: return tol
+    return (max(tol[0], 2 * EPS32 / float(e_ref) ** 2), tol[1])
+
+
+def agree_row(table, check, dtype, size, err_diff, fac_diff, tol, note="", extra_ok=True):
+    ok = err_diff <= tol[0] and fac_diff <= tol[1] and extra_ok
     table.add(section="agreement", check=check, dtype=dtype, size=size,
               result=f"error diff {err_diff:.1e}, factor diff {fac_diff:.1e}{note}",
               tolerance=f"{tol[0]:.0e} / {tol[1]:.0e}", status="PASS" if ok else "FAIL")
@@ -184,7 +198,7 @@ def check_nmf(table, dev, S, rng):
                     res = nmf(X, dtype=dt, device=dev, **kw)
                     assert res.A.device.type == dev.type and res.A.dtype == dt, f"result on {res.A.device}/{res.A.dtype}"
                     agree_row(table, check, dn, size, rel_scalar(res.errors[-1], ref.errors[-1]),
-                              max(rel(res.A, ref.A), rel(res.S, ref.S)), tol)
+                              max(rel(res.A, ref.A), rel(res.S, ref.S)), err_tol(tol, dn, ref.errors[-1]))
                 except Exception as e: fail_row(table, "agreement", check, dn, size, e)
 
 
@@ -213,7 +227,8 @@ def check_ncpd(table, dev, S, rng):
                     cp = ncpd(X, r, dtype=dt, device=dev, **kw)
                     assert cp.factors[0].device.type == dev.type and cp.factors[0].dtype == dt
                     fd = max([rel(a, b) for a, b in zip(cp.factors, ref.factors)] + [rel(cp.weights, ref.weights)])
-                    agree_row(table, check, dn, size, rel_scalar(_cp_error(cp), _cp_error(ref)), fd, tol)
+                    agree_row(table, check, dn, size, rel_scalar(_cp_error(cp), _cp_error(ref)), fd,
+                              err_tol(tol, dn, _cp_error(ref)))
                 except Exception as e: fail_row(table, "agreement", check, dn, size, e)
 
 
@@ -234,7 +249,7 @@ def check_multihntf(table, dev, S, rng):
             assert mod.factors0[0].device.type == dev.type and mod.factors0[0].dtype == dt
             ed = max(rel_scalar(a, b) for a, b in zip(mod.errors_, ref.errors_))
             fd = max([rel(a, b) for a, b in zip(mod.factors0, ref.factors0)] + [rel(a, b) for a, b in zip(mod.W, ref.W)])
-            agree_row(table, check, dn, size, ed, fd, tol, note)
+            agree_row(table, check, dn, size, ed, fd, err_tol(tol, dn, min(ref.errors_)), note)
         except Exception as e: fail_row(table, "agreement", check, dn, size, e)
 
 
@@ -276,12 +291,12 @@ def check_nnls(table, dev, S, rng):
     Wt = rng.standard_normal((r, n))                  # the gradient of sum(W * S)
     size = f"A {m}x{r}, X {m}x{n}"
 
-    def run(dt, device):
-        Xt = torch.tensor(X, dtype=dt, device=device, requires_grad=True)
+    def run(dt, device, cols=slice(None)):
+        Xt = torch.tensor(X[:, cols], dtype=dt, device=device, requires_grad=True)
         At = torch.tensor(A, dtype=dt, device=device, requires_grad=True)
         S1 = nnls(Xt.detach(), At.detach())
         S2 = nnls_layer(Xt, At)
-        gX, gA = torch.autograd.grad((S2 * torch.as_tensor(Wt, dtype=dt, device=device)).sum(), (Xt, At))
+        gX, gA = torch.autograd.grad((S2 * torch.as_tensor(Wt[:, cols], dtype=dt, device=device)).sum(), (Xt, At))
         return S1, S2, gX, gA
     try: ref = run(torch.float64, "cpu")
     except Exception as e: fail_row(table, "agreement", "NNLS (CPU reference)", "float64", size, e); return
@@ -291,8 +306,15 @@ def check_nnls(table, dev, S, rng):
             assert S1.device.type == dev.type and S1.dtype == dt
             agree_row(table, "NNLS forward (nnls, nnls_layer)", dn, size, 0.0, max(rel(S1, ref[0]), rel(S2, ref[1])), tol,
                       "; factor = S")
-            agree_row(table, "NNLS layer gradient (nnls_grad)", dn, size, 0.0, max(rel(gX, ref[2]), rel(gA, ref[3])), tol,
-                      "; factor = dX, dA")
+            same = ((S2 > 0).cpu() == (ref[1] > 0)).all(0).numpy()     # the columns whose support agrees
+            flips = int((~same).sum())
+            if flips:          # dA sums over the columns: take it again over the columns of the same support alone
+                gA, gA_ref = run(dt, dev, same)[3], run(torch.float64, "cpu", same)[3]
+            else: gA_ref = ref[3]
+            fd = max(rel(gX.cpu()[:, same], ref[2][:, same]), rel(gA, gA_ref))
+            agree_row(table, "NNLS layer gradient (nnls_grad)", dn, size, 0.0, fd, tol,
+                      f"; factor = dX, dA on the {int(same.sum())} columns of the same support ({flips} of {n} with "
+                      f"another support, allowed {SUPPORT_FLIPS[dn]:.0%})", extra_ok=flips <= SUPPORT_FLIPS[dn] * n)
         except Exception as e: fail_row(table, "agreement", "NNLS", dn, size, e)
 
 
