@@ -19,7 +19,7 @@ against the matmul rate measured on the same device, and a 2-GPU NCCL check of h
    timing, a warm-up run first. GFLOP/s counts only the solver's dominant products (the `flops` column says which) and
    is set against the rate of a large square matmul of the same dtype measured first in the same run.
    `--time-budget` (seconds since start) skips the throughput rows that remain once it is exceeded.
-3. Distributed. With >= 2 CUDA devices (or --gloo on the CPU): `distributed_nmf` / `distributed_ncpd` on 2 processes
+3. Distributed (run before the throughput rows, so that no time budget leaves it out). With >= 2 CUDA devices (or --gloo on the CPU): `distributed_nmf` / `distributed_ncpd` on 2 processes
    (NCCL on cuda:0 and cuda:1; gloo on the CPU) against one process's `nmf` / `ncpd` on the whole data.
 
 Prints one markdown table (device, torch, CUDA and GPU name in the header) and writes it to --out. Exit status:
@@ -491,7 +491,7 @@ def distributed(table, dev, S, rng, backend):
     ncpd_kw = dict(n_iter_max=30, tol=0, dtype=torch.float64)
     try:
         outs = launch_local([(_dist_nmf, (X, r, nmf_kw, kind), {}), (_dist_ncpd, (T, rc, init, ncpd_kw, kind), {})],
-                            nprocs=2, backend=backend, timeout=240)
+                            nprocs=2, backend=backend, timeout=120)
     except Exception as e:
         fail_row(table, "distributed", f"2-process {backend} run", "float64", "", e); return
     ref_dev = dev if kind == "cuda" else torch.device("cpu")
@@ -582,6 +582,13 @@ def main(argv=None):
     if "agreement" not in args.skip:
         for fn in (check_nnls, check_nmf, check_ncpd, check_multihntf, check_neural):
             fn(table, dev, S, rng)
+    if "distributed" not in args.skip:
+        if dev.type == "cuda" and torch.cuda.device_count() >= 2: distributed(table, dev, S, rng, "nccl")
+        elif args.gloo: distributed(table, dev, S, rng, "gloo")
+        else:
+            table.add(section="distributed", check="2-GPU NCCL", result=f"skipped: {torch.cuda.device_count()} CUDA "
+                      "device(s) (needs 2; --gloo runs it on the CPU)", status="SKIP")
+
     if "throughput" not in args.skip:
         rates = {}
         for dn in ("float32", "float64"):
@@ -594,13 +601,6 @@ def main(argv=None):
                           flops="2 n^3", status="PASS")
             except Exception as e: fail_row(table, "throughput", "matmul", dn, f"{n}^3", e)
         throughput(table, clock, dev, S, rates)
-    if "distributed" not in args.skip:
-        if dev.type == "cuda" and torch.cuda.device_count() >= 2: distributed(table, dev, S, rng, "nccl")
-        elif args.gloo: distributed(table, dev, S, rng, "gloo")
-        else:
-            table.add(section="distributed", check="2-GPU NCCL", result=f"skipped: {torch.cuda.device_count()} CUDA "
-                      "device(s) (needs 2; --gloo runs it on the CPU)", status="SKIP")
-
     n_fail = len(table.failed)
     summary = (f"{sum(r['status'] == 'PASS' for r in table.rows)} PASS, {n_fail} FAIL, "
                f"{sum(r['status'] == 'SKIP' for r in table.rows)} SKIP in {clock.elapsed:.0f} s")
