@@ -12,8 +12,9 @@ against the matmul rate measured on the same device, and a 2-GPU NCCL check of h
    (tol=0). Each row reports the relative difference of the final relative error (or loss) and the largest relative
    Frobenius difference of the factors (factor k against factor k, column j against column j: the same start gives
    the same column order). A row PASSes when both are within the stated tolerance (TOL_F64 / TOL_F32 below).
-   Exception: Multi-HNTF draws its initial W's in the run's dtype (a float32 draw is not the float64 one rounded), so
-   its float32 row compares with a CPU float32 run from the same seed.
+   Exceptions: Multi-HNTF draws its initial W's in the run's dtype (a float32 draw is not the float64 one rounded), so
+   its float32 row compares with a CPU float32 run from the same seed; the rows from the default (SVD-based) starts,
+   computed on the device, compare each dtype with a CPU run in the same dtype (see `check_default_inits`).
 2. Throughput. At sizes that fill the chip: time per iteration (per epoch) from the difference of two runs with k1
    and k2 iterations (the difference removes the input checks and the init), torch.cuda.synchronize around every
    timing, a warm-up run first. GFLOP/s counts only the solver's dominant products (the `flops` column says which) and
@@ -49,7 +50,7 @@ import torch
 from hierfact.nmf import nmf
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.multihntf import multihntf
-from hierfact.neural_nmf import NeuralNMF, train_neural_nmf
+from hierfact.neural_nmf import NeuralNMF, neural_nmf, train_neural_nmf
 from hierfact.nnls import nnls
 from hierfact.nnls_grad import nnls_layer
 
@@ -230,6 +231,43 @@ def check_ncpd(table, dev, S, rng):
                     agree_row(table, check, dn, size, rel_scalar(_cp_error(cp), _cp_error(ref)), fd,
                               err_tol(tol, dn, _cp_error(ref)))
                 except Exception as e: fail_row(table, "agreement", check, dn, size, e)
+
+
+def check_default_inits(table, dev, S, rng):
+    """The solvers from their default (SVD-based) starts, computed on the device: NMF and NCPD from NNDSVDa, Neural NMF
+    from hierarchical NMF. The float32 start is computed in float32 (a float32 SVD is not the float64 one rounded, and
+    on degenerate spectra it picks other vectors), so each dtype is compared with a CPU run in the same dtype."""
+    m, n, r = S["nmf"]
+    X = planted_matrix(rng, m, n, r)
+    I, J, K, rc = S["ncpd"]
+    T = planted_tensor(rng, (I, J, K), rc)
+    mn, nn_, ranks = S["nn"]
+    Xn = planted_matrix(rng, mn, nn_, ranks[0])
+    ep = S["nn_epochs"]
+
+    def nmf_run(dt, device):
+        res = nmf(X, r, n_iter_max=S["nmf_iters"], tol=0, random_state=0, dtype=dt, device=device)
+        return res.errors[-1], [res.A, res.S]
+
+    def ncpd_run(dt, device):
+        cp = ncpd(T, rc, n_iter_max=S["ncpd_iters"], tol=0, random_state=0, dtype=dt, device=device)
+        return _cp_error(cp), list(cp.factors) + [cp.weights]
+
+    def nn_run(dt, device):
+        model = neural_nmf(Xn, ranks, n_epochs=ep, random_state=0, dtype=dt, device=device)
+        return model.history["loss"][-1], [a.detach() for a in model.A]
+    cases = [("NMF HALS dense, default init (NNDSVDa)", f"{m}x{n} r{r}, {S['nmf_iters']} it", nmf_run, True),
+             ("NCPD HALS dense, default init (NNDSVDa)", f"{I}x{J}x{K} r{rc}, {S['ncpd_iters']} it", ncpd_run, True),
+             ("Neural NMF, default init (HNMF)", f"{mn}x{nn_} ranks {ranks}, {ep} epochs", nn_run, False)]
+    for check, size, run, rel_err in cases:
+        for dn, dt, tol in dtypes_for(dev):
+            try:
+                e_ref, F_ref = run(dt, "cpu")
+                e, F = run(dt, dev)
+                assert F[0].device.type == dev.type and F[0].dtype == dt
+                agree_row(table, check, dn, size, rel_scalar(e, e_ref), max(rel(a, b) for a, b in zip(F, F_ref)),
+                          err_tol(tol, dn, e_ref) if rel_err else tol, f" (vs CPU {dn}: the start is computed in {dn})")
+            except Exception as e: fail_row(table, "agreement", check, dn, size, e)
 
 
 def check_multihntf(table, dev, S, rng):
@@ -580,7 +618,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
 
     if "agreement" not in args.skip:
-        for fn in (check_nnls, check_nmf, check_ncpd, check_multihntf, check_neural):
+        for fn in (check_nnls, check_nmf, check_ncpd, check_multihntf, check_neural, check_default_inits):
             fn(table, dev, S, rng)
     if "distributed" not in args.skip:
         if dev.type == "cuda" and torch.cuda.device_count() >= 2: distributed(table, dev, S, rng, "nccl")

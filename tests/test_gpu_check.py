@@ -43,7 +43,9 @@ def test_cpu_small_run_every_row(tmp_path):
     by = {(r["section"], r["check"], r["dtype"]): r for r in rows}
     families = ["NNLS forward (nnls, nnls_layer)", "NNLS layer gradient (nnls_grad)", "NMF HALS dense", "NMF MU dense",
                 "NMF HALS sparse CSR", "NMF MU sparse CSR", "NCPD HALS dense", "NCPD MU dense", "NCPD HALS sparse COO",
-                "Multi-HNTF (MU NCPD + layers)", "Neural NMF unsupervised", "Neural NMF supervised (lam=1)"]
+                "Multi-HNTF (MU NCPD + layers)", "Neural NMF unsupervised", "Neural NMF supervised (lam=1)",
+                "NMF HALS dense, default init (NNDSVDa)", "NCPD HALS dense, default init (NNDSVDa)",
+                "Neural NMF, default init (HNMF)"]
     for fam in families:
         for dt in ("float64", "float32"):
             assert by[("agreement", fam, dt)]["status"] == "PASS", (fam, dt)
