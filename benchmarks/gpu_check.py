@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+import hierfact
 from hierfact.nmf import nmf
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.multihntf import multihntf
@@ -551,15 +552,15 @@ def distributed(table, dev, S, rng, backend):
 
 
 # ------------------------------------------------------------------------------------------------------------- main
-def header(dev, args) -> str:
-    lines = [f"# GPU check (benchmarks/gpu_check.py)", ""]
-    cmd = "python benchmarks/gpu_check.py " + " ".join(sys.argv[1:])
+def header(dev, args, argv) -> str:
+    lines = ["# GPU check (benchmarks/gpu_check.py)", ""]
+    cmd = " ".join(["python benchmarks/gpu_check.py"] + list(argv))
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip() or "unknown"
     except Exception: commit = "unknown"
     lines.append(f"- command: `{cmd}`; date (UTC): {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}; "
-                 f"hierfact commit {commit}")
+                 f"hierfact {hierfact.__version__}, commit {commit}")
     lines.append(f"- python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
                  f"CUDA (torch build) {torch.version.cuda}, cpus {os.cpu_count()}, torch threads {torch.get_num_threads()}")
     if dev.type == "cuda":
@@ -607,7 +608,7 @@ def main(argv=None):
         torch.cuda.set_device(dev)
     S = SIZES["small" if args.small else "full"]
     clock = Clock(args.time_budget)
-    head = header(dev, args)
+    head = header(dev, args, sys.argv[1:] if argv is None else argv)
     print(head + "\n", flush=True)
     if args.out is None:
         full_cuda = dev.type == "cuda" and not args.small
