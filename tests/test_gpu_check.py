@@ -112,3 +112,14 @@ def test_per_iteration_removes_the_setup_time():
     clock = gc.Clock(0.0)                                              # budget already spent: the warm-up run only
     per, k2, note = gc.per_iteration(run, torch.device("cpu"), 2, 0.1, clock)
     assert k2 == 2 and "upper bound" in note and per == pytest.approx((0.06 + 0.02) / 2, rel=0.5)
+
+
+def test_time_budget_skips_the_remaining_throughput_rows(tmp_path):
+    "--time-budget 0: the matmul reference rates are measured, every solver's throughput row is skipped (SKIP, rc 0)."
+    out = tmp_path / "t.md"
+    assert gc.main(["--device", "cpu", "--small", "--skip", "agreement", "distributed", "--time-budget", "0",
+                    "--out", str(out)]) == 0
+    rows = _rows(out.read_text())
+    assert [r["status"] for r in rows if r["check"] == "matmul (reference rate)"] == ["PASS", "PASS"]
+    solver_rows = [r for r in rows if r["check"] != "matmul (reference rate)"]
+    assert len(solver_rows) == 10 and all(r["status"] == "SKIP" and "time budget" in r["result"] for r in solver_rows)
