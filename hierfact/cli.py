@@ -18,10 +18,10 @@ from .tensor import as_tensor, check_ranks
 from .multihntf import multihntf
 from .topics import (Dataset, load_dataset, check_data_ranks, max_first_rank, check_cell_options, fit_hierarchy,
                              report, save_outputs, save_rank_outputs, format_bytes, MODELS, NEURAL_MODELS, TWO_RANK_MODELS,
-                             DEFAULT_EPOCHS, WEIGHTINGS, EMPTY_CELLS, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS)
+                             DEFAULT_EPOCHS, WEIGHTINGS, EMPTY_CELLS, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, PROGRESS_EVERY)
 
 # %% auto #0
-__all__ = ['DATA_SUFFIXES', 'TIME_FREQS_CLI', 'parse_rank_spec', 'build_parser', 'rank_choice', 'main']
+__all__ = ['DATA_HELP', 'DATA_SUFFIXES', 'TIME_FREQS_CLI', 'parse_rank_spec', 'build_parser', 'rank_choice', 'main']
 
 # %% ../nbs/09b_cli.ipynb #9fd9124b
 def parse_rank_spec(tokens, name: str = "--ranks") -> list:
@@ -48,10 +48,15 @@ def parse_rank_spec(tokens, name: str = "--ranks") -> list:
     if len(set(out)) != len(out): raise ValueError(f"{name}: repeats a rank ({sorted(out)}); give each rank once")
     return sorted(out)
 
+DATA_HELP = ("the input, one of: a table of texts, one document a row -- CSV (.csv), TSV (.tsv), Parquet (.parquet, needs "
+             "pyarrow), JSON lines (.jsonl, .ndjson), each also compressed (.gz, .bz2, .xz, .zip, .zst) --; or a tensor "
+             "of counts -- a dense NumPy array (.npy, or .npz holding one array; the last mode is the words), a sparse "
+             "documents x words matrix (.npz from scipy.sparse.save_npz, Matrix Market .mtx) --. Default: the health-news "
+             "tweets tensor shipped with hierfact (or healthtweets.zip in $HIERFACT_DATA)")
+
 def _add_data_args(p) -> None:
     "The DATA argument and the options that read it (shared by `topics` and `ranks`)."
-    p.add_argument("data", nargs="?", default=None, help="a .npy/.npz dense tensor, a .npz/.mtx sparse docs x words matrix, or a .csv "
-                   "(default: the health-news tweets tensor shipped with hierfact, or healthtweets.zip in $HIERFACT_DATA)")
+    p.add_argument("data", nargs="?", default=None, help=DATA_HELP)
     p.add_argument("--vocab", default=None, help="file with one word per line (for .npy/.npz/.mtx data only)")
     p.add_argument("--text-column", default=None, help="CSV only: the column holding the text (default: text)")
     p.add_argument("--group-by", nargs="+", action="extend", default=None, metavar="COLUMN",
@@ -129,7 +134,8 @@ def _add_run_args(p) -> None:
                    help="solver of the NCPD/NMF layers (default: the library's: mu for multihntf, hals for the others)")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help=f"no progress bar; a long fit still prints a line at least every {PROGRESS_EVERY:.0f} s")
 
 # %% ../nbs/09b_cli.ipynb #02755cce
 def build_parser() -> argparse.ArgumentParser:
@@ -137,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hierfact", description="Hierarchical nonnegative matrix and tensor factorization topic models.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("topics", help="learn a topic hierarchy and show it",
-                       description="Learn a topic hierarchy (default: Multi-HNTF 8-4-2 on the health-news tweets tensor) and show it.")
+                       description="Learn a topic hierarchy (default: Multi-HNTF 8-4-2 on the health-news tweets tensor) and show it. "
+                                   "DATA is a table of texts (CSV, TSV, Parquet, JSON lines) or a tensor (.npy, .npz, .mtx).")
     _add_data_args(t)
     t.add_argument("--ranks", type=_rank_int, nargs="+", default=[8, 4, 2],
                    help="strictly decreasing ranks (default 8 4 2); the first one at most what the data can carry")
@@ -303,10 +310,10 @@ def main(argv=None) -> int:
         if args.command == "topics":
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
-                               random_state=args.random_state, device=args.device, progress=not args.quiet,
+                               random_state=args.random_state, device=args.device, progress=True if not args.quiet else PROGRESS_EVERY,
                                n_epochs=args.epochs, weighting=args.weighting, empty_cells=args.empty_cells)
         else: res = rank_choice(ds, args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as e:      # ImportError: Parquet without pyarrow
         print(f"hierfact: error: {e}", file=sys.stderr); return 2
     except (RuntimeError, MemoryError, FloatingPointError) as e:
         if _is_oom(e): print(f"hierfact: error: {_oom_message(e, ds, args)}", file=sys.stderr); return 1

@@ -23,11 +23,12 @@ from .baselines import IndependentNCPDModel
 # %% auto #0
 __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'TWO_RANK_MODELS',
            'DEFAULT_EPOCHS', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS',
-           'WEIGHTED_TOL', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'format_bytes',
-           'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural',
-           'is_time_mode', 'max_first_rank', 'check_data_ranks', 'check_cell_options', 'cell_weights', 'fit_hierarchy',
-           'reference_docs', 'layer_metrics', 'format_metrics', 'save_coverage_trend', 'describe_cells', 'report',
-           'save_outputs', 'save_rank_outputs']
+           'WEIGHTED_TOL', 'PROGRESS_EVERY', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset',
+           'health_tweets_dataset', 'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights',
+           'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks',
+           'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'layer_metrics',
+           'format_metrics', 'save_coverage_trend', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs',
+           'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -134,11 +135,12 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
     is zero; `n_docs` says which). time, freq, since, until, min_docs, max_df : as in `load_corpus`. Words in fewer
     than `min_df` documents are dropped (None: 5, or half the documents, at least 1, for fewer than 10).
     Raises ValueError naming DATA (not UTF-8, no rows, no words) or the option (a missing column, bad dates, --min-df
-    above the number of documents or leaving no word, a --group-by tensor above `_tensor_memory_limit()`), and
-    MemoryError naming the --group-by columns if building the tensor still runs out of memory."""
+    above the number of documents or leaving no word, a --group-by tensor above `_tensor_memory_limit()`),
+    MemoryError naming the --group-by columns if building the tensor still runs out of memory, and ImportError naming
+    DATA for a Parquet file without pyarrow (or fastparquet) installed, saying how to install it."""
     from hierfact.corpus import read_documents, load_corpus
     try: df = read_documents(path)
-    except (ValueError, TypeError, FileNotFoundError) as e: raise _as_option_error(e) from None
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as e: raise _as_option_error(e) from None
     if len(df) == 0: raise ValueError(f"DATA: {path} has no rows")
     if text_column not in df.columns:
         raise ValueError(f"--text-column: column {text_column!r} not in {path} (columns: {[str(c) for c in df.columns]})")
@@ -155,10 +157,13 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
     except (ValueError, TypeError) as e:
         if str(e).startswith("min_df/max_df/stop_words") and min_df > 1:
             raise ValueError(f"--min-df: no word appears in {min_df} or more of the {n_docs} documents of {path} "
-                             "(English stop words, URLs and @-handles removed); lower --min-df") from None
+                             "(numbers, URLs, @-handles and the stop words removed); lower --min-df, or keep the stop "
+                             "words with --stop-words none" + ("" if max_df == 1.0 else ", or raise --max-df")) from None
         if str(e).startswith("min_df/max_df/stop_words"):
-            raise ValueError(f"DATA: column {text_column!r} of {path} has no words left after removing stop words, "
-                             f"URLs and @-handles{'' if max_df == 1.0 else ' and the words above --max-df'}") from None
+            raise ValueError(f"DATA: column {text_column!r} of {path} has no words left after removing numbers, URLs, "
+                             f"@-handles and the stop words{'' if max_df == 1.0 else ' and the words above --max-df'}; "
+                             f"loosen --stop-words (none keeps them){'' if max_df == 1.0 else ' or raise --max-df'}, "
+                             f"or check --text-column") from None
         raise _as_option_error(e) from None
     vocab, n_kept = c.vocabulary, int(c.n_docs.sum())
     origin = f"{how} {min_df} on the {n_docs} documents of {path}"
@@ -333,7 +338,8 @@ def plural(word: str) -> str:
     return w + "s"
 
 def is_time_mode(ds: Dataset, i: int) -> bool:
-    "Whether mode i holds periods: the --time mode of a table, or a mode named like one (the tweets' 'month')."
+    """Whether mode `i` (int, an index into ds.mode_names) of `ds` holds periods (bool): the --time mode of a table, or,
+    for data without one, a mode named like one (`TIME_MODES`: the tweets' 'month'). Raises IndexError for i out of range."""
     return i == ds.time_mode or (ds.time_mode is None and ds.mode_names[i] in TIME_MODES)
 
 # %% ../nbs/09_topics.ipynb #b518865e
@@ -352,7 +358,9 @@ def max_first_rank(ds: Dataset, model: str = "multihntf") -> tuple:
 
 def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "--ranks") -> list:
     """Refuse ranks that `ds` cannot carry (strictly decreasing ranks, checked against the shape as explained above)
-    before any fit. Returns a list of warnings (str) for first ranks above the size of a non-word mode.
+    before any fit: the first rank at most the number of words, the bound of `max_first_rank` and, when `ds.n_docs` is
+    known, the number of observed cells (those holding documents). Returns a list of warnings (str) for first ranks
+    above the size of a non-word mode.
     Raises ValueError naming `name` (and --min-df when the vocabulary it left is too small) with the shape and the bound."""
     ranks = check_ranks(ranks, name)
     shape = tuple(int(s) for s in ds.X.shape)
@@ -369,6 +377,13 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
                          f"{' x '.join(map(str, shape))}); at most {len(words)}")
     bound, why = max_first_rank(ds, model)
     if r0 > bound: raise ValueError(f"{name}: {first} {r0} is more than the data can carry: {why}; at most {bound}")
+    if ds.n_docs is not None:
+        n_obs = int((np.asarray(ds.n_docs) > 0).sum())
+        if r0 > n_obs:
+            raise ValueError(f"{name}: {first} {r0} is more than the {n_obs} observed cell{'s' * (n_obs != 1)} (cells "
+                             f"holding documents) of {' x '.join(ds.mode_names[:ds.feature_mode] + ds.mode_names[ds.feature_mode + 1:])}"
+                             f" = {' x '.join(str(n) for i, n in enumerate(shape) if i != fm)}: more topics than observed "
+                             f"cells only repeat them; at most {n_obs}")
     if model == "neural-ncpd" and len(ranks) > 1 and ranks[1] > min(shape):
         raise ValueError(f"{name}: the second rank {ranks[1]} exceeds the smallest mode of the tensor "
                          f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}): --model neural-ncpd gives each "
@@ -401,7 +416,9 @@ WEIGHTED_TOL = 1e-5                                 # weighted fits stop by the 
 
 def check_cell_options(model: str, weighting=None, empty_cells=None) -> None:
     """Refuse an unknown --weighting / --empty-cells, and one that `model` cannot honour (only `WEIGHTED_MODELS` take
-    entry weights: the others fit every cell, empty ones as zero, with weight 1)."""
+    entry weights: the others fit every cell, empty ones as zero, with weight 1). model : a name of `MODELS`;
+    weighting : None or one of `WEIGHTINGS`; empty_cells : None or one of `EMPTY_CELLS`. Returns None; raises ValueError
+    naming --weighting or --empty-cells."""
     if weighting is not None and weighting not in WEIGHTINGS:
         raise ValueError(f"--weighting: unknown weighting {weighting!r}; accepted are {', '.join(WEIGHTINGS)}")
     if empty_cells is not None and empty_cells not in EMPTY_CELLS:
@@ -451,6 +468,28 @@ def _word_unfolding(X: torch.Tensor, fm: int) -> torch.Tensor:
     if X.is_sparse and X.ndim == 2: return (X.t() if fm == 1 else X).coalesce()
     return unfold(X.to_dense() if X.is_sparse else X, fm)
 
+PROGRESS_EVERY = 30.0      # seconds: a quiet fit (`hierfact topics --quiet`) still prints a line at least this often
+
+class FitProgress:
+    """A fit's callback(iteration, error) that prints one line on stderr (tqdm-safe) when at least `every` seconds
+    (float > 0) have passed since the last one: `hierfact topics: <what>, iteration i, error e; s so far`. The same
+    mechanism as `hierfact ranks --quiet` (a heartbeat from the fits' callbacks); it never stops a fit (returns None).
+    `what` (str) says which fit runs; set it between fits."""
+    def __init__(self, every: float, what: str = "fitting"):
+        import time
+        self._clock = time.monotonic
+        self.every, self.what = float(every), what
+        self.t0 = self.last = self._clock()
+
+    def __call__(self, iteration, error):
+        now = self._clock()
+        if now - self.last >= self.every:
+            from tqdm.auto import tqdm
+            self.last = now
+            tqdm.write(f"hierfact topics: {self.what}, iteration {iteration}, error {float(error):.4f}; "
+                       f"{now - self.t0:.0f} s so far", file=sys.stderr)
+        return None
+
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
                   device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
@@ -465,11 +504,16 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     None for the others. weighting, empty_cells : the cells' weights in the fit of 'multihntf' and 'ncpd' (`cell_weights`:
     by default empty cells are missing and the observed ones weigh alike; a weighted fit stops by the library's rule at
     tol `WEIGHTED_TOL` within the same budgets); the model's `cells_` says what was used. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
-    'hals' or 'mu'. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
+    'hals' or 'mu'. progress : True (the library's progress bars, and a `FitProgress` line on stderr at least every
+    `PROGRESS_EVERY` s), False (nothing) or a number s > 0 (only the line, at least every s seconds: `hierfact topics
+    --quiet` passes `PROGRESS_EVERY`). The model gets `vocabulary_` (the words of ds) and `mode_labels_` (the named
+    labels of the other modes), which `save` writes into the model file. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
     NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
     Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
     an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
     ranks = check_ranks(ranks, "--ranks")
+    if not isinstance(progress, bool) and not (isinstance(progress, (int, float)) and 0 < progress < float("inf")):
+        raise ValueError(f"progress: expected True, False or a number of seconds > 0 between progress lines, got {progress!r}")
     if model not in MODELS: raise ValueError(f"--model: unknown model {model!r}; accepted are {', '.join(MODELS)}")
     if n_epochs is not None and model not in NEURAL_MODELS:
         raise ValueError(f"--epochs: only the neural models ({', '.join(NEURAL_MODELS)}) train for epochs; got --model {model}")
@@ -483,6 +527,9 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     X = as_tensor(ds.X, "DATA", device=device)
     h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs, mask, sw)
     h.cells_ = cells
+    h.vocabulary_ = [str(w) for w in ds.labels[ds.feature_mode]]
+    h.mode_labels_ = {str(name): [str(v) for v in ds.labels[i]] for i, name in enumerate(ds.mode_names)
+                      if i != ds.feature_mode and list(ds.labels[i]) != list(range(len(ds.labels[i])))}  # not bare indices
     bad = [l for l, e in enumerate(h.errors_) if not np.isfinite(e)]
     if bad:
         raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors_[bad[0]]} error at layer "
@@ -494,24 +541,29 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, ma
     """`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`, with the entry
     weights `mask` / `sample_weight` (`cell_weights`; 'multihntf' and 'ncpd' only)."""
     sv = {} if solver is None else dict(solver=solver)            # None: the library's default solver
+    beat = None if progress is False else FitProgress(PROGRESS_EVERY if progress is True else progress, f"--model {model}")
+    cb = {} if beat is None else dict(callback=beat)               # the heartbeat: every fit below reports through it
+    progress = progress is True                                    # the library's own bars: True only
     weighted = mask is not None or sample_weight is not None
     wt = dict(mask=mask, sample_weight=sample_weight) if weighted else {}
     if model == "multihntf":                  # weighted: the same budgets, stopped once the weighted error settles
         budget = dict(ncpd_options=dict(n_iter_max=200, tol=WEIGHTED_TOL), n_iter_max=800, tol=WEIGHTED_TOL) if weighted else {}
-        m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv, **wt, **budget)
+        if cb: budget["ncpd_options"] = {**budget.get("ncpd_options", {}), **cb}
+        m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv, **wt, **budget, **cb)
     elif model == "hnmf":
-        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv)
+        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv, **cb)
     elif model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         return neural_nmf(_word_unfolding(X, fm), ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs,
-                          random_state=random_state, verbose=progress, hnmf_options=sv)
+                          random_state=random_state, verbose=progress, hnmf_options={**sv, **cb}, **cb)
     elif model == "neural-multihntf":                            # Multi-HNTF trained end to end (chapter 17)
         from hierfact.neural_multihntf import neural_multihntf
-        m = neural_multihntf(X, ranks, n_epochs=n_epochs, random_state=random_state, multihntf_options=sv or None)
+        m = neural_multihntf(X, ranks, n_epochs=n_epochs, random_state=random_state,
+                             multihntf_options={**sv, **cb} or None, **cb)
     elif model == "neural-ncpd":
         from hierfact.neural_ncpd import neural_ncpd
-        cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv)
-        m = neural_ncpd(X, ranks, cp=cp, n_epochs=n_epochs, random_state=random_state, verbose=progress)
+        cp = ncpd(X, ranks[0], init="nndsvda", n_iter_max=500, tol=1e-8, random_state=random_state, **sv, **cb)
+        m = neural_ncpd(X, ranks, cp=cp, n_epochs=n_epochs, random_state=random_state, verbose=progress, **cb)
     else:
         layers, errors = [], []
         it = ranks
@@ -520,7 +572,7 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, ma
             it = tqdm(ranks, desc="NCPD ranks")
         for r in it:
             cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=WEIGHTED_TOL if weighted else 1e-8,
-                      random_state=random_state, **sv, **wt)
+                      random_state=random_state, **sv, **wt, **cb)
             errors.append(cp.errors_[0] if weighted else rel_error(X, cp)); layers.append(list(cp.factors))
         m = IndependentNCPDModel(list(ranks), layers, errors)
     m.word_mode = fm                                                 # the tensor models' topics are over the words
@@ -607,11 +659,33 @@ def describe_cells(cells: dict) -> str:
     errs = "; the errors are weighted" if (cells["weighting"], cells["empty_cells"]) != ("none", "zero") else ""
     return f"cells: {e}, {w} (--empty-cells {cells['empty_cells']}, --weighting {cells['weighting']}){errs}"
 
+MIN_TREE_SHARE = 0.01       # the report's tree lists a topic under its supertopic only with >= 1 % of it
+
+def format_topic_tree(tree: dict, n_words: int = 5, min_share: float = MIN_TREE_SHARE) -> str:
+    """The report's topic tree (str): `hierfact.hnmf.format_tree` of `tree` (the dict of `hierarchy_tree` /
+    `topic_tree`), supertopic first, then the topics feeding it with their share of it, leaving out every topic that
+    holds less than `min_share` of its supertopic (it would print as '(0%)'), with the topics under it; a last line
+    names the topics left out and their shares, so every topic is accounted for. n_words : words per topic (int >= 1).
+    Raises ValueError naming min_share outside [0, 1)."""
+    if isinstance(min_share, bool) or not isinstance(min_share, (int, float)) or not 0 <= min_share < 1:
+        raise ValueError(f"min_share: expected a share in [0, 1), got {min_share!r}")
+    small = sorted((e for e in tree["edges"] if e["main"] and e["share_of_parent"] < min_share),
+                   key=lambda e: (-e["layer"], e["parent"], e["child"]))
+    kept = {**tree, "edges": [e for e in tree["edges"] if not (e["main"] and e["share_of_parent"] < min_share)]}
+    text = format_tree(kept, n_words=n_words)
+    if small:
+        names = ", ".join(f"L{e['layer']}.{e['child']} ({e['share_of_parent']:.2%} of L{e['layer'] + 1}.{e['parent']})"
+                          for e in small)
+        text += (f"\n(not listed: {len(small)} topic{'s' * (len(small) != 1)} holding under {min_share:.0%} of "
+                 f"{'their' if len(small) != 1 else 'its'} supertopic, with the topics under them: {names})")
+    return text
+
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): what reading the data dropped
     (`ds.notes`), per layer the relative error, each topic's top `n_words` words and up to `n_labels` labels of each
     other mode that carry real weight (`top_labels`: at least 10 % of the top one; 'peak' periods for a time mode),
-    then the topic tree (main parents only).
+    then the topic tree (main parents only; `format_topic_tree`: topics under `MIN_TREE_SHARE` of their supertopic named
+    after it, not listed in it).
     Raises nothing beyond bad-argument errors."""
     out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}"]
     if getattr(m, "cells_", None): out.append(describe_cells(m.cells_))
@@ -633,7 +707,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     out.append(format_metrics(layer_metrics(m, ds))); out.append("")
     if t is not None:
         out.append("== topic tree (supertopic, then the topics feeding it with their share of it)")
-        out.append(format_tree(t, n_words=5))
+        out.append(format_topic_tree(t, n_words=5))
     return "\n".join(out)
 
 # %% ../nbs/09_topics.ipynb #e2fb1c4b
