@@ -82,6 +82,8 @@ def _add_data_args(p) -> None:
                         "report says how many were dropped)")
 
 DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl", ".ndjson")
+
+# %% ../nbs/09b_cli.ipynb #6aeb2c4e
 TIME_FREQS_CLI = ("day", "week", "month", "quarter", "year")          # hierfact.corpus.TIME_FREQS
 
 def _looks_like_data(value: str, exists: bool = True) -> bool:

@@ -377,6 +377,10 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
                          f"{' x '.join(map(str, shape))}); at most {len(words)}")
     bound, why = max_first_rank(ds, model)
     if r0 > bound: raise ValueError(f"{name}: {first} {r0} is more than the data can carry: {why}; at most {bound}")
+    if model == "neural-ncpd" and len(ranks) > 1 and ranks[1] > min(shape):
+        raise ValueError(f"{name}: the second rank {ranks[1]} exceeds the smallest mode of the tensor "
+                         f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}): --model neural-ncpd gives each "
+                         f"mode's factor its own rank-{ranks[1]} NMF; at most {min(shape)}")
     if ds.n_docs is not None:
         n_obs = int((np.asarray(ds.n_docs) > 0).sum())
         if r0 > n_obs:
@@ -384,10 +388,6 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
                              f"holding documents) of {' x '.join(ds.mode_names[:ds.feature_mode] + ds.mode_names[ds.feature_mode + 1:])}"
                              f" = {' x '.join(str(n) for i, n in enumerate(shape) if i != fm)}: more topics than observed "
                              f"cells only repeat them; at most {n_obs}")
-    if model == "neural-ncpd" and len(ranks) > 1 and ranks[1] > min(shape):
-        raise ValueError(f"{name}: the second rank {ranks[1]} exceeds the smallest mode of the tensor "
-                         f"({' x '.join(ds.mode_names)} = {' x '.join(map(str, shape))}): --model neural-ncpd gives each "
-                         f"mode's factor its own rank-{ranks[1]} NMF; at most {min(shape)}")
     if model not in ("hnmf", "neural-nmf"):
         for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
             if i != fm and n == 1:       # a CP model's factor of one row: its scale drifts under MU and the fit fails
@@ -490,6 +490,7 @@ class FitProgress:
                        f"{now - self.t0:.0f} s so far", file=sys.stderr)
         return None
 
+# %% ../nbs/09_topics.ipynb #c7093f10
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
                   device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
@@ -680,6 +681,7 @@ def format_topic_tree(tree: dict, n_words: int = 5, min_share: float = MIN_TREE_
                  f"{'their' if len(small) != 1 else 'its'} supertopic, with the topics under them: {names})")
     return text
 
+# %% ../nbs/09_topics.ipynb #3ddd065e
 def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     """The text the CLI prints (a str) for a fitted model `m` (see `fit_hierarchy`): what reading the data dropped
     (`ds.notes`), per layer the relative error, each topic's top `n_words` words and up to `n_labels` labels of each

@@ -338,10 +338,13 @@ def test_ranks_the_data_cannot_carry_are_refused_with_the_shape(tiny, tmp_path, 
     # neural-ncpd: each mode's factor gets its own rank-r1 NMF, so r1 <= the smallest mode (2)
     assert main(["topics", str(tiny), "--group-by", "party", "year", "--model", "neural-ncpd", "--ranks", "5", "3", "--quiet"]) == 2
     assert "--ranks: the second rank 3 exceeds the smallest mode" in capsys.readouterr().err
+    # 6 is the tensor's bound, but only 3 of its 6 cells hold documents: more topics than observed cells are refused
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "6", "3", "--quiet"]) == 2
+    assert "--ranks: the first rank 6 is more than the 3 observed cells" in capsys.readouterr().err
     # at the bound it fits, finite, with a warning for more topics than parties
-    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "6", "3", "--quiet"]) == 0
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 0
     cap = capsys.readouterr()
-    assert "warning: --ranks: the first rank 6 is above the 2 values of party" in cap.err and "nan" not in cap.out
+    assert "warning: --ranks: the first rank 3 is above the 2 values of party" in cap.err and "nan" not in cap.out
     # hierfact ranks: an explicit candidate above the bound is refused, the default 2-12 stops at the bound
     assert main(["ranks", str(tiny), "--group-by", "party", "year", "--ranks", "2-7", "--quiet"]) == 2
     assert "--ranks: the rank 7 is more than the data can carry" in capsys.readouterr().err
