@@ -56,7 +56,6 @@ def child(out):
 
     w0, c0 = time.perf_counter(), _cpu()
     import hierfact.cli as cli
-    import hierfact.topics as topics
     import hierfact.topic_page as topic_page
     acc["import"] = [time.perf_counter() - w0, _cpu() - c0]
     import hierfact.data as data
