@@ -56,12 +56,13 @@ def child(out):
 
     w0, c0 = time.perf_counter(), _cpu()
     import hierfact.cli as cli
+    import hierfact.topic_page as topic_page
     acc["import"] = [time.perf_counter() - w0, _cpu() - c0]
     import hierfact.data as data
     import hierfact.plots as plots
     for mod, name, phase in [(data, "_read_tweets_csv", "read"), (data, "tweets_counts", "counts"),
                              (cli, "load_dataset", "load"), (cli, "fit_hierarchy", "fit"), (cli, "report", "report"),
-                             (cli, "save_outputs", "save"), (cli, "topics_html", "html"),
+                             (cli, "save_outputs", "save"), (topic_page, "topics_html", "html"),
                              (plots, "plot_mode_heatmaps", "figures"), (plots, "plot_topic_tree", "figures"),
                              (plots, "plot_trends", "figures")]:
         setattr(mod, name, timed(phase, getattr(mod, name)))

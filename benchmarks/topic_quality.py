@@ -52,7 +52,7 @@ def _cpu() -> str:
 
 def tweets_corpus():
     "(tensor dataset for the CLI, documents x words CSR of the tweets, vocabulary, n_tweets per cell)."
-    from hierfact.cli import health_tweets_dataset
+    from hierfact.topics import health_tweets_dataset
     from hierfact.data import tweets_counts, load_health_tweets
     tw = load_health_tweets()
     _, _, _, D, vocab = tweets_counts(tw.source, tw.min_df, tw.max_df, True)
@@ -61,7 +61,7 @@ def tweets_corpus():
 
 
 def newsgroups_corpus():
-    from hierfact.cli import Dataset
+    from hierfact.topics import Dataset
     from hierfact.data import load_newsgroups
     ng = load_newsgroups()
     docs = ng.X.T.tocsr()
@@ -81,8 +81,8 @@ def scores(factors, docs, rankings=("weight",)):
 
 
 def fit_hierfact(ds, model, ranks, X=None, **cells):
-    "Topics per layer and the Timer of `hierfact.cli.fit_hierarchy` (cells: its weighting / empty_cells; a new X: unweighted)."
-    from hierfact.cli import fit_hierarchy, Dataset
+    "Topics per layer and the Timer of `hierfact.topics.fit_hierarchy` (cells: its weighting / empty_cells; a new X: unweighted)."
+    from hierfact.topics import fit_hierarchy, Dataset
     if X is not None: ds = Dataset(X, ds.mode_names, ds.labels, ds.feature_mode, ds.description)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

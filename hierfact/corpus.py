@@ -245,7 +245,8 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
         month first: parse such a column yourself, dayfirst=True, and pass the DataFrame); freq : 'day', 'week',
         'month' (the default when time is given), 'quarter' or 'year'. The time mode holds every period from the
         first to the last present one, labelled in ISO 8601 ('2017-02-07', '2017-W05', '2017-02', '2017-Q1', '2017').
-    since, until : keep documents dated in [since, until] (inclusive; an until at midnight includes that whole day).
+    since, until : keep documents dated in [since, until] (inclusive; an until at midnight includes that whole day);
+        ValueError naming since/until when since is after until (an inverted range).
     min_docs : drop the values of each group column with fewer documents.
     stop_words : 'english' (scikit-learn's list), None / 'none', or extra words (a list, or a path to a file with one
         word per line) added to the English list. min_df, max_df, max_features : passed to CountVectorizer (its
@@ -274,6 +275,11 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
         for arg, v in (("freq", freq), ("since", since), ("until", until)):
             if v is not None: raise ValueError(f"{arg}: needs a date column; pass time='<column>' as well")
     elif freq is None: freq = "month"
+    if time is not None and since is not None and until is not None:
+        t0, t1 = _as_timestamp(since, "since"), _as_timestamp(until, "until")
+        if t0 >= (t1 + pd.Timedelta(days=1) if t1 == t1.normalize() else t1):      # an until at midnight: its whole day
+            raise ValueError(f"since/until: the range is inverted: since={since!r} is after until={until!r}; give "
+                             f"since on or before until")
     if freq is not None and (not isinstance(freq, str) or freq.lower() not in TIME_FREQS):
         raise ValueError(f"freq: expected one of {', '.join(map(repr, TIME_FREQS))}, got {freq!r}")
     freq = freq.lower() if freq is not None else None

@@ -50,11 +50,16 @@ class HierarchicalModel:
 
     Attributes: ranks (list of ints r_0 > ... > r_L), errors_ (relative error ||X - X^(l)||_F / ||X||_F per layer),
     n_iter_ (per layer, iterations or epochs; None where not reported), history_ (per layer, relative errors at the
-    checked iterations; [] where none), word_mode (the mode of the words). Methods: factors(l), cp(l), grouping(a, b),
-    topics(l), profiles(l), topic_tree(labels), save(path), load(path) (classmethod).
+    checked iterations; [] where none), word_mode (the mode of the words), vocabulary_ (None, or the word mode's words:
+    a list of str, one per row of topics(l); `hierfact.topics.fit_hierarchy` sets it) and mode_labels_ (None, or a dict
+    mode name -> list of str: the names of the other modes' entries, e.g. the groups and the periods). Both are saved
+    with the model, so a loaded model shows words. Methods: factors(l), cp(l), grouping(a, b), topics(l),
+    topic_words(l, n), profiles(l), topic_tree(labels), save(path), load(path) (classmethod).
     Deprecated: `errors` (an alias of `errors_`)."""
     kind = "hierarchy"            # the short name written to files (each subclass sets its own: the loader's key)
     has_tree = True               # False for models without links between layers (independent NCPDs)
+    vocabulary_ = None            # the words of the word mode (list of str), saved with the model; None: not known
+    mode_labels_ = None           # {mode name: [label, ...]} of the other modes (groups, periods), saved with the model
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -119,12 +124,35 @@ class HierarchicalModel:
 
     def topic_tree(self, labels=None, **kw) -> dict:
         """The topic tree (`hierfact.hnmf.topic_tree`: layers of topics with their top words, edges with shares) from
-        topics(l) and the links between layers. labels : the words of the word mode (default: their indices);
-        kw : top_n, min_share. ValueError for a model without links (has_tree False)."""
+        topics(l) and the links between layers. labels : the words of the word mode (default: `vocabulary_`, or the
+        words' indices when it is None); kw : top_n, min_share. ValueError for a model without links (has_tree False)."""
         if not self.has_tree: raise ValueError(f"labels: a {type(self).__name__} has no links between its layers, so no tree")
+        if labels is None: labels = self.vocabulary_
         from hierfact.hnmf import topic_tree
         return topic_tree([self._link(l) for l in range(self.n_layers - 1)],
                           [self.topics(l) for l in range(self.n_layers)], labels, **kw)
+
+    def topic_words(self, layer: int = 0, n: int = 10) -> list:
+        """Layer `layer`'s topics as words: a list (one per topic, r_layer of them) of the `n` largest entries of each
+        column of topics(layer), best first, as str (`hierfact.metrics.topic_words`): words from `vocabulary_`, or the
+        word indices (as str) when it is None. Raises ValueError naming layer or n (out of range)."""
+        from hierfact.metrics import topic_words
+        T = self.topics(layer)
+        vocab = self.vocabulary_ if self.vocabulary_ is not None else [str(i) for i in range(T.shape[0])]
+        return topic_words(T, vocab, n)
+
+    def _labels_meta(self) -> dict:
+        "The header's 'vocabulary' and 'mode_labels' (only those set), checked: ValueError naming vocabulary_ / mode_labels_."
+        out = {}
+        if self.vocabulary_ is not None:
+            v, n = [str(w) for w in self.vocabulary_], int(self.topics(0).shape[0])
+            if len(v) != n: raise ValueError(f"vocabulary_: {len(v)} words for the {n} rows of the word mode; give one word per row")
+            out["vocabulary"] = v
+        if self.mode_labels_ is not None:
+            if not isinstance(self.mode_labels_, dict):
+                raise TypeError(f"mode_labels_: expected a dict mode name -> list of labels, got {type(self.mode_labels_).__name__}")
+            out["mode_labels"] = {str(k): [str(x) for x in v] for k, v in self.mode_labels_.items()}
+        return out
 
     # -- one file format
     def _meta(self) -> tuple:
@@ -134,7 +162,7 @@ class HierarchicalModel:
                 "class": f"{type(self).__module__}.{type(self).__qualname__}", "ranks": [int(r) for r in self.ranks],
                 "errors_": [float(e) for e in self.errors_], "n_iter_": _jsonable(list(self.n_iter_)),
                 "history_": _jsonable([list(h) for h in self.history_]), "word_mode": int(self.word_mode),
-                "state": _jsonable(state), "arrays": sorted(arrays), "children": {}}
+                "state": _jsonable(state), "arrays": sorted(arrays), "children": {}, **self._labels_meta()}
         for name, child in children.items():
             cmeta, carrays = child._meta()
             meta["children"][name] = cmeta
@@ -143,7 +171,9 @@ class HierarchicalModel:
 
     def save(self, path) -> None:
         """Write the model to `path` (an .npz file; numpy adds '.npz' to a name without it): the JSON `meta` header and
-        the model's arrays (dtype kept, moved to the CPU). `hierfact.load(path)` reads it back as the same class."""
+        the model's arrays (dtype kept, moved to the CPU), with `vocabulary_` and `mode_labels_` when they are set.
+        `hierfact.load(path)` reads it back as the same class. Raises ValueError naming vocabulary_ (not one word per
+        row of the word mode) and TypeError naming mode_labels_ (not a dict)."""
         meta, arrays = self._meta()
         np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
 
@@ -199,6 +229,8 @@ def _build(meta: dict, z, prefix: str, path, top=None):
     m = cls._from_state(meta, arrays, children)
     m.ranks, m.errors_, m.word_mode = list(meta["ranks"]), list(meta["errors_"]), meta["word_mode"]
     m.n_iter_, m.history_ = list(meta["n_iter_"]), [list(h) for h in meta["history_"]]
+    if "vocabulary" in meta: m.vocabulary_ = list(meta["vocabulary"])       # files written before them have neither
+    if "mode_labels" in meta: m.mode_labels_ = {k: list(v) for k, v in meta["mode_labels"].items()}
     return m
 
 def load(path) -> HierarchicalModel:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hierfact.cli import main, load_dataset
+from hierfact.cli import main
+from hierfact.topics import load_dataset
 from hierfact import load
 
 
@@ -147,10 +148,10 @@ def test_neural_models_same_outputs_as_the_others(small_tensor, tmp_path, model,
 def test_neural_ncpd_weights_are_the_layer_model_marginals(small_tensor):
     "A Neural NCPD layer's account (mode 0) weights per topic sum, over all topics, to the layer model summed over modes 1, 2."
     import torch
-    from hierfact.cli import load_dataset, fit_hierarchy
+    from hierfact.topics import load_dataset, fit_hierarchy
     from hierfact.tensor import cp_to_tensor
     ds = load_dataset(small_tensor / "t.npy")
-    from hierfact.cli import mode_weights
+    from hierfact.topics import mode_weights
     h = fit_hierarchy(ds, [3, 2], "neural-ncpd", progress=False, n_epochs=5)
     F = [f.detach() for f in h.layer_factors()[0]]
     Xhat = cp_to_tensor((None, F)).numpy()
@@ -337,10 +338,13 @@ def test_ranks_the_data_cannot_carry_are_refused_with_the_shape(tiny, tmp_path, 
     # neural-ncpd: each mode's factor gets its own rank-r1 NMF, so r1 <= the smallest mode (2)
     assert main(["topics", str(tiny), "--group-by", "party", "year", "--model", "neural-ncpd", "--ranks", "5", "3", "--quiet"]) == 2
     assert "--ranks: the second rank 3 exceeds the smallest mode" in capsys.readouterr().err
+    # 6 is the tensor's bound, but only 3 of its 6 cells hold documents: more topics than observed cells are refused
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "6", "3", "--quiet"]) == 2
+    assert "--ranks: the first rank 6 is more than the 3 observed cells" in capsys.readouterr().err
     # at the bound it fits, finite, with a warning for more topics than parties
-    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "6", "3", "--quiet"]) == 0
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 0
     cap = capsys.readouterr()
-    assert "warning: --ranks: the first rank 6 is above the 2 values of party" in cap.err and "nan" not in cap.out
+    assert "warning: --ranks: the first rank 3 is above the 2 values of party" in cap.err and "nan" not in cap.out
     # hierfact ranks: an explicit candidate above the bound is refused, the default 2-12 stops at the bound
     assert main(["ranks", str(tiny), "--group-by", "party", "year", "--ranks", "2-7", "--quiet"]) == 2
     assert "--ranks: the rank 7 is more than the data can carry" in capsys.readouterr().err
@@ -355,7 +359,7 @@ def test_ranks_the_data_cannot_carry_are_refused_with_the_shape(tiny, tmp_path, 
 
 def test_check_data_ranks_bounds():
     "The bounds themselves: words, min(V, cells) for the NMF models, prod / max for the CP models."
-    from hierfact.cli import Dataset, check_data_ranks, max_first_rank
+    from hierfact.topics import Dataset, check_data_ranks, max_first_rank
     ds = Dataset(np.ones((4, 5, 30)), ["a", "b", "word"], [list(range(4)), list(range(5)), [f"w{i}" for i in range(30)]], 2)
     assert max_first_rank(ds, "ncpd")[0] == 20 and max_first_rank(ds, "multihntf")[0] == 20
     assert max_first_rank(ds, "hnmf")[0] == 20 and max_first_rank(ds, "neural-nmf")[0] == 20
@@ -411,20 +415,20 @@ def ids(tmp_path):
 
 def test_huge_grouping_is_refused_before_allocating(ids, monkeypatch, capsys):
     "The dense tensor size is computed before allocation; the message names the column with one value per document."
-    import hierfact.cli as cli
-    monkeypatch.setattr(cli, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8 - 1)           # one byte short of id x party x word
+    import hierfact.topics as topics
+    monkeypatch.setattr(topics, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8 - 1)           # one byte short of id x party x word
     assert main(["topics", str(ids), "--group-by", "id", "party", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--group-by: the tensor of" in err and "id x party x word = 60 x 2 x 12 entries, 11.2 KiB as float64" in err
     assert "column 'id' has 60 (one per document: an identifier, not a grouping), 'party' has 2 distinct values" in err
-    monkeypatch.setattr(cli, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8)
+    monkeypatch.setattr(topics, "MAX_TENSOR_BYTES", 60 * 2 * 12 * 8)
     assert load_dataset(str(ids), group_by=["id", "party"], min_df=1).X.shape == (60, 2, 12)
 
 
 def test_out_of_memory_names_the_option(ids, monkeypatch, capsys):
     "MemoryError while building the tensor, or torch running out of memory in the fit: the shape and --group-by are named."
     import torch
-    import hierfact.cli as cli
+    import hierfact.topics as topics
     def no_memory(*a, **k): raise MemoryError()
     with monkeypatch.context() as m:
         m.setattr(sp.csr_matrix, "toarray", no_memory)
@@ -435,7 +439,7 @@ def test_out_of_memory_names_the_option(ids, monkeypatch, capsys):
     for exc in (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
                 RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 99")):
         def boom(*a, exc=exc, **k): raise exc
-        monkeypatch.setattr(cli, "multihntf", boom)
+        monkeypatch.setattr(topics, "multihntf", boom)
         assert main(["topics", str(ids), "--group-by", "id", "party", "--ranks", "3", "--quiet"]) == 1
         err = capsys.readouterr().err
         assert "out of memory while fitting the tensor id x party x word = 60 x 2 x 12" in err
@@ -444,11 +448,11 @@ def test_out_of_memory_names_the_option(ids, monkeypatch, capsys):
 
 def test_non_finite_fit_is_an_error(tiny, monkeypatch, capsys):
     "A fit whose error comes out NaN is a failed fit (exit 1), never printed as a result."
-    import hierfact.cli as cli
-    real = cli._fit_model
+    import hierfact.topics as topics
+    real = topics._fit_model
     def nan_fit(*a, **k):
         h = real(*a, **k); h.errors_[-1] = float("nan"); return h
-    monkeypatch.setattr(cli, "_fit_model", nan_fit)
+    monkeypatch.setattr(topics, "_fit_model", nan_fit)
     assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 1
     cap = capsys.readouterr()
     assert "the fit failed: --model multihntf: the fit of ranks [3, 2] gave a nan error at layer 1" in cap.err and cap.out == ""
@@ -584,7 +588,7 @@ def test_table_options_are_checked(speeches, tmp_path, capsys):
 
 
 def test_top_labels_and_plural():
-    from hierfact.cli import top_labels, plural
+    from hierfact.topics import top_labels, plural
     labs = ["a", "b", "c", "d"]
     assert top_labels([1.0, 4.7e-135, 0.0, 0.05], labs) == ["a"]              # the case: only 'a' carries weight
     assert top_labels([1.0, 0.1, 0.0999, 0.5], labs) == ["a", "d", "b"]       # 0.1 of the top is kept, 0.0999 is not
@@ -634,7 +638,7 @@ def test_console_use_freezes_the_import_objects_only_there():
 @pytest.fixture(scope="module")
 def holey():
     "A 4 x 5 x 12 tensor of mean word counts with 6 empty cells (no documents) and the documents per cell."
-    from hierfact.cli import Dataset
+    from hierfact.topics import Dataset
     rng = np.random.default_rng(3)
     n = rng.integers(1, 40, (4, 5))
     n[[0, 1, 2, 3, 0, 2], [1, 3, 0, 4, 4, 2]] = 0
@@ -644,7 +648,7 @@ def holey():
 
 
 def _fit(ds, model="multihntf", **kw):
-    from hierfact.cli import fit_hierarchy
+    from hierfact.topics import fit_hierarchy
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -652,7 +656,8 @@ def _fit(ds, model="multihntf", **kw):
 
 
 def test_cell_options_defaults(holey):
-    from hierfact.cli import build_parser, cell_weights, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, report
+    from hierfact.cli import build_parser
+    from hierfact.topics import cell_weights, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, report
     args = build_parser().parse_args(["topics"])
     assert args.weighting is None and args.empty_cells is None            # resolved per model and data
     assert (DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS) == ("none", "missing")
@@ -673,7 +678,7 @@ def test_fit_passes_the_cell_weights(holey):
     "The CLI's fit is the library's weighted fit (same budgets), and empty cells left out do not matter."
     import warnings
     from hierfact.multihntf import multihntf
-    from hierfact.cli import WEIGHTED_TOL
+    from hierfact.topics import WEIGHTED_TOL
     n = holey.n_docs[:, :, None].astype(float)
     h = _fit(holey, weighting="documents")
     with warnings.catch_warnings():
@@ -683,7 +688,7 @@ def test_fit_passes_the_cell_weights(holey):
     np.testing.assert_allclose(h.errors_, ref.errors_, rtol=1e-12)
     for a, b in zip(h.factors(1), ref.factors(1)): np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
     # missing: the values in the empty cells play no part; zero: they are fitted
-    from hierfact.cli import Dataset
+    from hierfact.topics import Dataset
     Y = holey.X.copy(); Y[holey.n_docs == 0] = 5.0
     other = Dataset(Y, holey.mode_names, holey.labels, 2, "holey, junk in the empty cells", time_mode=1, n_docs=holey.n_docs)
     for model in ("multihntf", "ncpd"):
@@ -697,7 +702,7 @@ def test_fit_passes_the_cell_weights(holey):
 
 
 def test_cell_options_refused_where_they_do_not_apply(holey, tmp_path, capsys):
-    from hierfact.cli import Dataset
+    from hierfact.topics import Dataset
     for model in ("hnmf", "neural-nmf", "neural-ncpd", "neural-multihntf"):
         with pytest.raises(ValueError, match="--weighting"): _fit(holey, model, weighting="documents")
         with pytest.raises(ValueError, match="--empty-cells"): _fit(holey, model, empty_cells="missing")

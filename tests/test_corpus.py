@@ -157,6 +157,21 @@ def test_since_until_inclusive_and_reported(caplog):
         load_corpus(df, time="date", until="someday")
 
 
+def test_inverted_since_until_is_named(monkeypatch):
+    "since after until is an inverted range (an error naming both), not 'no document in the range'; one day is fine."
+    import hierfact.corpus as hc
+    df = pd.DataFrame({"date": ["2017-01-01", "2017-03-01", "2017-06-30"], "text": ["first", "middle", "last"]})
+    monkeypatch.setattr(hc, "read_documents", lambda s: (_ for _ in ()).throw(AssertionError("read before the check")))
+    with pytest.raises(ValueError, match="since/until: the range is inverted") as e:
+        load_corpus(df, time="date", since="2017-06-01", until="2017-02-01")
+    assert "2017-06-01" in str(e.value) and "2017-02-01" in str(e.value)
+    monkeypatch.undo()
+    c = load_corpus(df, time="date", since="2017-03-01", until="2017-03-01", stop_words=None)    # until: that whole day
+    assert c.vocabulary == ["middle"]
+    with pytest.raises(ValueError, match="inverted"):
+        load_corpus(df, time="date", since="2017-03-01 12:00", until="2017-03-01 11:00")
+
+
 def test_min_docs_drops_rare_values_per_column(toy):
     c = load_corpus(toy, groups=["party", "region"], min_docs=2)
     # green (1 document) goes; region values all have 3 documents

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hierfact.cli import main, period_start
+from hierfact.cli import main
+from hierfact.topic_page import period_start
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -72,7 +73,7 @@ def test_page_renders_offline_and_a_click_shows_the_topic(page):
     assert [u for u in urls if not u.startswith(("file:", "data:", "blob:"))] == [] and failed == []
     # the click shows topic 0.1: the words of the saved model's topic 0.1 (hierfact.load), by decreasing weight
     from hierfact import load
-    from hierfact.cli import load_dataset
+    from hierfact.topics import load_dataset
     T = load(page / "model.npz").topics(0)[:, 1].numpy()
     vocab = load_dataset(str(page.parent / "docs.csv"), group_by=["party"], time="when", min_df=2).labels[-1]
     shown = clicked["words"]

@@ -1,0 +1,170 @@
+"""`hierfact topics` as a fresh user meets it: the model file holds the words, the tree never lists a 0 % child, and
+the messages for an inverted date range, Parquet without pyarrow, an empty vocabulary and a rank the data cannot hold
+name the option and the way out; a quiet long fit still says it is alive. The library steps are `hierfact.topics`."""
+import json
+
+import numpy as np
+import pytest
+
+import hierfact
+from hierfact.cli import main
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    "Three documents: grouped by party and year, a 2 x 3 x 18 tensor with 3 observed cells of 6."
+    p = tmp_path / "tiny.csv"
+    p.write_text("party,year,text\ndem,2019,health care insurance covid vaccine masks schools teachers\n"
+                 "rep,2020,taxes economy jobs border wall covid masks freedom\n"
+                 "dem,2021,climate change energy jobs vaccine infrastructure schools\n", encoding="utf-8")
+    return p
+
+
+@pytest.fixture()
+def dated(tmp_path):
+    "60 documents over six months, two parties, three themes."
+    rng = np.random.default_rng(0)
+    themes = ["game team score win player coach", "doctor patient cancer study hospital drug", "bank market stock price rate loan"]
+    rows = ["party,date,text"]
+    for i in range(60):
+        rows.append(f"{['dem', 'rep'][i % 2]},2020-{1 + i % 6:02d}-{1 + i % 27:02d},{' '.join(rng.choice(themes[i % 3].split(), 5))}")
+    p = tmp_path / "dated.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return p
+
+
+def test_model_file_holds_the_vocabulary_and_mode_labels(dated, tmp_path, capsys):
+    "model.npz keeps the words and the group and period names: the loaded model's tree and topics show words."
+    from hierfact.topics import load_dataset
+    out = tmp_path / "out"
+    assert main(["topics", str(dated), "--group-by", "party", "--time", "date", "--ranks", "3", "2", "--min-df", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    ds = load_dataset(str(dated), group_by=["party"], time="date", min_df=2)
+    m = hierfact.load(out / "model.npz")
+    assert m.vocabulary_ == [str(w) for w in ds.labels[-1]] and len(m.vocabulary_) == m.topics(0).shape[0]
+    assert m.mode_labels_ == {"party": ["dem", "rep"], "month": ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06"]}
+    tree = m.topic_tree(top_n=3)                                      # no labels given: the file's words
+    assert all(w in m.vocabulary_ for L in tree["layers"] for t in L["topics"] for w, _ in t["top"])
+    saved = json.loads((out / "topic_tree.json").read_text())["tree"]
+    assert [[w for w, _ in t["top"][:3]] for t in tree["layers"][1]["topics"]] == \
+           [[w for w, _ in t["top"][:3]] for t in saved["layers"][1]["topics"]]
+    T = m.topics(1).numpy()
+    assert m.topic_words(1, 2) == [[m.vocabulary_[i] for i in np.argsort(-T[:, j], kind="stable")[:2]] for j in range(2)]
+
+
+def test_old_model_file_without_vocabulary_still_loads(tmp_path):
+    "A file written before the words were saved (no 'vocabulary'/'mode_labels' in its header) loads, showing indices."
+    from hierfact.multihntf import multihntf
+    rng = np.random.default_rng(0)
+    X = np.einsum("ir,jr,kr->ijk", rng.random((5, 3)), rng.random((4, 3)), rng.random((9, 3)))
+    m = multihntf(X, [3, 2], random_state=0, n_iter_max=20)
+    m.save(tmp_path / "old.npz")
+    with np.load(tmp_path / "old.npz") as z: meta = json.loads(str(z["meta"]))
+    assert "vocabulary" not in meta and "mode_labels" not in meta
+    old = hierfact.load(tmp_path / "old.npz")
+    assert old.vocabulary_ is None and old.mode_labels_ is None
+    assert all(str(w).isdigit() for L in old.topic_tree(top_n=2)["layers"] for t in L["topics"] for w, _ in t["top"])
+    m.vocabulary_ = ["w"] * 8                                         # 8 words for 9 rows
+    with pytest.raises(ValueError, match="vocabulary_"): m.save(tmp_path / "bad.npz")
+    m.vocabulary_, m.mode_labels_ = None, [["a"]]
+    with pytest.raises(TypeError, match="mode_labels_"): m.save(tmp_path / "bad.npz")
+
+
+def _tree(shares):
+    "A two-layer tree: layer-0 topic a feeds supertopic 0 with share_of_parent shares[a] (main edges)."
+    top = [{"id": j, "top": [(f"s{j}", 1.0)]} for j in range(1)]
+    low = [{"id": a, "top": [(f"w{a}", 1.0)]} for a in range(len(shares))]
+    edges = [{"layer": 0, "child": a, "parent": 0, "share_of_child": 1.0, "share_of_parent": s, "main": True}
+             for a, s in enumerate(shares)]
+    return {"layers": [{"rank": len(shares), "topics": low}, {"rank": 1, "topics": top}], "edges": edges}
+
+
+def test_topic_tree_omits_children_under_min_share_and_says_so():
+    from hierfact.topics import format_topic_tree, MIN_TREE_SHARE
+    text = format_topic_tree(_tree([0.7, 0.298, 0.002]))
+    assert "(0%)" not in text and "[L0.0] (70%) w0" in text and "[L0.1] (30%) w1" in text and "[L0.2]" not in text
+    assert f"not listed: 1 topic holding under {MIN_TREE_SHARE:.0%} of its supertopic" in text and "L0.2 (0.20% of L1.0)" in text
+    assert "[L0.2] (0%) w2" in format_topic_tree(_tree([0.7, 0.298, 0.002]), min_share=0)      # 0: everything listed
+    with pytest.raises(ValueError, match="min_share"): format_topic_tree(_tree([1.0]), min_share=1.5)
+
+
+def test_report_tree_has_no_zero_share_child(dated, capsys):
+    assert main(["topics", str(dated), "--group-by", "party", "--time", "date", "--ranks", "4", "2", "--min-df", "2",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    tree = out.split("== topic tree", 1)[1]
+    assert "(0%)" not in tree and tree.count("[L0.") + tree.count("not listed") >= 1
+
+
+def test_inverted_since_until_names_both_options(dated, capsys):
+    assert main(["topics", str(dated), "--time", "date", "--since", "2020-05-01", "--until", "2020-02-01", "--ranks", "2",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--since/--until" in err and "inverted" in err and "2020-05-01" in err and "2020-02-01" in err
+    # one day (since == until) is a range, not an inverted one
+    assert main(["topics", str(dated), "--time", "date", "--since", "2020-01-01", "--until", "2020-01-31", "--ranks", "1",
+                 "--min-df", "1", "--quiet"]) in (0, 2)
+    assert "inverted" not in capsys.readouterr().err
+
+
+def test_topics_help_names_every_input_format(capsys):
+    with pytest.raises(SystemExit) as e: main(["topics", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for fmt in ("CSV", ".csv", "TSV", ".tsv", "Parquet", ".parquet", "JSON lines", ".jsonl", ".npy", ".npz", ".mtx",
+                "sparse", "dense"):
+        assert fmt in text, fmt
+
+
+def test_parquet_without_pyarrow_names_pyarrow(tmp_path, monkeypatch, capsys):
+    import hierfact.corpus as hc
+    monkeypatch.setattr(hc, "_parquet_engine", lambda: None)
+    p = tmp_path / "d.parquet"; p.write_bytes(b"PAR1")
+    assert main(["topics", str(p), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hierfact: error: DATA:") and "pyarrow" in err and "pip install pyarrow" in err
+    assert "Traceback" not in err
+
+
+def test_empty_vocabulary_says_what_was_removed_and_which_options_to_loosen(tmp_path, capsys):
+    p = tmp_path / "empty.csv"
+    p.write_text("text\nthe 123 and 456\nof 7 to 2020 http://x.co @someone\nit is 99 the\n", encoding="utf-8")
+    assert main(["topics", str(p), "--min-df", "1", "--ranks", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "DATA:" in err and "numbers" in err and "stop words" in err and "--stop-words" in err
+    assert main(["topics", str(p), "--min-df", "2", "--ranks", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--min-df" in err and "numbers" in err and "stop words" in err and "--stop-words none" in err
+
+
+def test_huge_rank_names_ranks_and_the_limit(tiny, tmp_path, capsys):
+    "More topics than observed cells (3 of the 2 x 3 party x year cells hold documents), or than words, is refused."
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "4", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--ranks" in err and "3 observed cells" in err and "at most 3" in err
+    assert main(["topics", str(tiny), "--ranks", "500", "--min-df", "1", "--quiet"]) == 2       # 3 documents x 18 words
+    err = capsys.readouterr().err
+    assert "--ranks" in err and "at most" in err
+    from hierfact.topics import load_dataset, fit_hierarchy
+    ds = load_dataset(str(tiny), group_by=["party", "year"], min_df=1)
+    with pytest.raises(ValueError, match="--ranks"): fit_hierarchy(ds, [4, 2], progress=False)
+
+
+def test_quiet_fit_still_prints_progress_lines(tiny, monkeypatch, capsys):
+    "--quiet drops the bars but a long fit prints a line at least every PROGRESS_EVERY s (here made tiny to see it)."
+    import hierfact.cli as cli
+    from hierfact.topics import PROGRESS_EVERY, fit_hierarchy, load_dataset
+    assert PROGRESS_EVERY <= 30
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 1e-9)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "hierfact topics: --model multihntf, iteration" in err and "s so far" in err
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 3600.0)
+    assert main(["topics", str(tiny), "--group-by", "party", "year", "--ranks", "3", "2", "--quiet"]) == 0
+    assert "hierfact topics:" not in capsys.readouterr().err                 # no line before an hour has passed
+    ds = load_dataset(str(tiny), group_by=["party", "year"], min_df=1)
+    for bad in ("often", 0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="progress"): fit_hierarchy(ds, [3, 2], progress=bad)
+    for model in ("hnmf", "ncpd"):
+        fit_hierarchy(ds, [3, 2], model, progress=1e-9)
+        assert f"hierfact topics: --model {model}, iteration" in capsys.readouterr().err
