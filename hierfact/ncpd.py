@@ -591,13 +591,85 @@ def _weighted_sq(w, D):
     "sum of w * D**2 (w broadcasts to D's shape), a 0-d tensor."
     return (w * D * D).sum()
 
+# %% ../nbs/04_ncpd.ipynb #6f50c59e
+_EXACT_FIBRES = True   # weights constant along some mode: exact block updates (`_fibre_loop`); False: majorization
+
+def _fibre_modes(w, k):
+    """The weights w (validated, broadcasting to a k-mode X) with k dimensions, and the modes S along which they vary
+    (size > 1). S shorter than k: the exact block updates below apply."""
+    w = w.reshape((1,) * (k - w.ndim) + tuple(w.shape))
+    return w, [m for m in range(k) if w.shape[m] > 1]
+
+def _fibre_gram(w, S, factors, G, n):
+    """The Gram of the weighted least-squares problem in mode n, for weights w varying only along the modes S and the
+    Grams G[m] = F_m^T F_m: per-row Grams (I_n, r, r) if n is in S, G_n[i] = H * sum_{i_S\\n} w K K^T, else one (r, r)
+    Gram H * sum_{i_S} w K K^T (K the rows of the Khatri-Rao product of the factors of S without n, H the Hadamard
+    product of G[m] over the other broadcast modes). Costs O(prod_{m in S} I_m r^2), never a pass over X."""
+    k, r = len(factors), factors[0].shape[1]
+    H = math.prod(G[m] for m in range(k) if m not in S and m != n)
+    wS = w.reshape([w.shape[m] for m in S])
+    others = [m for m in S if m != n]
+    if n in S: wS = wS.movedim(S.index(n), 0).reshape(w.shape[n], -1)           # (I_n, prod I_{S\n})
+    else: wS = wS.reshape(1, -1)
+    if others:
+        K = khatri_rao([factors[m] for m in others])                            # (prod I_{S\n}, r), C order
+        Gw = (wS @ (K[:, :, None] * K[:, None, :]).reshape(K.shape[0], r * r)).reshape(-1, r, r)
+    else: Gw = wS.reshape(-1, 1, 1).expand(-1, r, r)
+    Gw = Gw * H
+    return Gw if n in S else Gw[0]
+
+def _row_hals(F, M, Gr, n_inner):
+    """`hals_update` with one Gram per row: row i of F (I x r) minimizes f^T Gr[i] f - 2 f^T M[i] over f >= 0 column
+    by column, `n_inner` sweeps, vectorized over the rows (a loop over the r columns only)."""
+    d = torch.diagonal(Gr, dim1=1, dim2=2)
+    d = torch.where(d > 0, d, 1)                          # G_jj = 0 in a row: M_ij = 0 too, and F_ij stays
+    Vn = Gr / d[:, :, None]                               # Vn[i, j, l] = G[i, j, l] / G[i, j, j]
+    Vn.diagonal(dim1=1, dim2=2).sub_(1)
+    Vt = Vn.permute(1, 2, 0).contiguous()                 # (r, r, I)
+    Mn = (M / d).T.contiguous()                           # (r, I)
+    W = F.T.contiguous()                                  # (r, I): row j is column j of F
+    for _ in range(n_inner):
+        for j in range(W.shape[0]):
+            W[j] = (Mn[j] - (Vt[j] * W).sum(0)).clamp_min(0)
+    return W.T
+
+def _row_mu(F, M, Gr):
+    "`mu_update` with one Gram per row: F * M / (row i of F times Gr[i]); a row whose denominator is 0 stays."
+    den = torch.bmm(F[:, None, :], Gr)[:, 0]
+    return torch.where(den > 0, F * M / den.clamp_min(torch.finfo(F.dtype).tiny), F)
+
+def _fibre_loop(X, w, S, factors, modes, solver, n_inner, n_iter_max, tol, nw, bar, callback):
+    """The exact weighted loop: each mode's update minimizes sum w (x - m)^2 over that factor (HALS: exactly, column
+    by column), M_n the MTTKRP of w * X (two passes per sweep as `sweep_mttkrps`), the Grams from `_fibre_gram`.
+    The weighted error from M and the Grams of the last mode: sum w x^2 - 2 <M_n, F_n> + sum_i F_n[i] G_n[i] F_n[i]^T.
+    Updates `factors` in place; returns (errors, stopped)."""
+    k = X.ndim
+    wX = (w * X).contiguous()
+    h = tree_cut(tuple(X.shape))
+    G = [F.T @ F for F in factors]
+    errs, stopped = [], False
+    for it in bar:
+        for n, M in sweep_mttkrps(wX, factors, modes, h):
+            V = _fibre_gram(w, S, factors, G, n)
+            if n in S: factors[n] = _row_hals(factors[n], M, V, n_inner) if solver == 'hals' else _row_mu(factors[n], M, V)
+            else: factors[n] = hals_update(factors[n], M, V, n_inner) if solver == 'hals' else mu_update(factors[n], M, V)
+            G[n] = factors[n].T @ factors[n]
+        F = factors[n]
+        quad = torch.einsum('ir,irs,is->', F, V, F) if n in S else (V * G[n]).sum()
+        errs.append(float((nw - 2 * (M * F).sum() + quad).clamp_min(0) / nw) ** 0.5)
+        if not bar.disable: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    return errs, stopped
+
 # %% ../nbs/04_ncpd.ipynb #9f62138a
 _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
 
 # %% ../nbs/04_ncpd.ipynb #2459e242
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
-    "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."
+    """`ncpd` with entry weights (validated here): min sum w (x - m)^2. Weights constant along a mode (one weight per
+    fibre): exact block updates (`_fibre_loop`); otherwise majorization, one unweighted sweep per iteration."""
     X, w = check_entry_weights(X, mask, sample_weight, dtype, device)
     if X.ndim < 2: raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X, kx = pow2_normalize(X)                     # X / 2**kx, max weighted entry in [1/2, 1)
@@ -630,20 +702,25 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
         m = cp_to_tensor((None, factors))
         return m, float(_weighted_sq(w, X - m) / nw) ** 0.5
     bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
-    for it in bar:
-        if not it: model, err = sweep(Z)
-        elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
-        else:
-            keep = [F.clone() for F in factors]
-            new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
-            if err > errs[-1]:                                    # rejected: the plain majorization step from here on
-                factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
-                new, err = sweep(torch.addcmul(wX, omw, model))
-            model = new
-        errs.append(err)
-        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
-        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
-        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    wk, S = _fibre_modes(w, k)
+    exact = _EXACT_FIBRES and len(S) < k
+    if exact:                                     # weights constant along a mode: exact block updates
+        errs, stopped = _fibre_loop(X, wk, S, factors, modes, solver, int(n_inner), n_iter_max, tol, nw, bar, callback)
+    else:
+        for it in bar:
+            if not it: model, err = sweep(Z)
+            elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
+            else:
+                keep = [F.clone() for F in factors]
+                new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
+                if err > errs[-1]:                                    # rejected: the plain majorization step from here on
+                    factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
+                    new, err = sweep(torch.addcmul(wX, omw, model))
+                model = new
+            errs.append(err)
+            if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
     bar.close()
     if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
         warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the weighted error "
@@ -651,7 +728,7 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
                       ConvergenceWarning, stacklevel=3)
     factors = [F.contiguous() for F in factors]
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
-    final = errs[-1] if errs else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
+    final = errs[-1] if errs and not exact else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
         weights = pow2_scale(weights, kx)
