@@ -24,7 +24,8 @@ from .validation import check_finite_result as _check_finite_result, detach as _
 
 # %% auto #0
 __all__ = ['tree_cut', 'cut_sizes', 'SparseLR', 'sweep_mttkrps', 'mu_update', 'hals_update', 'check_fixed_modes', 'check_init_cp',
-           'init_factors', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd_loop', 'ncpd', 'check_entry_weights']
+           'init_factors', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd_loop', 'ncpd', 'check_entry_weights',
+           'MaskedPattern']
 
 # %% ../nbs/04_ncpd.ipynb #aafd5079
 def _split_pow(k: int, n: int) -> list:
@@ -466,7 +467,9 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=500, init='nndsvda', tol=1e-7, ra
         sum w (x - model)^2, w = mask * sample_weight (scaled to max 1: the fit does not depend on the weights' units),
         by majorization (Kiers 1997; EM imputation for a mask): see "Weights and missing entries" below. Entries of
         weight 0 play no part. The errors are then the weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2).
-        A weighted fit works on a dense X: a sparse X is densified up to 2**24 entries (ValueError beyond).
+        Weights constant along some mode (one weight per fibre, e.g. (I_0, I_1, 1)) take exact block updates (weighted
+        HALS / MU, no majorization). A weighted fit works on a dense X: a sparse X is densified up to 2**24 entries
+        (ValueError beyond); with a 0/1 mask varying along every mode, a sparse X's EM runs on its sparse pattern.
 
     Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device, with
     what the fit did as attributes: `history_` (list of the relative errors ||X - model||_F / ||X||_F after each
@@ -662,6 +665,60 @@ def _fibre_loop(X, w, S, factors, modes, solver, n_inner, n_iter_max, tol, nw, b
         if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
     return errs, stopped
 
+# %% ../nbs/04_ncpd.ipynb #8e1c6f93
+class MaskedPattern:
+    """A 0/1 mask's EM on a sparse pattern, made once per fit: X (scaled) at the observed nonzeros and at every missing
+    entry, as one `SparseLR`. Each sweep works on Z = X at the observed entries and the current model at the missing
+    ones (EM: Kiers 1997 with 0/1 weights); Z is zero at the observed zeros, so it lives on this pattern and a sweep
+    costs O((nnz + missing) r), not O(prod I r). `observed`: a bool tensor of X's shape."""
+    def __init__(self, X, observed):
+        held, obs_nz = ~observed, observed & (X != 0)
+        self.n_held = int(held.sum())
+        pattern = held | obs_nz
+        idx = pattern.nonzero().T                                           # C order: row-major coordinates
+        vals = X[pattern]
+        self.is_held = held[pattern]
+        self.x_held, self.x_obs = vals[self.is_held], vals[~self.is_held]
+        self.vals = vals.clone()
+        self.shape, self.h = tuple(X.shape), tree_cut(tuple(X.shape))
+        self.lr = SparseLR(idx, vals, self.shape, self.h)
+        self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
+        self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
+        self.nx_obs2 = (self.x_obs * self.x_obs).sum()
+
+    def model_values(self, factors):
+        """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
+        writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
+        gathering r-vectors for every entry)."""
+        return gemm(khatri_rao(factors[:self.h]), khatri_rao(factors[self.h:]).T).view(-1).index_select(0, self.flat)
+
+    def loop(self, factors, modes, solver, n_inner, iters, tol, callback, bar=None):
+        """The EM loop from `factors` (updated in place) over `iters` (a range, or a tqdm bar `bar`), the first sweep
+        on Z with the missing entries at the observed mean. Returns (observed relative errors, stopped by callback or
+        tol); `self.model_held` is the model at the missing entries after the last sweep."""
+        update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
+        k = len(self.shape)
+        G = [F.T @ F for F in factors]
+        self.vals[self.is_held] = self.fill
+        self.lr.set_values(self.vals)
+        errs, nx, stopped, mh = [], float(self.nx_obs2) ** 0.5, False, None
+        for it in iters:
+            for n, M in sweep_mttkrps(self.lr, factors, modes, self.h):
+                V = math.prod(G[m] for m in range(k) if m != n)
+                factors[n] = update(factors[n], M, V)
+                G[n] = factors[n].T @ factors[n]
+            m = self.model_values(factors)
+            mh = m[self.is_held]
+            e2 = self.nx_obs2 - 2 * (self.x_obs * m[~self.is_held]).sum() + math.prod(G).sum() - (mh * mh).sum()
+            errs.append(float(e2.clamp_min(0)) ** 0.5 / nx)
+            if bar is not None and not bar.disable: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+            self.vals[self.is_held] = mh
+            self.lr.set_values(self.vals)
+        self.model_held = self.model_values(factors)[self.is_held] if mh is None else mh
+        return errs, stopped
+
 # %% ../nbs/04_ncpd.ipynb #9f62138a
 _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
 
@@ -669,7 +726,9 @@ _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
     """`ncpd` with entry weights (validated here): min sum w (x - m)^2. Weights constant along a mode (one weight per
-    fibre): exact block updates (`_fibre_loop`); otherwise majorization, one unweighted sweep per iteration."""
+    fibre): exact block updates (`_fibre_loop`); a 0/1 mask on a sparse X: EM on the sparse pattern (`MaskedPattern`);
+    otherwise majorization, one unweighted sweep per iteration."""
+    sparse = sp.issparse(X) or (isinstance(X, torch.Tensor) and X.layout != torch.strided)
     X, w = check_entry_weights(X, mask, sample_weight, dtype, device)
     if X.ndim < 2: raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X, kx = pow2_normalize(X)                     # X / 2**kx, max weighted entry in [1/2, 1)
@@ -704,8 +763,12 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
     wk, S = _fibre_modes(w, k)
     exact = _EXACT_FIBRES and len(S) < k
+    pattern = not exact and sparse and bool(((w == 0) | (w == 1)).all())
     if exact:                                     # weights constant along a mode: exact block updates
         errs, stopped = _fibre_loop(X, wk, S, factors, modes, solver, int(n_inner), n_iter_max, tol, nw, bar, callback)
+    elif pattern:                                 # a 0/1 mask on a sparse X: EM on the sparse pattern
+        errs, stopped = MaskedPattern(X, (w > 0).expand(X.shape)).loop(factors, modes, solver, n_inner, bar, tol,
+                                                                        callback, bar)
     else:
         for it in bar:
             if not it: model, err = sweep(Z)
@@ -728,7 +791,7 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
                       ConvergenceWarning, stacklevel=3)
     factors = [F.contiguous() for F in factors]
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
-    final = errs[-1] if errs and not exact else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
+    final = errs[-1] if errs and not (exact or pattern) else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
         weights = pow2_scale(weights, kx)

@@ -469,6 +469,36 @@ def test_exact_path_scale_dtype_and_full_weights():
     finally: ncpd_mod._EXACT_FIBRES = True
     assert c.history_ == d.history_                                        # the majorization, whatever the switch
 
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_sparse_x_with_a_mask_runs_the_pattern_em(solver):
+    "A 0/1 mask on a sparse X: the EM on the sparse pattern (MaskedPattern) follows the dense EM; stopping rules hold."
+    from sklearn.exceptions import ConvergenceWarning
+    X = torch.as_tensor(_lowrank(noise=0.1))
+    X = X * (torch.as_tensor(np.random.default_rng(2).random(X.shape)) < 0.5)
+    miss = torch.as_tensor(np.random.default_rng(3).random(X.shape) >= 0.25)
+    Xnan = torch.where(miss, X, float("nan"))
+    calls = []
+    orig = ncpd_mod.MaskedPattern.loop
+    ncpd_mod.MaskedPattern.loop = lambda self, *a, **k: calls.append(1) or orig(self, *a, **k)
+    try:
+        s = ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=30, tol=0)
+        s2 = ncpd(sp.coo_matrix(X[:, :, 0].numpy()), 2, solver=solver, mask=miss[:, :, 0], n_iter_max=30, tol=0)
+    finally: ncpd_mod.MaskedPattern.loop = orig
+    assert len(calls) == 2                                   # both took the pattern loop
+    d = ncpd(Xnan, 3, solver=solver, mask=miss, n_iter_max=30, tol=0)
+    np.testing.assert_allclose(s.history_, d.history_, rtol=1e-10)
+    for f, g in zip(s.factors, d.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-9, atol=1e-12)
+    d2 = ncpd(X[:, :, 0].numpy(), 2, solver=solver, mask=miss[:, :, 0], n_iter_max=30, tol=0)
+    np.testing.assert_allclose(s2.history_, d2.history_, rtol=1e-10)
+    model = cp_to_tensor(s)
+    assert abs(s.errors_[0] - float((miss * (X - model)).norm() / (miss * X).norm())) < 1e-12
+    with pytest.warns(ConvergenceWarning, match="n_iter_max=3"):
+        ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=3, tol=1e-12)
+    seen = []
+    cut = ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=30, tol=0, callback=lambda i, e: seen.append(e) or i == 4)
+    assert cut.n_iter_ == 4 and cut.history_ == seen and np.allclose(seen, s.history_[:4], rtol=1e-12)
+
 def test_weights_units_and_combination():
     X = _lowrank(noise=0.1)
     n = _cells(seed=3, low=1)
