@@ -682,7 +682,7 @@ class MaskedPattern:
         self.vals = vals.clone()
         self.shape, self.h = tuple(X.shape), tree_cut(tuple(X.shape))
         self.lr = SparseLR(idx, vals, self.shape, self.h)
-        self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
+        self.flat = (self.lr.rows * self.lr._M.shape[1] + self.lr.cols).to(X.device)   # positions in the (prod I_L, prod I_R) matrix
         self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
         self.nx_obs2 = (self.x_obs * self.x_obs).sum()
 
@@ -763,7 +763,7 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
     wk, S = _fibre_modes(w, k)
     exact = _EXACT_FIBRES and len(S) < k
-    pattern = not exact and sparse and bool(((w == 0) | (w == 1)).all())
+    pattern = not exact and sparse and X.device.type == 'cpu' and bool(((w == 0) | (w == 1)).all())   # as SparseLR
     if exact:                                     # weights constant along a mode: exact block updates
         errs, stopped = _fibre_loop(X, wk, S, factors, modes, solver, int(n_inner), n_iter_max, tol, nw, bar, callback)
     elif pattern:                                 # a 0/1 mask on a sparse X: EM on the sparse pattern
