@@ -465,11 +465,12 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=500, init='nndsvda', tol=1e-7, ra
     sample_weight : None, or finite numbers >= 0 of X's shape or broadcastable to it (e.g. (I_0, I_1, 1): one weight
         per cell, such as the documents a cell rests on). With `mask` and/or `sample_weight` the fit minimizes
         sum w (x - model)^2, w = mask * sample_weight (scaled to max 1: the fit does not depend on the weights' units),
-        by majorization (Kiers 1997; EM imputation for a mask): see "Weights and missing entries" below. Entries of
-        weight 0 play no part. The errors are then the weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2).
-        Weights constant along some mode (one weight per fibre, e.g. (I_0, I_1, 1)) take exact block updates (weighted
-        HALS / MU, no majorization). A weighted fit works on a dense X: a sparse X is densified up to 2**24 entries
-        (ValueError beyond); with a 0/1 mask varying along every mode, a sparse X's EM runs on its sparse pattern.
+        by exact block updates (weighted HALS / MU with one Gram matrix per row) when the weights are constant along
+        some mode (one weight per fibre, e.g. (I_0, I_1, 1)), otherwise by majorization (Kiers 1997; EM imputation for
+        a mask): see "Weights and missing entries" below. Entries of weight 0 play no part. The errors are then the
+        weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2). A weighted fit works on a dense X: a sparse X is
+        densified up to 2**24 entries (ValueError beyond); a 0/1 mask varying along every mode on a sparse CPU X runs
+        the EM on the sparse pattern of observed nonzeros and missing entries.
 
     Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device, with
     what the fit did as attributes: `history_` (list of the relative errors ||X - model||_F / ||X||_F after each
