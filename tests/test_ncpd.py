@@ -439,6 +439,22 @@ def test_exact_path_kkt_by_autograd(wshape):
     assert abs(cp.history_[-1] - cp.errors_[0]) < 1e-9           # the history from the Grams, errors_ from the residual
 
 
+
+@pytest.mark.parametrize("free", [0, 2])
+def test_exact_path_one_free_mode_is_weighted_nnls(free):
+    "Weights per (mode 0, mode 1) cell, all modes but `free` fixed: one weighted NNLS per row, as scipy.optimize.nnls."
+    from scipy.optimize import nnls
+    X = _lowrank((7, 6, 5), 3, seed=4, noise=0.3)
+    W = np.random.default_rng(5).integers(0, 4, (7, 6, 1)).astype(float)
+    init = ncpd_init(X, 3, "random", random_state=0)
+    cp = ncpd(X, 3, sample_weight=W, init=init, fixed_modes=[m for m in range(3) if m != free], n_iter_max=3000, tol=0)
+    Wf, others = np.broadcast_to(W, X.shape), [m for m in range(3) if m != free]
+    K = np.einsum('jr,kr->jkr', *(cp.factors[m].numpy() for m in others)).reshape(-1, 3)
+    for i in range(X.shape[free]):
+        s = np.sqrt(np.take(Wf, i, axis=free).ravel())
+        ref, _ = nnls(K * s[:, None], np.take(X, i, axis=free).ravel() * s)
+        np.testing.assert_allclose(cp.factors[free][i].numpy(), ref, rtol=0, atol=1e-7 * max(1, np.abs(ref).max()))
+
 @pytest.mark.parametrize("solver", ["hals", "mu"])
 def test_exact_path_no_worse_than_majorization_at_the_same_budget(solver):
     X = _lowrank(noise=0.1)
