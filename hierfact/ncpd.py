@@ -24,7 +24,8 @@ from .validation import check_finite_result as _check_finite_result, detach as _
 
 # %% auto #0
 __all__ = ['tree_cut', 'cut_sizes', 'SparseLR', 'sweep_mttkrps', 'mu_update', 'hals_update', 'check_fixed_modes', 'check_init_cp',
-           'init_factors', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd_loop', 'ncpd', 'check_entry_weights']
+           'init_factors', 'scale_factors', 'ncpd_init', 'check_ncpd_args', 'ncpd_loop', 'ncpd', 'check_entry_weights',
+           'MaskedPattern']
 
 # %% ../nbs/04_ncpd.ipynb #aafd5079
 def _split_pow(k: int, n: int) -> list:
@@ -464,9 +465,12 @@ def ncpd(X, rank, *, solver='hals', n_iter_max=500, init='nndsvda', tol=1e-7, ra
     sample_weight : None, or finite numbers >= 0 of X's shape or broadcastable to it (e.g. (I_0, I_1, 1): one weight
         per cell, such as the documents a cell rests on). With `mask` and/or `sample_weight` the fit minimizes
         sum w (x - model)^2, w = mask * sample_weight (scaled to max 1: the fit does not depend on the weights' units),
-        by majorization (Kiers 1997; EM imputation for a mask): see "Weights and missing entries" below. Entries of
-        weight 0 play no part. The errors are then the weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2).
-        A weighted fit works on a dense X: a sparse X is densified up to 2**24 entries (ValueError beyond).
+        by exact block updates (weighted HALS / MU with one Gram matrix per row) when the weights are constant along
+        some mode (one weight per fibre, e.g. (I_0, I_1, 1)), otherwise by majorization (Kiers 1997; EM imputation for
+        a mask): see "Weights and missing entries" below. Entries of weight 0 play no part. The errors are then the
+        weighted relative errors sqrt(sum w (x - m)^2 / sum w x^2). A weighted fit works on a dense X: a sparse X is
+        densified up to 2**24 entries (ValueError beyond); a 0/1 mask varying along every mode on a sparse CPU X runs
+        the EM on the sparse pattern of observed nonzeros and missing entries.
 
     Returns a tensorly CPTensor (weights (r,), factors [(I_n, r)]) of torch tensors of X's dtype and device, with
     what the fit did as attributes: `history_` (list of the relative errors ||X - model||_F / ||X||_F after each
@@ -591,13 +595,141 @@ def _weighted_sq(w, D):
     "sum of w * D**2 (w broadcasts to D's shape), a 0-d tensor."
     return (w * D * D).sum()
 
+# %% ../nbs/04_ncpd.ipynb #6f50c59e
+_EXACT_FIBRES = True   # weights constant along some mode: exact block updates (`_fibre_loop`); False: majorization
+
+def _fibre_modes(w, k):
+    """The weights w (validated, broadcasting to a k-mode X) with k dimensions, and the modes S along which they vary
+    (size > 1). S shorter than k: the exact block updates below apply."""
+    w = w.reshape((1,) * (k - w.ndim) + tuple(w.shape))
+    return w, [m for m in range(k) if w.shape[m] > 1]
+
+def _fibre_gram(w, S, factors, G, n):
+    """The Gram of the weighted least-squares problem in mode n, for weights w varying only along the modes S and the
+    Grams G[m] = F_m^T F_m: per-row Grams (I_n, r, r) if n is in S, G_n[i] = H * sum_{i_S\\n} w K K^T, else one (r, r)
+    Gram H * sum_{i_S} w K K^T (K the rows of the Khatri-Rao product of the factors of S without n, H the Hadamard
+    product of G[m] over the other broadcast modes). Costs O(prod_{m in S} I_m r^2), never a pass over X."""
+    k, r = len(factors), factors[0].shape[1]
+    H = math.prod(G[m] for m in range(k) if m not in S and m != n)
+    wS = w.reshape([w.shape[m] for m in S])
+    others = [m for m in S if m != n]
+    if n in S: wS = wS.movedim(S.index(n), 0).reshape(w.shape[n], -1)           # (I_n, prod I_{S\n})
+    else: wS = wS.reshape(1, -1)
+    if others:
+        K = khatri_rao([factors[m] for m in others])                            # (prod I_{S\n}, r), C order
+        Gw = (wS @ (K[:, :, None] * K[:, None, :]).reshape(K.shape[0], r * r)).reshape(-1, r, r)
+    else: Gw = wS.reshape(-1, 1, 1).expand(-1, r, r)
+    Gw = Gw * H
+    return Gw if n in S else Gw[0]
+
+def _row_hals(F, M, Gr, n_inner):
+    """`hals_update` with one Gram per row: row i of F (I x r) minimizes f^T Gr[i] f - 2 f^T M[i] over f >= 0 column
+    by column, `n_inner` sweeps, vectorized over the rows (a loop over the r columns only)."""
+    d = torch.diagonal(Gr, dim1=1, dim2=2)
+    d = torch.where(d > 0, d, 1)                          # G_jj = 0 in a row: M_ij = 0 too, and F_ij stays
+    Vn = Gr / d[:, :, None]                               # Vn[i, j, l] = G[i, j, l] / G[i, j, j]
+    Vn.diagonal(dim1=1, dim2=2).sub_(1)
+    Vt = Vn.permute(1, 2, 0).contiguous()                 # (r, r, I)
+    Mn = (M / d).T.contiguous()                           # (r, I)
+    W = F.T.contiguous()                                  # (r, I): row j is column j of F
+    for _ in range(n_inner):
+        for j in range(W.shape[0]):
+            W[j] = (Mn[j] - (Vt[j] * W).sum(0)).clamp_min(0)
+    return W.T
+
+def _row_mu(F, M, Gr):
+    "`mu_update` with one Gram per row: F * M / (row i of F times Gr[i]); a row whose denominator is 0 stays."
+    den = torch.bmm(F[:, None, :], Gr)[:, 0]
+    return torch.where(den > 0, F * M / den.clamp_min(torch.finfo(F.dtype).tiny), F)
+
+def _fibre_loop(X, w, S, factors, modes, solver, n_inner, n_iter_max, tol, nw, bar, callback):
+    """The exact weighted loop: each mode's update minimizes sum w (x - m)^2 over that factor (HALS: exactly, column
+    by column), M_n the MTTKRP of w * X (two passes per sweep as `sweep_mttkrps`), the Grams from `_fibre_gram`.
+    The weighted error from M and the Grams of the last mode: sum w x^2 - 2 <M_n, F_n> + sum_i F_n[i] G_n[i] F_n[i]^T.
+    Updates `factors` in place; returns (errors, stopped)."""
+    k = X.ndim
+    wX = (w * X).contiguous()
+    h = tree_cut(tuple(X.shape))
+    G = [F.T @ F for F in factors]
+    errs, stopped = [], False
+    for it in bar:
+        for n, M in sweep_mttkrps(wX, factors, modes, h):
+            V = _fibre_gram(w, S, factors, G, n)
+            if n in S: factors[n] = _row_hals(factors[n], M, V, n_inner) if solver == 'hals' else _row_mu(factors[n], M, V)
+            else: factors[n] = hals_update(factors[n], M, V, n_inner) if solver == 'hals' else mu_update(factors[n], M, V)
+            G[n] = factors[n].T @ factors[n]
+        F = factors[n]
+        quad = torch.einsum('ir,irs,is->', F, V, F) if n in S else (V * G[n]).sum()
+        errs.append(float((nw - 2 * (M * F).sum() + quad).clamp_min(0) / nw) ** 0.5)
+        if not bar.disable: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    return errs, stopped
+
+# %% ../nbs/04_ncpd.ipynb #8e1c6f93
+class MaskedPattern:
+    """A 0/1 mask's EM on a sparse pattern, made once per fit: X (scaled) at the observed nonzeros and at every missing
+    entry, as one `SparseLR`. Each sweep works on Z = X at the observed entries and the current model at the missing
+    ones (EM: Kiers 1997 with 0/1 weights); Z is zero at the observed zeros, so it lives on this pattern and a sweep
+    costs O((nnz + missing) r), not O(prod I r). `observed`: a bool tensor of X's shape."""
+    def __init__(self, X, observed):
+        held, obs_nz = ~observed, observed & (X != 0)
+        self.n_held = int(held.sum())
+        pattern = held | obs_nz
+        idx = pattern.nonzero().T                                           # C order: row-major coordinates
+        vals = X[pattern]
+        self.is_held = held[pattern]
+        self.x_held, self.x_obs = vals[self.is_held], vals[~self.is_held]
+        self.vals = vals.clone()
+        self.shape, self.h = tuple(X.shape), tree_cut(tuple(X.shape))
+        self.lr = SparseLR(idx, vals, self.shape, self.h)
+        self.flat = (self.lr.rows * self.lr._M.shape[1] + self.lr.cols).to(X.device)   # positions in the (prod I_L, prod I_R) matrix
+        self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
+        self.nx_obs2 = (self.x_obs * self.x_obs).sum()
+
+    def model_values(self, factors):
+        """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
+        writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
+        gathering r-vectors for every entry)."""
+        return gemm(khatri_rao(factors[:self.h]), khatri_rao(factors[self.h:]).T).view(-1).index_select(0, self.flat)
+
+    def loop(self, factors, modes, solver, n_inner, iters, tol, callback, bar=None):
+        """The EM loop from `factors` (updated in place) over `iters` (a range, or a tqdm bar `bar`), the first sweep
+        on Z with the missing entries at the observed mean. Returns (observed relative errors, stopped by callback or
+        tol); `self.model_held` is the model at the missing entries after the last sweep."""
+        update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
+        k = len(self.shape)
+        G = [F.T @ F for F in factors]
+        self.vals[self.is_held] = self.fill
+        self.lr.set_values(self.vals)
+        errs, nx, stopped, mh = [], float(self.nx_obs2) ** 0.5, False, None
+        for it in iters:
+            for n, M in sweep_mttkrps(self.lr, factors, modes, self.h):
+                V = math.prod(G[m] for m in range(k) if m != n)
+                factors[n] = update(factors[n], M, V)
+                G[n] = factors[n].T @ factors[n]
+            m = self.model_values(factors)
+            mh = m[self.is_held]
+            e2 = self.nx_obs2 - 2 * (self.x_obs * m[~self.is_held]).sum() + math.prod(G).sum() - (mh * mh).sum()
+            errs.append(float(e2.clamp_min(0)) ** 0.5 / nx)
+            if bar is not None and not bar.disable: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+            self.vals[self.is_held] = mh
+            self.lr.set_values(self.vals)
+        self.model_held = self.model_values(factors)[self.is_held] if mh is None else mh
+        return errs, stopped
+
 # %% ../nbs/04_ncpd.ipynb #9f62138a
 _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
 
 # %% ../nbs/04_ncpd.ipynb #2459e242
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
-    "`ncpd` with entry weights (validated here): min sum w (x - m)^2 by majorization, one unweighted sweep per iteration."
+    """`ncpd` with entry weights (validated here): min sum w (x - m)^2. Weights constant along a mode (one weight per
+    fibre): exact block updates (`_fibre_loop`); a 0/1 mask on a sparse X: EM on the sparse pattern (`MaskedPattern`);
+    otherwise majorization, one unweighted sweep per iteration."""
+    sparse = sp.issparse(X) or (isinstance(X, torch.Tensor) and X.layout != torch.strided)
     X, w = check_entry_weights(X, mask, sample_weight, dtype, device)
     if X.ndim < 2: raise ValueError(f"X: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
     X, kx = pow2_normalize(X)                     # X / 2**kx, max weighted entry in [1/2, 1)
@@ -630,20 +762,29 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
         m = cp_to_tensor((None, factors))
         return m, float(_weighted_sq(w, X - m) / nw) ** 0.5
     bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
-    for it in bar:
-        if not it: model, err = sweep(Z)
-        elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
-        else:
-            keep = [F.clone() for F in factors]
-            new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
-            if err > errs[-1]:                                    # rejected: the plain majorization step from here on
-                factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
-                new, err = sweep(torch.addcmul(wX, omw, model))
-            model = new
-        errs.append(err)
-        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
-        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
-        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    wk, S = _fibre_modes(w, k)
+    exact = _EXACT_FIBRES and len(S) < k
+    pattern = not exact and sparse and X.device.type == 'cpu' and bool(((w == 0) | (w == 1)).all())   # as SparseLR
+    if exact:                                     # weights constant along a mode: exact block updates
+        errs, stopped = _fibre_loop(X, wk, S, factors, modes, solver, int(n_inner), n_iter_max, tol, nw, bar, callback)
+    elif pattern:                                 # a 0/1 mask on a sparse X: EM on the sparse pattern
+        errs, stopped = MaskedPattern(X, (w > 0).expand(X.shape)).loop(factors, modes, solver, n_inner, bar, tol,
+                                                                        callback, bar)
+    else:
+        for it in bar:
+            if not it: model, err = sweep(Z)
+            elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
+            else:
+                keep = [F.clone() for F in factors]
+                new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
+                if err > errs[-1]:                                    # rejected: the plain majorization step from here on
+                    factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
+                    new, err = sweep(torch.addcmul(wX, omw, model))
+                model = new
+            errs.append(err)
+            if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+            if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
     bar.close()
     if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
         warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the weighted error "
@@ -651,7 +792,7 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
                       ConvergenceWarning, stacklevel=3)
     factors = [F.contiguous() for F in factors]
     if weights is None: weights = torch.ones(rank, dtype=X.dtype, device=X.device)
-    final = errs[-1] if errs else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
+    final = errs[-1] if errs and not (exact or pattern) else float(_weighted_sq(w, X - cp_to_tensor((weights, factors))) / nw) ** 0.5
     if normalize_factors:
         weights, factors = _normalize(weights, factors)
         weights = pow2_scale(weights, kx)

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .tensor import (as_tensor, check_rank, get_generator, rand, cp_to_tensor, rel_error, sq_norm, to_numpy,
                              to_cptensor)
-from .ncpd import ncpd, ncpd_init
+from .ncpd import ncpd, ncpd_init, MaskedPattern
 from .multihntf import core_tensor, fit_layer, balance_factors, MultiHNTFModel
 
 # %% auto #0
@@ -466,65 +466,24 @@ def _fit_prepared(P, rank, init, gen, solver, n_iter_max, tol, callback):
     return cp
 
 # %% ../nbs/18_ranks.ipynb #fa88053c
-class _HeldOut:
+class _HeldOut(MaskedPattern):
     """The held-out fit's data, made once per call: X (scaled as `_prepared`) at the observed nonzeros and at every
-    held-out entry, as one sparse pattern (`hierfact.ncpd.SparseLR`). Each EM sweep of a 0/1 mask works on Z = X at
-    the observed entries and the current model at the held-out ones (Kiers 1997; `ncpd(mask=)`); Z is zero at the
-    observed zeros, so it lives on this pattern: the sweep costs O((nnz + held-out entries) r), not O(prod I r)."""
+    held-out entry, as one sparse pattern: ncpd's own EM for a 0/1 mask on a sparse X (`hierfact.ncpd.MaskedPattern`,
+    `ncpd(mask=)`), whose sweep costs O((nnz + held-out entries) r), not O(prod I r)."""
     def __init__(self, Xd, observed, kx):
-        from hierfact.ncpd import SparseLR, tree_cut
         from hierfact.tensor import pow2_scale
-        Xs = pow2_scale(Xd, -kx)
-        held, obs_nz = ~observed, observed & (Xs != 0)
-        self.n_held = int(held.sum())
-        pattern = held | obs_nz
-        idx = pattern.nonzero().T                                           # C order: row-major coordinates
-        vals = Xs[pattern]
-        self.is_held = held[pattern]
-        self.x_held, self.x_obs = vals[self.is_held], vals[~self.is_held]
-        self.vals = vals.clone()
-        self.shape, self.h, self.kx = tuple(Xd.shape), tree_cut(tuple(Xd.shape)), kx
-        self.lr = SparseLR(idx, vals, self.shape, self.h)
-        self.flat = self.lr.rows * self.lr._M.shape[1] + self.lr.cols     # positions in the (prod I_L, prod I_R) matrix
-        self.fill = self.x_obs.sum() / int(observed.sum())                  # the mean of the observed entries
-        self.nx_obs2 = (self.x_obs * self.x_obs).sum()
-
-    def model_values(self, factors):
-        """The CP model (weights one) at the pattern's entries: KR(factors before h) KR(factors after h)^T (one product
-        writing prod I entries, as `cp_to_tensor`), then the pattern's entries taken from it (faster on the CPU than
-        gathering r-vectors for every entry)."""
-        from hierfact.tensor import khatri_rao
-        from hierfact.tensor import gemm
-        return gemm(khatri_rao(factors[:self.h]), khatri_rao(factors[self.h:]).T).view(-1).index_select(0, self.flat)
+        super().__init__(pow2_scale(Xd, -kx), observed)
+        self.kx = kx
 
     def fit(self, rank, init, solver, n_iter_max, tol, callback):
         """`ncpd(X, rank, mask=observed, init=init, n_inner=1, ...)`'s EM loop (the first sweep on Z with the held-out
-        entries at the observed mean, as there), its observed error from the pattern: sum_obs (x - m)^2 =
-        ||X_obs||^2 - 2 <X_obs, m> + ||m||^2 - ||m_held||^2 (||m||^2 from the Gram matrices). Returns (the model at
-        X's scale, a CPTensor with history_ and n_iter_, and its held-out relative error)."""
-        from hierfact.ncpd import check_init_cp, scale_factors, sweep_mttkrps, hals_update, mu_update
+        entries at the observed mean, as there) on the pattern, its observed error from the pattern. Returns (the model
+        at X's scale, a CPTensor with history_ and n_iter_, and its held-out relative error)."""
+        from hierfact.ncpd import check_init_cp, scale_factors
         factors, _ = check_init_cp(init, _Shape(self), rank, set())      # a copy; weights folded into factor 0
         factors = scale_factors(factors, -self.kx)
-        update = (lambda F, M, V: hals_update(F, M, V, 1)) if solver == 'hals' else mu_update
-        k, modes = len(self.shape), list(range(len(self.shape)))
-        G = [F.T @ F for F in factors]
-        self.vals[self.is_held] = self.fill
-        self.lr.set_values(self.vals)
-        errs, nx = [], float(self.nx_obs2) ** 0.5
-        for it in range(n_iter_max):
-            for n, M in sweep_mttkrps(self.lr, factors, modes, self.h):
-                V = math.prod(G[m] for m in range(k) if m != n)
-                factors[n] = update(factors[n], M, V)
-                G[n] = factors[n].T @ factors[n]
-            m = self.model_values(factors)
-            mh = m[self.is_held]
-            e2 = self.nx_obs2 - 2 * (self.x_obs * m[~self.is_held]).sum() + math.prod(G).sum() - (mh * mh).sum()
-            errs.append(float(e2.clamp_min(0)) ** 0.5 / nx)
-            if callback is not None and callback(it + 1, errs[-1]): break
-            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): break
-            self.vals[self.is_held] = mh
-            self.lr.set_values(self.vals)
-        held = float(torch.linalg.vector_norm(self.x_held - mh) / torch.linalg.vector_norm(self.x_held))
+        errs, _ = self.loop(factors, list(range(len(self.shape))), solver, 1, range(n_iter_max), tol, callback)
+        held = float(torch.linalg.vector_norm(self.x_held - self.model_held) / torch.linalg.vector_norm(self.x_held))
         factors = scale_factors([F.contiguous() for F in factors], self.kx)
         cp = to_cptensor(torch.ones(rank, dtype=factors[0].dtype, device=factors[0].device), factors)
         cp.history_, cp.n_iter_ = errs, len(errs)

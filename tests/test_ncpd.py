@@ -393,6 +393,128 @@ def test_weights_kkt_and_monotone(solver):
             assert grad.min() > -1e-6 * scale and (cp.factors[k] * grad).abs().max() < 1e-6 * scale * cp.factors[k].max()
 
 
+
+# ------------------------------------------------------------------ weights per fibre: the exact block updates
+@pytest.mark.parametrize("shape, wshape", [((5, 6, 7), (5, 6, 1)), ((5, 6, 7), (1, 6, 1)), ((5, 6, 7), (7,)),
+                                           ((4, 5, 3, 6), (4, 1, 3, 1)), ((5, 6, 7), ())])
+def test_fibre_gram_is_the_direct_weighted_sum(shape, wshape):
+    "G_n[i] = sum over the other indices j of w_ij k_j k_j^T (k_j the Khatri-Rao row), summed over the full tensor."
+    from hierfact.tensor import khatri_rao
+    g = torch.Generator().manual_seed(0)
+    F = [torch.rand(s, 3, generator=g, dtype=torch.float64) for s in shape]
+    w = torch.rand(wshape, generator=g, dtype=torch.float64)
+    wk, S = ncpd_mod._fibre_modes(w, len(shape))
+    assert S == [m for m, s in enumerate((1,) * (len(shape) - len(wshape)) + wshape) if s > 1]
+    G = [f.T @ f for f in F]
+    for n in range(len(shape)):
+        K = khatri_rao(F, skip=n)
+        Wn = wk.expand(shape).movedim(n, 0).reshape(shape[n], -1)
+        direct = np.einsum('ij,ja,jb->iab', Wn.numpy(), K.numpy(), K.numpy())
+        got = ncpd_mod._fibre_gram(wk, S, F, G, n).numpy()
+        assert got.shape == ((shape[n], 3, 3) if n in S else (3, 3))
+        np.testing.assert_allclose(np.broadcast_to(got, direct.shape), direct, rtol=1e-12, atol=0)
+
+
+def _autograd_kkt(cp, X, w):
+    "Largest KKT violation of min sum w (x - m)^2 (gradient by torch autograd on the full tensor), relative to its data term."
+    Fs = [F.detach().clone().requires_grad_(True) for F in cp.factors]
+    m = torch.einsum('ir,jr,kr->ijk', *Fs)                       # weights all one (normalize_factors=False)
+    grads = torch.autograd.grad((w * (X - m) ** 2).sum(), Fs, retain_graph=True)
+    data = torch.autograd.grad((2 * w * X * m).sum(), Fs)
+    return max(max(float((-gr).clamp_min(0).max()), float((F * gr).abs().max() / F.max())) / float(d.abs().max())
+               for F, gr, d in zip(cp.factors, grads, data))
+
+
+@pytest.mark.parametrize("wshape", [(8, 7, 1), (1, 7, 1), (8, 1, 6), (1, 1, 6)])
+def test_exact_path_kkt_by_autograd(wshape):
+    X = torch.as_tensor(_lowrank(noise=0.1))
+    w = torch.as_tensor(np.random.default_rng(3).integers(0, 4, wshape)).double()
+    w.view(-1)[0] = 0                                     # a zero weight: a slice or fibre plays no part
+    cp = ncpd(X, 3, sample_weight=w, n_iter_max=5000, tol=1e-12)
+    assert cp.n_iter_ < 5000
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(cp.history_, cp.history_[1:]))
+    assert _autograd_kkt(cp, X, w) < 1e-6
+    model = cp_to_tensor(cp)
+    assert abs(cp.errors_[0] - float((w * (X - model) ** 2).sum() / (w * X ** 2).sum()) ** 0.5) < 1e-12
+    assert abs(cp.history_[-1] - cp.errors_[0]) < 1e-9           # the history from the Grams, errors_ from the residual
+
+
+
+@pytest.mark.parametrize("free", [0, 2])
+def test_exact_path_one_free_mode_is_weighted_nnls(free):
+    "Weights per (mode 0, mode 1) cell, all modes but `free` fixed: one weighted NNLS per row, as scipy.optimize.nnls."
+    from scipy.optimize import nnls
+    X = _lowrank((7, 6, 5), 3, seed=4, noise=0.3)
+    W = np.random.default_rng(5).integers(0, 4, (7, 6, 1)).astype(float)
+    init = ncpd_init(X, 3, "random", random_state=0)
+    cp = ncpd(X, 3, sample_weight=W, init=init, fixed_modes=[m for m in range(3) if m != free], n_iter_max=3000, tol=0)
+    Wf, others = np.broadcast_to(W, X.shape), [m for m in range(3) if m != free]
+    K = np.einsum('jr,kr->jkr', *(cp.factors[m].numpy() for m in others)).reshape(-1, 3)
+    for i in range(X.shape[free]):
+        s = np.sqrt(np.take(Wf, i, axis=free).ravel())
+        ref, _ = nnls(K * s[:, None], np.take(X, i, axis=free).ravel() * s)
+        np.testing.assert_allclose(cp.factors[free][i].numpy(), ref, rtol=0, atol=1e-7 * max(1, np.abs(ref).max()))
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_exact_path_no_worse_than_majorization_at_the_same_budget(solver):
+    X = _lowrank(noise=0.1)
+    n = _cells(seed=2)
+    for T in (3, 10, 30, 100):
+        ex = ncpd(X, 3, solver=solver, sample_weight=n, n_iter_max=T, tol=0)
+        ncpd_mod._EXACT_FIBRES, ncpd_mod._RELAX = False, 1.0
+        try: mj = ncpd(X, 3, solver=solver, sample_weight=n, n_iter_max=T, tol=0)
+        finally: ncpd_mod._EXACT_FIBRES, ncpd_mod._RELAX = True, 2.0
+        assert ex.errors_[0] <= mj.errors_[0], (T, ex.errors_, mj.errors_)
+        assert ex.history_ != mj.history_                        # the switch selects the path
+
+
+def test_exact_path_scale_dtype_and_full_weights():
+    X = _lowrank(noise=0.1)
+    n = _cells(seed=4, low=1)
+    a = ncpd(X, 3, sample_weight=n, n_iter_max=30, tol=0)
+    b = ncpd(X * 3e7, 3, sample_weight=n * 1e-3, n_iter_max=30, tol=0)        # units of X and of the weights
+    np.testing.assert_allclose(b.history_, a.history_, rtol=1e-9)
+    np.testing.assert_allclose(cp_to_tensor(b).numpy() / 3e7, cp_to_tensor(a).numpy(), rtol=1e-8)
+    a32 = ncpd(X.astype(np.float32), 3, sample_weight=n.float(), n_iter_max=30, tol=0)
+    assert all(f.dtype == torch.float32 for f in a32.factors) and a32.weights.dtype == torch.float32
+    assert abs(a32.errors_[0] - a.errors_[0]) < 1e-4
+    full = np.random.default_rng(0).random(X.shape)                      # weights varying along every mode
+    c = ncpd(X, 3, sample_weight=full, n_iter_max=20, tol=0)
+    ncpd_mod._EXACT_FIBRES = False
+    try: d = ncpd(X, 3, sample_weight=full, n_iter_max=20, tol=0)
+    finally: ncpd_mod._EXACT_FIBRES = True
+    assert c.history_ == d.history_                                        # the majorization, whatever the switch
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_sparse_x_with_a_mask_runs_the_pattern_em(solver):
+    "A 0/1 mask on a sparse X: the EM on the sparse pattern (MaskedPattern) follows the dense EM; stopping rules hold."
+    from sklearn.exceptions import ConvergenceWarning
+    X = torch.as_tensor(_lowrank(noise=0.1))
+    X = X * (torch.as_tensor(np.random.default_rng(2).random(X.shape)) < 0.5)
+    miss = torch.as_tensor(np.random.default_rng(3).random(X.shape) >= 0.25)
+    Xnan = torch.where(miss, X, float("nan"))
+    calls = []
+    orig = ncpd_mod.MaskedPattern.loop
+    ncpd_mod.MaskedPattern.loop = lambda self, *a, **k: calls.append(1) or orig(self, *a, **k)
+    try:
+        s = ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=30, tol=0)
+        s2 = ncpd(sp.coo_matrix(X[:, :, 0].numpy()), 2, solver=solver, mask=miss[:, :, 0], n_iter_max=30, tol=0)
+    finally: ncpd_mod.MaskedPattern.loop = orig
+    assert len(calls) == 2                                   # both took the pattern loop
+    d = ncpd(Xnan, 3, solver=solver, mask=miss, n_iter_max=30, tol=0)
+    np.testing.assert_allclose(s.history_, d.history_, rtol=1e-10)
+    for f, g in zip(s.factors, d.factors): np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-9, atol=1e-12)
+    d2 = ncpd(X[:, :, 0].numpy(), 2, solver=solver, mask=miss[:, :, 0], n_iter_max=30, tol=0)
+    np.testing.assert_allclose(s2.history_, d2.history_, rtol=1e-10)
+    model = cp_to_tensor(s)
+    assert abs(s.errors_[0] - float((miss * (X - model)).norm() / (miss * X).norm())) < 1e-12
+    with pytest.warns(ConvergenceWarning, match="n_iter_max=3"):
+        ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=3, tol=1e-12)
+    seen = []
+    cut = ncpd(X.to_sparse(), 3, solver=solver, mask=miss, n_iter_max=30, tol=0, callback=lambda i, e: seen.append(e) or i == 4)
+    assert cut.n_iter_ == 4 and cut.history_ == seen and np.allclose(seen, s.history_[:4], rtol=1e-12)
+
 def test_weights_units_and_combination():
     X = _lowrank(noise=0.1)
     n = _cells(seed=3, low=1)
