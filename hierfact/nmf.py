@@ -158,6 +158,7 @@ def _randomized_svd(D, k, gen, comm, n_oversamples, n_iter):
         Vh = Wh @ Qt.T
     return (Q @ Ub)[:, :k], s[:k], Vh[:k]
 
+# %% ../nbs/03_nmf.ipynb #f4b00bfc
 def _exact_svd(A, k, gen, dtype, device):
     "Deterministic truncated SVD of a dense torch matrix or a scipy sparse matrix A: LAPACK, Gram matrix or ARPACK."
     m, n = A.shape
