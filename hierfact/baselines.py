@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .tensor import as_tensor, check_rank, check_ranks, get_generator, sq_norm, cp_to_tensor, mttkrp, cp_norm_sq
+from .tensor import as_tensor, check_rank, check_ranks, get_generator, cp_to_tensor, rel_error
 from .tensor import pow2_normalize
 from .validation import check_mode, check_options, check_cp, check_finite_result, detach
 from .ncpd import ncpd, scale_factors
@@ -20,16 +20,9 @@ from .hierarchy import HierarchicalModel, check_layer, check_layer_pair, row_nor
 from .multihntf import balance_factors
 
 # %% auto #0
-__all__ = ['cp_rel_error', 'PerModeCP', 'HNTFModel', 'hntf', 'StandardHNCPDModel', 'standard_hncpd', 'IndependentNCPDModel',
-           'standard_ncpd']
+__all__ = ['PerModeCP', 'HNTFModel', 'hntf', 'StandardHNCPDModel', 'standard_hncpd', 'IndependentNCPDModel', 'standard_ncpd']
 
 # %% ../nbs/12_baselines.ipynb #b1ebb693
-def cp_rel_error(X, nx2, factors) -> float:
-    """||X - [[factors]]||_F / ||X||_F given nx2 = ||X||_F^2: `hierfact.tensor.rel_error` of a CP model without weights,
-    for a caller that scores many models of one X and computes its squared norm once (the layers of a hierarchy)."""
-    inner = (mttkrp(X, factors, 0) * factors[0]).sum()
-    return float(torch.sqrt(torch.clamp(nx2 - 2 * inner + cp_norm_sq(None, factors), min=0) / nx2))
-
 class _LayeredCP(HierarchicalModel):
     """Shared base of the layered CP models below: a `HierarchicalModel` whose `_layer_factors(l)` gives layer l's k
     factor matrices (factors(l), cp(l), grouping, topics, topic_tree, save come from `HierarchicalModel`)."""
@@ -185,8 +178,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
         cp = ncpd(X, ranks[0], solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, n_inner=1, random_state=gen, verbose=verbose)
         F = check_cp(cp, tuple(X.shape), ranks[0], X.dtype, X.device)
     else: F = scale_factors(check_cp(cp, tuple(X.shape), ranks[0], X.dtype, X.device), -kx)
-    nx2 = sq_norm(X)
-    layers, Ws, errors = [F], [], [cp_rel_error(X, nx2, F)]
+    layers, Ws, errors = [F], [], [rel_error(X, (None, F))]
     top, others = F[mode], [F[o] for o in order[1:]]
     for l in range(1, len(ranks)):
         eye = torch.eye(ranks[l - 1], dtype=X.dtype, device=X.device)
@@ -202,7 +194,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
         facs = [None] * k
         facs[mode] = top
         for o, g in zip(order[1:], others): facs[o] = g
-        layers.append(facs); errors.append(cp_rel_error(X, nx2, facs))
+        layers.append(facs); errors.append(rel_error(X, (None, facs)))
     layers = [scale_factors(facs, kx) for facs in layers]           # back to the scale of X (the same split per layer)
     check_finite_result([f for facs in layers for f in facs] + Ws + [torch.tensor(errors)], "factors")
     return HNTFModel(ranks, mode, order, layers, Ws, errors)
@@ -271,8 +263,7 @@ def standard_hncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_i
         warnings.simplefilter("ignore", ConvergenceWarning)
         hs = [hnmf(f, ranks[1:], random_state=gen, **ho) for f in F] if len(ranks) > 1 else []
     model = StandardHNCPDModel(ranks, F, hs)
-    nx2 = sq_norm(X)
-    model.errors_ = [cp_rel_error(X, nx2, model.factors(l)) for l in range(len(ranks))]
+    model.errors_ = [rel_error(X, (None, model.factors(l))) for l in range(len(ranks))]
     # back to the scale of X: every mode's factor and codes times 2**(kx/k) (balanced columns stay balanced)
     c = 2.0 ** (kx / X.ndim)
     if kx:
@@ -321,7 +312,6 @@ def standard_ncpd(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_it
             ncpd(X, r, solver=solver, init=init, n_iter_max=n_iter_max, tol=tol, n_inner=1, random_state=gen, verbose=verbose)
         layers.append(check_cp(c, tuple(X.shape), r, X.dtype, X.device))
     Xn, kx = pow2_normalize(X)
-    nx2 = sq_norm(Xn)
-    errors = [cp_rel_error(Xn, nx2, scale_factors(F, -kx)) for F in layers]
+    errors = [rel_error(Xn, (None, scale_factors(F, -kx))) for F in layers]
     check_finite_result([f for F in layers for f in F] + [torch.tensor(errors)], "factors")
     return IndependentNCPDModel(ranks, layers, errors)

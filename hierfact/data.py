@@ -10,7 +10,6 @@ import hashlib
 import html
 import importlib.resources
 import io
-import itertools
 import numbers
 import os
 import re
@@ -296,35 +295,23 @@ def _check_df(v, name: str):
 
 def _count_words(texts, min_df=1, max_df=1.0):
     """Document x word counts (scipy CSR int64, sorted indices) and the vocabulary (sorted list of str) of `texts`:
-    the same matrix and words as `CountVectorizer(preprocessor=tweet_preprocessor, token_pattern=TWEET_TOKEN_PATTERN,
-    stop_words='english', min_df=min_df, max_df=max_df, dtype=np.int64).fit_transform(texts)`, without a Python loop
-    over the tokens: one `findall` per text, the words numbered by `pandas.factorize`, the counts summed by scipy.
+    scikit-learn's `CountVectorizer(preprocessor=tweet_preprocessor, token_pattern=TWEET_TOKEN_PATTERN,
+    stop_words='english', min_df=min_df, max_df=max_df, dtype=np.int64)`.
     Raises ValueError naming min_df/max_df (bad limits, or no word left)."""
-    import pandas as pd
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import CountVectorizer
     min_df, max_df = _check_df(min_df, "min_df"), _check_df(max_df, "max_df")
-    tok = re.compile(TWEET_TOKEN_PATTERN)
-    per_doc = [tok.findall(tweet_preprocessor(t)) for t in texts]
-    n_docs = len(per_doc)
-    lengths = np.fromiter(map(len, per_doc), np.int64, n_docs)
-    words = np.fromiter(itertools.chain.from_iterable(per_doc), object, int(lengths.sum()))
-    doc = np.repeat(np.arange(n_docs), lengths)
-    codes, uniq = pd.factorize(words)
-    stop = np.fromiter((w in ENGLISH_STOP_WORDS for w in uniq), bool, len(uniq))
-    keep = ~stop[codes]
-    if not keep.any(): raise ValueError("min_df/max_df: no word survives (the texts hold only stop words, or nothing)")
-    M = sp.csr_matrix((np.ones(int(keep.sum()), np.int64), (doc[keep], codes[keep])), shape=(n_docs, len(uniq)))
-    M.sum_duplicates()
-    df = np.bincount(M.indices, minlength=len(uniq))
+    n_docs = len(texts)
     hi = max_df if isinstance(max_df, int) else max_df * n_docs
     lo = min_df if isinstance(min_df, int) else min_df * n_docs
     if hi < lo: raise ValueError(f"min_df/max_df: max_df={max_df} allows fewer tweets than min_df={min_df}")
-    cols = np.flatnonzero((df >= lo) & (df <= hi) & ~stop)
-    if not len(cols): raise ValueError(f"min_df/max_df: no word survives min_df={min_df}, max_df={max_df}; lower "
-                                       "min_df or raise max_df")
-    cols = cols[sorted(range(len(cols)), key=lambda i: uniq[cols[i]])]       # alphabetical, as CountVectorizer
-    D = M[:, cols].tocsr(); D.sort_indices()
-    return D, [str(w) for w in uniq[cols]]
+    cv = CountVectorizer(preprocessor=tweet_preprocessor, token_pattern=TWEET_TOKEN_PATTERN, stop_words="english",
+                         min_df=min_df, max_df=max_df, dtype=np.int64)
+    try: D = cv.fit_transform(texts).tocsr()
+    except ValueError as e:                        # an empty vocabulary, before or after the limits
+        raise ValueError(f"min_df/max_df: no word survives min_df={min_df}, max_df={max_df} (the texts may hold only "
+                         f"stop words, or nothing); lower min_df or raise max_df. scikit-learn: {e}") from None
+    D.sort_indices()
+    return D, cv.get_feature_names_out().tolist()
 
 # %% ../nbs/07_data.ipynb #1d0c877e
 def tweets_counts(path: Path, min_df, max_df, cache: bool):

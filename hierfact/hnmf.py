@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy
+from .tensor import as_tensor, check_ranks, get_generator, sq_norm, to_numpy, rel_error
 from .nmf import nmf
 from .validation import warn_unconverged as _warn_unconverged, check_callback as _check_callback
 import warnings
@@ -78,14 +78,6 @@ def format_tree(tree: dict, n_words: int = 6) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/05_hnmf.ipynb #af5d0533
-def _rel_error_AS(X: torch.Tensor, A: torch.Tensor, S: torch.Tensor, nx2) -> float:
-    """||X - A S||_F / ||X||_F. Dense X: from the residual itself (exact down to rounding; A S has X's size).
-    Sparse X: without forming A S, from Gram matrices (cancellation limits it to about sqrt(eps) = 1e-8 in float64)."""
-    if not X.is_sparse: return float(torch.linalg.vector_norm(X - A @ S) / torch.sqrt(nx2))
-    AtX = (X.T @ A).T
-    err2 = nx2 - 2 * (AtX * S).sum() + ((A.T @ A) * (S @ S.T)).sum()
-    return float(torch.sqrt(torch.clamp(err2, min=0) / nx2))
-
 @dataclass
 class HNMFModel(HierarchicalModel):
     """A fitted hierarchical NMF: X ~ A_0 A_1 ... A_l S_l at each layer l (a `HierarchicalModel`).
@@ -184,7 +176,8 @@ def hnmf(X, ranks, *, beta_loss: str = "frobenius", solver: str = "hals", init: 
         A, S = _drop_dead_topics(res.A, res.S)
         T = A if T is None else T @ A
         As.append(A); Ss.append(S); fits.append(res)
-        errors.append(_rel_error_AS(Xn, T, pow2_scale(S, -kx), nx2))
+        Sx = pow2_scale(S, -kx)                       # sparse X: the model A S is not formed (CP form)
+        errors.append(rel_error(Xn, (None, [T, Sx.T]) if Xn.is_sparse else T @ Sx))
         Y = S
     _check_finite_result(As + Ss + [torch.tensor(errors)], "factors")
     if unconverged: _warn_unconverged(f"hnmf (layers {unconverged})", n_iter_max, tol)

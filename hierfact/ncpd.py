@@ -156,8 +156,7 @@ def hals_update(F, M, V, n_inner: int = 1):
     return Wt
 
 # %% ../nbs/04_ncpd.ipynb #0ba65e6f
-_SVD_DIRECT_MAX = 1 << 22      # dense unfoldings with at most this many entries: full LAPACK SVD
-_GRAM_MAX = 4096               # otherwise: eigenvectors of the Gram matrix of the shorter side, if <= this
+from .nmf import truncated_svd, nndsvd   # one truncated SVD and one NNDSVD (chapter 3)
 
 def _unfold_scipy(X, n):
     "Mode-n unfolding of a torch sparse COO tensor as a scipy CSR matrix (columns in C order, like `unfold`)."
@@ -166,48 +165,6 @@ def _unfold_scipy(X, n):
     shape = tuple(X.shape); others = [m for m in range(len(shape)) if m != n]
     cols = np.ravel_multi_index(tuple(idx[m] for m in others), tuple(shape[m] for m in others))
     return sp.csr_matrix((v, (idx[n], cols)), shape=(shape[n], math.prod(shape[m] for m in others)))
-
-def _leading_svd(A, k, gen, dtype, device):
-    """Leading kk = min(k, m, n) singular triplets (U (m, kk), S (kk,), Vh (kk, n)) of a dense torch matrix or a
-    scipy sparse matrix A (m x n), as torch tensors of `dtype` on `device`."""
-    m, n = A.shape
-    kk = min(k, m, n)
-    to = dict(dtype=dtype, device=device)
-    if not sp.issparse(A) and m * n <= _SVD_DIRECT_MAX:
-        U, S, Vh = torch.linalg.svd(A, full_matrices=False)
-        return U[:, :kk], S[:kk], Vh[:kk]
-    if min(m, n) <= _GRAM_MAX:
-        tall = m > n                                   # the Gram matrix of the shorter side
-        if sp.issparse(A): G = torch.as_tensor((A.T @ A if tall else A @ A.T).toarray(), dtype=torch.float64)
-        else: G = (A.T @ A if tall else A @ A.T).to(torch.float64)
-        evals, evecs = torch.linalg.eigh(G)
-        evals, evecs = evals.flip(0)[:kk], evecs.flip(1)[:, :kk]
-        S = evals.clamp_min(0).sqrt()
-        inv = torch.where(S > S[0] * 1e-12, 1 / S, torch.zeros_like(S))
-        if sp.issparse(A): Q = torch.as_tensor(A @ evecs.numpy() if tall else A.T @ evecs.numpy(), dtype=torch.float64)
-        else: Q = (A @ evecs.to(A.dtype) if tall else A.T @ evecs.to(A.dtype)).to(torch.float64)
-        Q = Q * inv                                    # the other side's singular vectors
-        U, Vh = (Q, evecs.T) if tall else (evecs, Q.T)
-        return U.to(**to), S.to(**to), Vh.to(**to)
-    An = A if sp.issparse(A) else A.detach().cpu().numpy()
-    v0 = torch.rand(min(m, n), generator=gen, dtype=torch.float64).numpy() - 0.5
-    U, S, Vh = spla.svds(An, k=kk, v0=v0)
-    o = np.argsort(S)[::-1]
-    return tuple(torch.as_tensor(np.ascontiguousarray(a), **to) for a in (U[:, o], S[o], Vh[o]))
-
-def _nndsvda(U, S, Vh, fill):
-    "NNDSVD (Boutsidis & Gallopoulos 2008) of the left factor, entries < eps replaced by `fill` (tensorly 0.10's 'nndsvda')."
-    W = torch.empty_like(U)
-    W[:, 0] = S[0].sqrt() * U[:, 0].abs()
-    if U.shape[1] > 1:
-        x, y = U[:, 1:], Vh[1:].T
-        xp, xn, yp, yn = x.clamp_min(0), (-x).clamp_min(0), y.clamp_min(0), (-y).clamp_min(0)
-        nxp, nxn = xp.norm(dim=0), xn.norm(dim=0)
-        mp, mn = nxp * yp.norm(dim=0), nxn * yn.norm(dim=0)
-        pos = mp > mn
-        safe = lambda a, b: a / torch.where(b > 0, b, torch.ones_like(b))
-        W[:, 1:] = (S[1:] * torch.where(pos, mp, mn)).sqrt() * torch.where(pos, safe(xp, nxp), safe(xn, nxn))
-    return torch.where(W < torch.finfo(W.dtype).eps, torch.full_like(W, float(fill)), W)
 
 # %% ../nbs/04_ncpd.ipynb #f9ae1a49
 def check_fixed_modes(fixed_modes, k: int) -> set:
@@ -293,9 +250,9 @@ def init_factors(X, rank, init, gen, fixed=(), comm=ONE_PROCESS, split=None, sha
         factors = []
         for n in range(X.ndim):
             A = _unfold_scipy(Y, n) if Y.is_sparse else unfold(Y, n)
-            U, S, Vh = _leading_svd(A, rank, gen, dt, dev)
-            if init in ('nndsvda', 'nndsvd'):
-                W = _nndsvda(U, S, Vh, mean if init == 'nndsvda' else 0.0)
+            U, S, Vh = truncated_svd(A, rank, method='exact', random_state=gen, dtype=dt, device=dev)
+            if init in ('nndsvda', 'nndsvd'):                # tensorly's zero threshold (eps) and fill (mean(X))
+                W = nndsvd(U, S, Vh, variant=init, fill=mean, threshold=torch.finfo(dt).eps)[0]
                 if n == 0: W = W * S                      # tensorly 0.10 puts the singular values on mode 0
             else: W = U.abs()                             # tensorly 0.4.3
             if W.shape[1] < rank:                         # fewer singular vectors than the rank: random columns

@@ -11,11 +11,11 @@ import numbers
 import numpy as np
 import torch
 
-from .tensor import as_tensor, check_ranks, get_generator, mttkrp, cp_norm_sq, sq_norm
+from .tensor import as_tensor, check_ranks, get_generator, mttkrp, cp_norm_sq, sq_norm, rel_error
 from .nnls import cpu_threads as _cpu_threads
 from .neural_nmf import NeuralNMF, Training as _Training
 from .ncpd import ncpd
-from .baselines import (PerModeCP as _PerModeCP, cp_rel_error as _rel_err, standard_hncpd, StandardHNCPDModel)
+from .baselines import PerModeCP as _PerModeCP, standard_hncpd, StandardHNCPDModel
 from .validation import check_cp as _cp_factors, check_mode as _check_mode
 
 # %% auto #0
@@ -168,7 +168,7 @@ def neural_ncpd(X, ranks, *, cp=None, n_epochs: int = 200, lr: float = 0.1, n_re
                             n_epochs=n_epochs - screen, project=params, device=X.device, desc="Neural NCPD")
         steps += more
         with torch.no_grad():
-            model.errors_ = [_rel_err(X, nx2, init.factors0)] + [_rel_err(X, nx2, F) for F in model.layer_factors()]
+            model.errors_ = [rel_error(X, (None, init.factors0))] + [rel_error(X, (None, F)) for F in model.layer_factors()]
     model.history = {"loss": hist["loss"], "restart_losses": finals if n_restarts > 1 else []}
     model.n_iter_ = [None] + [steps] * (len(ranks) - 1)
     model.init_ = init

@@ -12,6 +12,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 import torch
 from tqdm.auto import tqdm
 from sklearn.base import BaseEstimator, TransformerMixin, ClassNamePrefixFeaturesOutMixin
@@ -23,7 +25,8 @@ from .comm import ONE_PROCESS
 from .validation import check_int, check_callback, check_factor, warn_unconverged, stopped as _stopped
 
 # %% auto #0
-__all__ = ['initialize', 'NMFResult', 'check_nmf_options', 'nmf', 'estimator_input', 'nnls_codes', 'ComponentsMixin', 'NMF']
+__all__ = ['truncated_svd', 'nndsvd', 'initialize', 'NMFResult', 'check_nmf_options', 'nmf', 'estimator_input', 'nnls_codes',
+           'ComponentsMixin', 'NMF']
 
 # %% ../nbs/03_nmf.ipynb #65998202
 def _csr(crow, col, vals, shape):
@@ -119,6 +122,10 @@ def _prepare(X, compress_rows, comm=ONE_PROCESS):
     return D, mask, k
 
 # %% ../nbs/03_nmf.ipynb #4c71b3be
+_SVD_METHODS = ("randomized", "exact")
+_SVD_DIRECT_MAX = 1 << 22      # 'exact': dense matrices with at most this many entries get LAPACK's full SVD
+_GRAM_MAX = 4096               # 'exact', larger: eigenvectors of the Gram matrix of the shorter side if <= this; else ARPACK
+
 def _orth(Y, comm=ONE_PROCESS, n_rows=None):
     """A well-conditioned basis of range(Y) (m x q, m >= q) for the power iterations: shifted Cholesky QR
     (Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa 2020), one Gram matrix and one triangular solve,
@@ -131,10 +138,10 @@ def _orth(Y, comm=ONE_PROCESS, n_rows=None):
     if int(info) != 0 or not bool(torch.isfinite(L).all()): return comm.qr(Y)[0]
     return torch.linalg.solve_triangular(L.T, Y, upper=True, left=False)      # Y L^{-T}
 
-def _top_svd(D, k, gen, comm=ONE_PROCESS, n_oversamples=10, n_iter=None):
-    """Leading k singular triplets (U: n1 x k, s: k, Vh: k x n2) of the data D; k <= min(n1, n2). With a `comm`
-    D is this process's columns: X Om and the Gram matrices are summed, Vh comes back split like D; the test
-    matrix Om is drawn in full and sliced, so the draws are those of one process."""
+def _randomized_svd(D, k, gen, comm, n_oversamples, n_iter):
+    """Randomized SVD of the operator D (a `_Data`: D.mm, D.tmm; with a `comm` D is this process's columns: X Om and
+    the Gram matrices are summed, Vh comes back split like D; the test matrix Om is drawn in full and sliced, so the
+    draws are those of one process)."""
     n1, nl = D.shape; n2 = D.n2_all; mn = min(n1, n2)
     q = min(k + n_oversamples, mn)
     if n_iter is None: n_iter = 7 if k < 0.1 * mn else 4
@@ -151,37 +158,133 @@ def _top_svd(D, k, gen, comm=ONE_PROCESS, n_oversamples=10, n_iter=None):
         Vh = Wh @ Qt.T
     return (Q @ Ub)[:, :k], s[:k], Vh[:k]
 
-def _nndsvd(D, rank, gen, fill_mean=None, comm=ONE_PROCESS):
-    "NNDSVD factors (A: n1 x rank, S: rank x n2) of D; zeros replaced by `fill_mean` (NNDSVDa) if given."
-    n1 = D.shape[0]
-    k = min(rank, n1, D.n2_all)    # fewer triplets exist when rows were dropped; the rest stay zero
-    U, s, Vh = _top_svd(D, k, gen, comm)
-    y = Vh.T
-    nyp, nyn = comm.col_norms(y.clamp(min=0)), comm.col_norms((-y).clamp(min=0))
-    return _nndsvd_factors(U, y, s, nyp, nyn, rank, 1e-6 * math.sqrt(D.max_all), fill_mean)
+# %% ../nbs/03_nmf.ipynb #f4b00bfc
+def _exact_svd(A, k, gen, dtype, device):
+    "Deterministic truncated SVD of a dense torch matrix or a scipy sparse matrix A: LAPACK, Gram matrix or ARPACK."
+    m, n = A.shape
+    to = dict(dtype=dtype, device=device)
+    if not sp.issparse(A) and m * n <= _SVD_DIRECT_MAX:
+        U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+        return U[:, :k], S[:k], Vh[:k]
+    if min(m, n) <= _GRAM_MAX:
+        tall = m > n                                   # the Gram matrix of the shorter side
+        if sp.issparse(A): G = torch.as_tensor((A.T @ A if tall else A @ A.T).toarray(), dtype=torch.float64)
+        else: G = (A.T @ A if tall else A @ A.T).to(torch.float64)
+        evals, evecs = torch.linalg.eigh(G)
+        evals, evecs = evals.flip(0)[:k], evecs.flip(1)[:, :k]
+        S = evals.clamp_min(0).sqrt()
+        inv = torch.where(S > S[0] * 1e-12, 1 / S, torch.zeros_like(S))
+        if sp.issparse(A): Q = torch.as_tensor(A @ evecs.numpy() if tall else A.T @ evecs.numpy(), dtype=torch.float64)
+        else: Q = (A @ evecs.to(A.dtype) if tall else A.T @ evecs.to(A.dtype)).to(torch.float64)
+        Q = Q * inv                                    # the other side's singular vectors
+        U, Vh = (Q, evecs.T) if tall else (evecs, Q.T)
+        return U.to(**to), S.to(**to), Vh.to(**to)
+    An = A if sp.issparse(A) else A.detach().cpu().numpy()
+    v0 = torch.rand(min(m, n), generator=gen, dtype=torch.float64).numpy() - 0.5
+    U, S, Vh = spla.svds(An, k=k, v0=v0)
+    o = np.argsort(S)[::-1]
+    return tuple(torch.as_tensor(np.ascontiguousarray(a), **to) for a in (U[:, o], S[o], Vh[o]))
 
 # %% ../nbs/03_nmf.ipynb #ce1538b5
-def _nndsvd_factors(x, y, s, nyp, nyn, rank, thr, fill_mean=None):
-    """NNDSVD from k leading singular triplets (x: n1 x k, y: n2 x k, s: k) and the norms of y's positive and negative
-    parts (nyp, nyn: k; passed in so that a column-split y, as in `hierfact.distributed`, brings global norms).
-    Returns A (n1 x rank), S (rank x n2); entries below `thr` set to 0, then to `fill_mean` (NNDSVDa) if given."""
-    n1, n2, k = x.shape[0], y.shape[0], x.shape[1]
+def _svd_operand(A, method):
+    "A as `truncated_svd`'s method needs it: a `_Data` operator ('randomized'), a dense torch or scipy sparse matrix ('exact')."
+    if isinstance(A, _Data) or (method == "exact" and sp.issparse(A)): return A
+    A = as_tensor(A, "A", ndim=2, nonnegative=False)
+    if method == "exact":
+        if not A.is_sparse: return A
+        A = A.coalesce(); (r, c), v = A.indices().cpu().numpy(), A.values().detach().cpu().numpy()
+        return sp.csr_matrix((v, (r, c)), shape=tuple(A.shape))
+    D = _Data(A)
+    D.n2_all, D.off = D.shape[1], 0
+    return D
+
+def truncated_svd(A, rank: int, *, method: str = "randomized", random_state=None, dtype=None, device=None,
+                  n_oversamples: int = 10, n_iter=None, comm=ONE_PROCESS):
+    """The leading k = min(rank, m, n) singular triplets of a matrix A (m x n): U (m x k), s (k,) in descending order,
+    Vh (k x n), torch tensors. The truncated SVD of both NNDSVD starts (NMF's here, NCPD's in chapter 4).
+
+    A : torch tensor (dense or sparse), numpy array or scipy.sparse matrix (any finite real values).
+    method : 'randomized' (Halko, Martinsson & Tropp, SIAM Review 2011, as scikit-learn's `randomized_svd`: a
+        Gaussian range finder of k + n_oversamples columns drawn from `random_state`, n_iter re-conditioned power
+        iterations (None: 7, or 4 when rank >= min(m, n) / 10), then the SVD of Q^T A; only products with A and A^T,
+        so sparse input stays sparse) or 'exact' (LAPACK's SVD of a dense A with at most 2**22 entries; otherwise the
+        eigenvectors of the float64 Gram matrix of the shorter side if it has at most 4096 rows, else ARPACK (scipy's
+        `svds`, start vector drawn from `random_state`)).
+    dtype, device : of the result with method='exact' (default: A's; a scipy matrix: its dtype, the CPU); 'randomized'
+        computes in A's dtype on A's device. comm : chapter 19's communicator ('randomized' only; A is this process's
+        columns and Vh comes back split the same way). Singular vectors carry no sign rule (NNDSVD does not need one).
+    Raises ValueError for an unknown method, TypeError/ValueError for a rank that is not a positive integer."""
+    if method not in _SVD_METHODS: raise ValueError(f"method: got {method!r}; accepted are 'randomized', 'exact'")
+    rank = check_rank(rank)
+    gen = get_generator(random_state)
+    A = _svd_operand(A, method)
+    k = min(rank, A.shape[0], A.n2_all if isinstance(A, _Data) else A.shape[1])
+    if method == "randomized": return _randomized_svd(A, k, gen, comm, n_oversamples, n_iter)
+    if isinstance(A, _Data): A = A.X if not A.sparse else _svd_operand(A.X.to_sparse_coo(), "exact")
+    if sp.issparse(A): dtype, device = dtype or torch.as_tensor(np.zeros(0, A.dtype)).dtype, device or "cpu"
+    return _exact_svd(A, k, gen, dtype or A.dtype, device or A.device)
+
+# %% ../nbs/03_nmf.ipynb #3b2610b7
+_NNDSVD_VARIANTS = ("nndsvd", "nndsvda", "nndsvdar")
+
+def nndsvd(U, s, Vh, rank=None, *, variant: str = "nndsvd", fill=None, threshold: float = 1e-6, random_state=None,
+           leading: str = "separate", comm=ONE_PROCESS):
+    """NNDSVD start (Boutsidis & Gallopoulos, Pattern Recognition 2008) W (m x rank), H (rank x n), W H ~ X, of a
+    nonnegative matrix X from its k leading singular triplets U (m x k), s (k,), Vh (k x n) (`truncated_svd`'s).
+
+    rank : the number of columns of W (default k); columns past k start at zero. Entries of W and H below `threshold`
+    count as zeros, and `variant` says what they become (scikit-learn's three, which use fill = mean(X) and
+    threshold = 1e-6): 'nndsvd' keeps them 0, 'nndsvda' sets them to `fill`, 'nndsvdar' to fill |N(0,1)| / 100 drawn
+    from `random_state`. leading : 'separate' (scikit-learn's and tensorly's order: the leading pair is
+    (sqrt(s_1)|u_1|, sqrt(s_1)|v_1|) and the rule runs on pairs 2..k) or 'overwrite' (NMF's: the rule runs on all k
+    pairs, then the leading pair is overwritten); the same numbers up to the rounding of the column norms when k = 2
+    (a norm of one column is summed in another order than the same column among two), kept so that both families'
+    starts, and the stored experiments, keep their last bits. comm : chapter 19's communicator (Vh holds this process's columns; the norms of its parts
+    are summed over the processes). Returns torch tensors of U's dtype and device.
+    Raises ValueError naming `variant` (unknown), `fill` (missing or negative for 'nndsvda'/'nndsvdar') or `rank`
+    (below k)."""
+    if variant not in _NNDSVD_VARIANTS:
+        raise ValueError(f"variant: got {variant!r}; accepted are 'nndsvd', 'nndsvda', 'nndsvdar'")
+    x, y, k = U, Vh.T, U.shape[1]
+    rank = k if rank is None else check_rank(rank)
+    if rank < k: raise ValueError(f"rank: {rank} is smaller than the {k} singular triplets given")
+    if leading not in ("separate", "overwrite"):
+        raise ValueError(f"leading: got {leading!r}; accepted are 'separate', 'overwrite'")
+    if variant != "nndsvd" and (fill is None or not fill >= 0):
+        raise ValueError(f"fill: variant={variant!r} needs a fill value >= 0 (scikit-learn's: mean(X)), got {fill!r}")
+    j = 0 if leading == "overwrite" else 1              # the first pair the NNDSVD rule runs on
+    x, y, sj = x[:, j:], y[:, j:], s[j:]
     xp, xn, yp, yn = x.clamp(min=0), (-x).clamp(min=0), y.clamp(min=0), (-y).clamp(min=0)
     nxp, nxn = torch.linalg.vector_norm(xp, dim=0), torch.linalg.vector_norm(xn, dim=0)
+    nyp, nyn = comm.col_norms(yp), comm.col_norms(yn)
     mp, mneg = nxp * nyp, nxn * nyn
-    pos = mp > mneg
+    pos = mp > mneg                                   # keep the part (u+ v+ or u- v-) with the larger norm product
     safe = lambda t: torch.where(t > 0, t, torch.ones_like(t))
     u = torch.where(pos, xp / safe(nxp), xn / safe(nxn))
     v = torch.where(pos, yp / safe(nyp), yn / safe(nyn))
-    lam = torch.sqrt(s * torch.where(pos, mp, mneg))
-    A = x.new_zeros(n1, rank); S = x.new_zeros(rank, n2)
-    A[:, :k] = u * lam; S[:k] = (v * lam).T
-    A[:, 0] = torch.sqrt(s[0]) * x[:, 0].abs(); S[0] = torch.sqrt(s[0]) * y[:, 0].abs()
-    A[A < thr] = 0; S[S < thr] = 0
-    if fill_mean is not None:
-        A[A == 0] = fill_mean; S[S == 0] = fill_mean
-    return A, S
+    lam = torch.sqrt(sj * torch.where(pos, mp, mneg))
+    W = U.new_zeros(U.shape[0], rank); H = U.new_zeros(rank, Vh.shape[1])
+    W[:, j:k] = u * lam; H[j:k] = (v * lam).T
+    W[:, 0] = torch.sqrt(s[0]) * U[:, 0].abs(); H[0] = torch.sqrt(s[0]) * Vh[0].abs()    # Perron-Frobenius pair
+    W[W < threshold] = 0; H[H < threshold] = 0
+    if variant == "nndsvda":
+        W[W == 0] = fill; H[H == 0] = fill
+    elif variant == "nndsvdar":
+        gen = get_generator(random_state)
+        for F in (W, H):
+            z = F == 0
+            F[z] = (torch.randn(int(z.sum()), generator=gen, dtype=F.dtype).abs() * (fill / 100)).to(F.device)
+    return W, H
 
+# %% ../nbs/03_nmf.ipynb #ecfc13e6
+def _nndsvd(D, rank, gen, fill_mean=None, comm=ONE_PROCESS):
+    """NMF's NNDSVD factors (A: n1 x rank, S: rank x n2) of the data D: randomized SVD, entries below
+    1e-6 sqrt(max X) count as zeros, replaced by `fill_mean` (NNDSVDa) if given."""
+    U, s, Vh = truncated_svd(D, rank, random_state=gen, comm=comm)    # fewer triplets when rows were dropped
+    return nndsvd(U, s, Vh, rank, variant="nndsvd" if fill_mean is None else "nndsvda", fill=fill_mean,
+                  threshold=1e-6 * math.sqrt(D.max_all), leading="overwrite", comm=comm)
+
+# %% ../nbs/03_nmf.ipynb #5cacc024
 def _mean_fill(D, rank, n1_full):
     "sqrt(mean(X) / rank), the mean taken over the full n1_full x n2 matrix."
     return math.sqrt(D.sum_all / (n1_full * D.n2_all * rank))

@@ -10,6 +10,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 import importlib
 ncpd_mod = importlib.import_module("hierfact.ncpd")   # the module, not the function of the front door
+nmf_mod = importlib.import_module("hierfact.nmf")     # truncated_svd lives there
 from hierfact.ncpd import ncpd, ncpd_init
 from hierfact.tensor import cp_to_tensor, rel_error
 
@@ -214,10 +215,10 @@ def test_gram_svd_route_matches_tensorly(monkeypatch):
     X = np.random.default_rng(3).random((9, 7, 8))
     ref = initialize_cp(X / X.max(), 4, init='svd', non_negative=True).factors     # ours: tensorly's of X / max X,
     ref[0] = ref[0] * X.max()                                                      # mode 0 times max X
-    monkeypatch.setattr(ncpd_mod, "_SVD_DIRECT_MAX", 0)          # force the Gram-matrix route
+    monkeypatch.setattr(nmf_mod, "_SVD_DIRECT_MAX", 0)           # force the Gram-matrix route (truncated_svd, chapter 3)
     ours = ncpd_init(X, 4).factors
     for a, b in zip(ours, ref): np.testing.assert_allclose(a.numpy(), b, rtol=1e-7, atol=1e-9)
-    monkeypatch.setattr(ncpd_mod, "_GRAM_MAX", 0)                # force ARPACK
+    monkeypatch.setattr(nmf_mod, "_GRAM_MAX", 0)                 # force ARPACK
     ours = ncpd_init(torch.as_tensor(X).to_sparse(), 4).factors
     for a, b in zip(ours, ref): np.testing.assert_allclose(a.numpy(), b, rtol=1e-6, atol=1e-8)
 

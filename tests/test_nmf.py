@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from hierfact.nmf import NMF, NMFResult, initialize, nmf
+from hierfact.nmf import NMF, NMFResult, initialize, nmf, truncated_svd, nndsvd
 
 warnings.filterwarnings("ignore", message="Sparse invariant checks")
 # many runs here are short on purpose (n_iter_max=20..100 with the default tol): their ConvergenceWarning is expected;
@@ -334,10 +334,10 @@ def test_mu_nndsvd_warns_and_freezes_zeros(X):
         nmf(X, 4, solver="mu", init="nndsvda", random_state=0); nmf(X, 4, solver="hals", init="nndsvd", random_state=0)
 
 
-@pytest.mark.parametrize("sparse", [False, True])
-def test_estimator_fit_then_transform_matches_fit_transform(X, sparse):
-    "Default settings: transform(X) after fit(X) reproduces fit_transform(X)'s codes within 1e-2 (relative, Frobenius)."
-    Xs = sp.csr_matrix(X.T) if sparse else X.T
+def test_estimator_fit_then_transform_matches_fit_transform_sparse(X):
+    """Default settings, sparse X: transform(X) after fit(X) reproduces fit_transform(X)'s codes within 1e-2 (relative,
+    Frobenius); chapter 3 checks dense X."""
+    Xs = sp.csr_matrix(X.T)
     W = NMF(5, random_state=0).fit_transform(Xs)
     W2 = NMF(5, random_state=0).fit(Xs).transform(Xs)
     assert np.linalg.norm(W2 - W) / np.linalg.norm(W) < 1e-2
@@ -401,3 +401,42 @@ def test_overflow_raises_naming_the_factor():
     X = (np.random.default_rng(0).random((20, 15)) * 1e30).astype(np.float32)
     with pytest.raises(FloatingPointError, match="factor S"):
         nmf(X, 3, solver="mu", A=np.full((20, 3), 1e-12, np.float32), update_A=False, n_iter_max=50)
+
+
+# ---------------------------------------------------------------- the truncated SVD and NNDSVD building blocks
+@pytest.mark.parametrize("kw, exc, msg", [(dict(method="lanczos"), ValueError, "method"), (dict(method=None), ValueError, "method"),
+                                          (dict(rank=0), ValueError, "rank"), (dict(rank=2.0), TypeError, "rank"),
+                                          (dict(random_state=-1), ValueError, "random_state")])
+def test_truncated_svd_bad_arguments(X, kw, exc, msg):
+    kw = {"rank": 2, **kw}
+    with pytest.raises(exc, match=msg):
+        truncated_svd(X, **kw)
+
+
+@pytest.mark.parametrize("method", ["randomized", "exact"])
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch", "torch_coo"])
+def test_truncated_svd_inputs_and_rank_above_the_size(X, method, kind):
+    "Every input kind gives numpy's leading singular values; a rank above min(m, n) gives min(m, n) triplets."
+    Xs = X[:6, :9]
+    A = {"numpy": Xs, "scipy": sp.csr_matrix(Xs), "torch": torch.as_tensor(Xs), "torch_coo": torch.as_tensor(Xs).to_sparse()}[kind]
+    U, s, Vh = truncated_svd(A, 20, method=method, random_state=0)
+    assert U.shape == (6, 6) and s.shape == (6,) and Vh.shape == (6, 9)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(Xs, compute_uv=False), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw, msg", [(dict(variant="svd"), "variant"), (dict(variant="nndsvda"), "fill"),
+                                     (dict(variant="nndsvdar", fill=-1.0), "fill"), (dict(variant="nndsvda", fill=np.nan), "fill"),
+                                     (dict(rank=2), "rank"), (dict(leading="first"), "leading")])
+def test_nndsvd_bad_arguments(X, kw, msg):
+    U, s, Vh = truncated_svd(X, 3, method="exact")
+    with pytest.raises(ValueError, match=msg):
+        nndsvd(U, s, Vh, **kw)
+
+
+def test_nndsvd_pads_columns_past_the_triplets(X):
+    "rank above the number of triplets: the extra columns of W and rows of H are zero ('nndsvd') or the fill."
+    U, s, Vh = truncated_svd(X, 3, method="exact")
+    W, H = nndsvd(U, s, Vh, 5)
+    assert W.shape == (30, 5) and H.shape == (5, 25) and not W[:, 3:].any() and not H[3:].any()
+    Wa, Ha = nndsvd(U, s, Vh, 5, variant="nndsvda", fill=0.25)
+    assert (Wa[:, 3:] == 0.25).all() and (Ha[3:] == 0.25).all() and torch.equal(Wa[W > 0], W[W > 0])
