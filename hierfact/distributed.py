@@ -212,8 +212,8 @@ def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epoc
     columns (the codes of a column depend on that column only), the gradients of the A_l and the loss are added
     by one all_reduce of sum_l r_{l-1} r_l + 1 words, and every process takes the same optimizer step.
     The steps are those of `train_neural_nmf(model, X, loss=loss, reduction='sum', optimizer=optimizer, lr=lr,
-    project=project)` on the whole X (the same loop, with the all_reduce as its gradient reduction), so the trained
-    A_l agree with one process's to rounding.
+    project=project)` on the whole X: this function validates on every process, broadcasts, and calls that one loop
+    with `comm=` (the all_reduce as its gradient reduction), so the trained A_l agree with one process's to rounding.
     X_local : this process's columns (m x n_p, n_p >= 1), dense or sparse; cast to the model's dtype and device.
     loss : 'energy' or 'reconstruction'; optimizer 'adam' (lr None: 1e-2 x the mean entry of each A_l) or 'gd' (lr
     required); project : clamp the A_l at 0 after each step; verbose : a progress line (process 0 only);
@@ -241,28 +241,13 @@ def distributed_train_neural_nmf(model, X_local, *, loss: str = "energy", n_epoc
     (X, train), metas = _gather_checked(comm, local)
     _same_everywhere(metas, dict(ranks="model (ranks)", loss="loss", optimizer="optimizer", lr="lr", n_epochs="n_epochs",
                                  project="project"))
+    from hierfact.neural_nmf import train_neural_nmf
     params = list(model.A)
     with torch.no_grad():
         for p, v in zip(params, comm.bcast(*[p.detach() for p in params])): p.copy_(v)
-    x_sq = sq_norm(X)
-    opt = train.optimizer((params, train.lr, _NN_ADAM_REL))
-
-    def reduce(main):                        # the global loss and gradients: one all_reduce
-        total, *grads = comm.sum(main.detach().reshape(1), *[p.grad for p in params])
-        with torch.no_grad():
-            for p, g in zip(params, grads): p.grad.copy_(g)
-        return total[0]
-
-    grams, Xt = loss == "energy" and _nn_gram_form(X), _nn_csr_transpose(X)    # as train_neural_nmf
-    def objective():
-        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
-        return _nn_main_loss(model, X, Ss, loss, "sum", x_sq, model._grams if grams else None)
-
-    hist = {"loss": [], loss: []}
-    train.run(params, objective, opt, hist,
-              project=params if project else (), reduce=reduce, device=model.device, desc="distributed Neural NMF")
-    hist[loss] = list(hist["loss"])
-    return hist
+    hist = train_neural_nmf(model, X, loss=loss, reduction="sum", n_epochs=train.n_epochs, optimizer=optimizer,
+                            lr=train.lr, project=project, verbose=train.verbose, callback=callback, comm=comm)
+    return {"loss": hist["loss"], loss: hist[loss]}          # the one training loop, its all_reduce by `comm`
 
 # %% ../nbs/19_distributed.ipynb #2de8ee7c
 def split_and_fit(X, rank, *, kind: str = "nmf", mode: int = 0, sizes=None, group=None, **kwargs):

@@ -19,7 +19,8 @@ from .hnmf import hnmf
 from .hierarchy import HierarchicalModel
 from .nnls import cpu_threads as _cpu_threads
 from .validation import check_int, check_float
-from .nnls_grad import NNLSFunction, nnls_layer
+from .nnls_grad import NNLSFunction, SparseX, nnls_layer
+from .comm import ONE_PROCESS
 
 # %% auto #0
 __all__ = ['LOSSES', 'ADAM_REL', 'energy_loss', 'reconstruction_loss', 'classification_loss', 'check_labels', 'pinv_classifier',
@@ -219,16 +220,17 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
             raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={self.n_features}")
         return self._forward(X, warm_start)
 
-    def _forward(self, X, warm_start=False, grams=False, Xt=None):
-        """`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only.
-        grams : also keep layer 0's differentiable G = A_0^T A_0 and C = A_0^T X in self._grams (for the Gram-form
-        loss, `main_loss`). Xt : X^T in CSR for layer 0's product (see `csr_transpose`)."""
+    def _forward(self, X, warm_start=False, grams=False, Xt=None, check=True):
+        """`forward` for a validated X (the training loop validates once): the A's get a cheap finiteness check only
+        (check False: none; the training loop checks its parameters after every step). grams : also keep layer 0's
+        differentiable G = A_0^T A_0 and C = A_0^T X in self._grams (for the Gram-form loss, `main_loss`).
+        Xt : X^T in CSR for layer 0's product (see `csr_transpose`), or a `hierfact.nnls_grad.SparseX` of X."""
         last = getattr(self, "_supports", None)
         if not warm_start or last is None or last[0].shape[1] != X.shape[1] or last[0].device != X.device: last = [None] * len(self.A)
         Ss, prev = [], X
         with _cpu_threads(self.device):
             for l, (A, F) in enumerate(zip(self.A, last)):
-                if not bool(torch.isfinite(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
+                if check and not bool(torch.isfinite(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
                     raise ValueError(f"A[{l}]: contains NaN or inf entries")
                 if l == 0 and grams: prev, *self._grams = NNLSFunction.apply(prev, A, self.ridge, None, F, True, Xt)
                 elif l == 0 and Xt is not None: prev = NNLSFunction.apply(prev, A, self.ridge, None, F, False, Xt)
@@ -345,6 +347,18 @@ class _GD(torch.optim.Optimizer):
                 if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
                 p.sub_(torch.mul(p.grad, g["lr"], out=buf))
 
+    @torch.no_grad()
+    def step_from(self, sources):
+        """The step written from the old values: p <- sources[id(p)] - lr grad (the same numbers as `step`), for a
+        loop that has swapped each parameter's storage with a spare buffer instead of copying it (`Training.run`)."""
+        for g in self.param_groups:
+            for p in g["params"]:
+                src = sources[id(p)]
+                if p.grad is None: p.copy_(src); continue
+                buf = self.state[p].get("step_buffer")
+                if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
+                torch.sub(src, torch.mul(p.grad, g["lr"], out=buf), out=p)
+
 # %% ../nbs/11_neural_nmf.ipynb #3fcd8b3b
 class Training:
     """The one training loop of the neural models: validated settings (`name` names the function in messages;
@@ -378,6 +392,8 @@ class Training:
         if self.stopped: return 0, 0                               # the callback ended the training
         n = self.n_epochs if n_epochs is None else n_epochs
         start, saved, best, steps = len(hist["loss"]), None, (math.inf, 0, None), 0
+        # plain gradient steps need no copy of the parameters to restore them: their storages are swapped instead
+        swap = {id(p) for g in opt.param_groups for p in g["params"]} if isinstance(opt, _GD) else None
         def fail(epoch, why):
             if saved is not None:
                 with torch.no_grad():
@@ -401,11 +417,19 @@ class Training:
                 if self.verbose and e % 10 == 0: bar.set_postfix(loss=f"{value:.6g}")
                 if self.callback is not None and self.callback(epoch, value): self.stopped = True; break
                 if final and e == n: break
-                if saved is None: saved = [p.detach().clone() for p in params]
-                else:
-                    for s, p in zip(saved, params): s.copy_(p)
                 if reduce is None: backward(loss)
-                opt.step()
+                if swap:                               # plain steps: swap storages, write the step from the old values
+                    if saved is None: saved = [torch.empty_like(p.detach()) for p in params]
+                    with torch.no_grad():
+                        for i, p in enumerate(params):
+                            if id(p) in swap: saved[i], p.data = p.data, saved[i]
+                            else: saved[i].copy_(p)
+                    opt.step_from({id(p): s for p, s in zip(params, saved)})
+                else:
+                    if saved is None: saved = [p.detach().clone() for p in params]
+                    else:
+                        for s, p in zip(saved, params): s.copy_(p)
+                    opt.step()
                 if project:
                     with torch.no_grad():
                         for p in project: p.clamp_(min=0)
@@ -424,7 +448,8 @@ class Training:
 def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0,
                      classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 100,
                      optimizer: str = "adam", lr=None, lr_class=None, lr_decay: float = 1.0, decay_every: int = 1,
-                     class_iters: int = 0, project: bool = True, verbose: bool = False, callback=None) -> dict:
+                     class_iters: int = 0, project: bool = True, verbose: bool = False, callback=None,
+                     comm=None) -> dict:
     """Train a `NeuralNMF` in place by backpropagation through its NNLS layers (Gao et al. 2019; Will et al. 2022).
 
     X : (m, n) data, features x samples, dense or sparse (numpy, scipy.sparse, torch; never densified), nonnegative;
@@ -440,6 +465,9 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
         on B alone after each step on the A's (the reference package uses 30). project : clamp A_l at 0 after each
         step (False reproduces the package's unsupervised rule). verbose : a progress line (tqdm bar with the loss).
         callback : None or callback(epoch, loss), called with every recorded loss; returning True stops training.
+    comm : None (one process) or a `hierfact.comm.Comm`: X is then this process's columns, and the loss and the A_l's
+        gradients are added over the processes by one all_reduce before every step (unsupervised only; see
+        `hierfact.distributed.distributed_train_neural_nmf`, which also broadcasts the A_l first).
     Returns the history: dict of per-epoch lists 'loss' (total), loss name ('energy'/'reconstruction'),
     'classification' (NaN when unsupervised), each evaluated before the epoch's step, and 'classification_steps'
     (the total loss before each B-only step) when class_iters > 0. Sets model.n_iter_ (the steps taken).
@@ -464,6 +492,11 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
         if model.B is None: raise ValueError("y: labels were given but the model has no classification layer (n_classes=None)")
         y, _ = check_labels(y, X.shape[1], model.n_classes, model.device)
     elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
+    comm = ONE_PROCESS if comm is None else comm
+    if supervised and comm.size > 1:
+        raise ValueError("y: semi-supervised training runs in one process only; pass y=None with a comm of several processes")
+    for l, A in enumerate(model.A):                          # once: the loop checks the parameters after every step
+        if not _all_finite([A]): raise ValueError(f"A[{l}]: contains NaN or inf entries")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
     rate_B = lr_class if lr_class is not None else train.lr
@@ -474,9 +507,9 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
     grams = loss == "energy" and gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
-    Xt = csr_transpose(X)
+    Xt = SparseX.of(X)                                     # X^T and X's nonzero rows in CSR, built once
     def forward():
-        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt)
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt, check=False)
         return Ss, main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
 
     def objective():
@@ -503,8 +536,16 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
             for o in (opt, opt_B):
                 for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
 
+    reduce = None
+    if comm.size > 1:
+        def reduce(total):                                   # the global loss and gradients: one all_reduce
+            total, *grads = comm.sum(total.detach().reshape(1), *[p.grad for p in A_params])
+            with torch.no_grad():
+                for p, g in zip(A_params, grads): p.grad.copy_(g)
+            return total[0]
     steps, _ = train.run(A_params + B_params, objective, opt, hist, project=list(model.A) if project else (),
-                         after_step=after_step, device=model.device, desc="Neural NMF")
+                         after_step=after_step, reduce=reduce, device=model.device, desc="Neural NMF")
+    if reduce is not None: hist[loss] = list(hist["loss"])   # the global loss (the objective saw this process's part)
     model.n_iter_ = [steps] * len(model.A)
     return hist
 

@@ -355,3 +355,55 @@ def test_gram_form_energy_reuses_the_forward_exactly():
         g2 = torch.autograd.grad(direct, list(m.A))
         torch.testing.assert_close(fused, direct, rtol=1e-12, atol=0)
         for a, b in zip(g1, g2): torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the training epoch's shortcuts (issue 15)
+def test_sparse_x_products_match_the_coo_ones():
+    """`SparseX` (X^T and X's nonzero rows in CSR) gives the layer the value and the gradients of the plain COO path,
+    to rounding, on an X with empty rows (the rows the backward's X N^T leaves alone)."""
+    from hierfact.nnls_grad import NNLSFunction, SparseX
+    g = torch.Generator().manual_seed(5)
+    Xd = torch.rand(80, 25, generator=g, dtype=torch.float64) * (torch.rand(80, 25, generator=g, dtype=torch.float64) < 0.2)
+    Xd[::3] = 0                                             # a third of the rows empty
+    Xs = Xd.to_sparse()
+    P = SparseX(Xs)
+    assert P.rows.tolist() == Xd.abs().sum(1).nonzero().squeeze(1).tolist()
+    torch.testing.assert_close(P.R.to_dense(), Xd[P.rows], rtol=0, atol=0)
+    torch.testing.assert_close(P.t.to_dense(), Xd.T, rtol=0, atol=0)
+    assert SparseX.of(Xd) is None
+    A = torch.rand(80, 6, generator=g, dtype=torch.float64)
+    w = torch.randn(6, 25, generator=g, dtype=torch.float64)
+    grads = []
+    for Xt in (None, P):
+        Ag = A.clone().requires_grad_()
+        S, G, C = NNLSFunction.apply(Xs, Ag, None, None, None, True, Xt)
+        loss = (w * S).sum() + (G ** 2).sum() + (C * w).sum()
+        grads.append((S.detach(), torch.autograd.grad(loss, Ag)[0]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-13, atol=0)
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-14)
+
+
+def test_gd_swap_gives_the_plain_steps(data):
+    """Plain gradient steps through the storage swap (`_GD.step_from`) give the numbers of p -= lr * grad, with B
+    stepped on its own (class_iters) outside the swap, and a failing step still restores the last finite A's."""
+    X, y = data
+    m = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)
+    A0 = [a.detach().clone() for a in m.A]
+    h = train_neural_nmf(m, X, y, lam=0.1, n_epochs=1, optimizer="gd", lr=1e-4, class_iters=2, project=False)
+    m2 = NeuralNMF([4, 3], 40, n_classes=3, random_state=0)  # one step by hand: the same forward, p - lr * grad
+    Ss = m2(X)
+    from hierfact.neural_nmf import classification_loss as cl
+    total = energy_loss(X, list(m2.A), Ss) + 0.1 * cl(m2.scores(Ss[-1]), torch.as_tensor(y))
+    grads = torch.autograd.grad(total, list(m2.A))
+    for a, a0, g in zip(m.A, A0, grads): assert torch.equal(a.detach(), a0 - torch.mul(g, 1e-4))
+    assert len(h["classification_steps"]) == 2
+
+
+def test_comm_refuses_labels_across_processes(data):
+    """train_neural_nmf's comm runs unsupervised only: labels with several processes are refused naming y."""
+    from hierfact.comm import Comm
+    X, y = data
+    two = Comm.one()
+    two.size = 2                                            # what a comm of two processes reports
+    with pytest.raises(ValueError, match="y"):
+        train_neural_nmf(NeuralNMF([4, 3], 40, n_classes=3), X, y, n_epochs=1, comm=two)
