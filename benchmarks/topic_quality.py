@@ -19,6 +19,10 @@ Run in the benchmark venv (tomotopy is only there):
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=. /work/benchvenv/bin/python benchmarks/topic_quality.py [--quick]
 --quick: 100 tomotopy iterations and no HPA (a smoke run; not the stored table).
 --cells: only the main job under each `--empty-cells` / `--weighting` of the CLI (no tomotopy needed; any venv).
+--grounded: the main job's words grounded in the documents (`hierfact.metrics.grounded_word_scores`, each ranking and
+  word weighting) against the factor's own order, KL NMF (PLSA) of the documents, tomotopy LDA (seeds 0, 1, 2), hLDA
+  and HPA (seed 0); mean over 3 seeds and 3 halvings of the documents (NPMI on all documents and on half B, the
+  grounded rows grounded on half A).
 """
 import argparse
 import os
@@ -128,8 +132,8 @@ def _factor(mdl, topic_ids, n_words):
     return F
 
 
-def fit_lda(tp, texts, k, n_words, iters):
-    mdl = tp.LDAModel(k=k, seed=0)
+def fit_lda(tp, texts, k, n_words, iters, seed=0):
+    mdl = tp.LDAModel(k=k, seed=seed)
     for t in texts:
         if t: mdl.add_doc(t)
     with Timer() as dt: mdl.train(iters, workers=1)
@@ -203,12 +207,150 @@ def run_corpus(name, ds, docs, n_words, tp, iters, cell_variants, hpa, hnmf_rank
     return rows
 
 
+# ----- --grounded: document-grounded topic words (hierfact.metrics.grounded_word_scores), mean over 3 seeds -----
+
+SEEDS = (0, 1, 2)
+
+
+def halves(n_docs, seed):
+    "Two disjoint random halves of the documents (seed): (grounding half A, evaluation half B) as index arrays."
+    p = np.random.default_rng(seed).permutation(n_docs)
+    return np.sort(p[: n_docs // 2]), np.sort(p[n_docs // 2:])
+
+
+def _tops(S, n=25):
+    "Top-n word indices of each column of a words x topics score matrix (ties to the smaller index), topics x n."
+    return np.argsort(-S, axis=0, kind="stable")[:n].T
+
+
+def _measure(S, docs, held):
+    "(NPMI over all docs, NPMI over the held-out documents, diversity) of the topics ranked by S."
+    from hierfact.metrics import npmi_coherence, topic_diversity
+    t = _tops(S)
+    return (npmi_coherence(t[:, :10], docs).mean(), npmi_coherence(t[:, :10], docs[held]).mean(),
+            topic_diversity(t, 25))
+
+
+class Acc:
+    "Per (row name, layer) the per-seed (NPMI all, NPMI held-out, diversity, k) and per row the per-seed CPU s."
+    def __init__(self): self.vals, self.secs, self.order = {}, {}, []
+    def add(self, name, layer, k, m):
+        if name not in self.order: self.order.append(name)
+        self.vals.setdefault(name, {}).setdefault(layer, []).append((*m, k))
+    def time(self, name, t):
+        if name not in self.order: self.order.append(name)
+        self.secs.setdefault(name, []).append(t)
+
+    def print(self, title):
+        print(f"\n### {title}\n")
+        print("| model | k | NPMI (all documents) | NPMI (held-out half) | diversity | fit CPU s (wall s), mean per seed |")
+        print("|---|---|---|---|---|---|")
+        for name in self.order:
+            L = self.vals.get(name, {})
+            ls = sorted(L)
+            k = " / ".join(str(L[l][0][3]) for l in ls)
+            f = lambda i, fmt: " / ".join(fmt.format(np.mean([v[i] for v in L[l]])) for l in ls)
+            t = self.secs.get(name, [])
+            ts = " / ".join(f"{np.mean([x.cpu for x in ti]):.1f} ({np.mean([x.wall for x in ti]):.1f})"
+                            for ti in (list(zip(*t)) if isinstance(t[0], list) else [t])) if t else "-"
+            print(f"| {name} | {k} | {f(0, '{:+.3f}')} | {f(1, '{:+.3f}')} | {f(2, '{:.2f}')} | {ts} |", flush=True)
+
+
+def grounded_rows(name, ds, docs, n_words, tp, iters, hpa, acc, main_kw=None):
+    """The main job (Multi-HNTF 8/4/2, as `fit_hierarchy` fits it for `hierfact topics`) with its words ranked from
+    the factor ('weight', today) and grounded in the documents (`grounded_word_scores`: on all documents; and on half
+    A, measured on half B), KL NMF (PLSA) of the documents x words at k = 8 / 4 / 2, and tomotopy LDA (seeds 0, 1, 2),
+    hLDA and HPA (seed 0). NPMI over all documents and over held-out half B of split `seed` (3 splits)."""
+    from hierfact.metrics import grounded_word_scores
+    from hierfact.nmf import nmf
+    docs = docs.tocsr()
+    for seed in SEEDS:
+        A, B = halves(docs.shape[0], seed)
+        F, dt = fit_hierarchy_seed(ds, seed, main_kw)
+        acc.time("multihntf 8/4/2, words by the factor ('weight', today)", dt)
+        for l, W in enumerate(F):
+            W = W.numpy() if hasattr(W, "numpy") else np.asarray(W)
+            acc.add("multihntf 8/4/2, words by the factor ('weight', today)", l, W.shape[1], _measure(W, docs, B))
+            for ranking in ("ctfidf", "relevance"):
+                for ww in ("idf", "none"):
+                    row = f"multihntf 8/4/2, grounded {ranking}, word_weights {ww}"
+                    with Timer() as g: S = grounded_word_scores(W, docs, ranking=ranking, word_weights=ww)
+                    all_, _, div = _measure(S, docs, B)
+                    SA = grounded_word_scores(W, docs[A], ranking=ranking, word_weights=ww)
+                    _, heldB, _ = _measure(SA, docs, B)
+                    acc.add(row, l, W.shape[1], (all_, heldB, div))
+                    acc.vals.setdefault("_g", {}).setdefault(row, []).append(g)
+        for ranking in ("ctfidf", "relevance"):
+            for ww in ("idf", "none"):
+                row = f"multihntf 8/4/2, grounded {ranking}, word_weights {ww}"
+                gs = acc.vals["_g"].pop(row)
+                acc.time(row, _Sum(dt, *gs))
+        print(f"  {name}: seed {seed} hierfact {dt}", flush=True)
+        ts = []
+        for k in (8, 4, 2):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Timer() as t:
+                    res = nmf(docs.T.tocsr(), k, beta_loss="kullback-leibler", solver="mu", random_state=seed,
+                              n_iter_max=500)
+            A_ = res.A.detach().cpu().numpy() if hasattr(res.A, "detach") else np.asarray(res.A)
+            acc.add("KL NMF (PLSA) of documents x words, k = 8 / 4 / 2 separately", [8, 4, 2].index(k), k,
+                    _measure(A_, docs, B))
+            ts.append(t)
+        acc.time("KL NMF (PLSA) of documents x words, k = 8 / 4 / 2 separately", _Sum(*ts))
+        print(f"  {name}: seed {seed} KL NMF {_Sum(*ts)}", flush=True)
+        texts = bags(docs)
+        ts = []
+        for k in (8, 4, 2):
+            F, t = fit_lda(tp, texts, k, n_words, iters, seed=seed)
+            acc.add(f"tomotopy {tp.__version__} LDA ({iters} iterations), k = 8 / 4 / 2 separately", [8, 4, 2].index(k),
+                    k, _measure(F, docs, B))
+            ts.append(t)
+            print(f"  {name}: seed {seed} tomotopy LDA k={k} {t}", flush=True)
+        acc.time(f"tomotopy {tp.__version__} LDA ({iters} iterations), k = 8 / 4 / 2 separately", ts)
+        acc.print(f"{name}: partial, after seed {seed}")
+    A, B = halves(docs.shape[0], 0)
+    levels, dt = fit_hlda(tp, texts, n_words, iters)
+    for l, F in enumerate(levels):
+        if F.shape[1] >= 1: acc.add("tomotopy hLDA (depth 3), live topics per level 0 / 1 / 2 (seed 0)", l, F.shape[1],
+                                    _measure(F, docs, B))
+    acc.time("tomotopy hLDA (depth 3), live topics per level 0 / 1 / 2 (seed 0)", dt)
+    print(f"  {name}: tomotopy hLDA {dt}", flush=True)
+    acc.print(f"{name}: partial, before HPA")
+    if hpa:
+        Fs, dt = fit_hpa(tp, texts, n_words, iters)
+        acc.add("tomotopy HPA (4 super, 8 sub; seed 0): sub-topics / super-topics", 0, 8, _measure(Fs[1], docs, B))
+        acc.add("tomotopy HPA (4 super, 8 sub; seed 0): sub-topics / super-topics", 1, 4, _measure(Fs[0], docs, B))
+        acc.time("tomotopy HPA (4 super, 8 sub; seed 0): sub-topics / super-topics", dt)
+        print(f"  {name}: tomotopy HPA {dt}", flush=True)
+    acc.vals.pop("_g", None)
+    return acc
+
+
+class _Sum:
+    "The sum of several Timers (a fit plus its grounding), with .cpu and .wall."
+    def __init__(self, *ts): self.cpu, self.wall = sum(t.cpu for t in ts), sum(t.wall for t in ts)
+    def __str__(self): return f"{self.cpu:.1f} ({self.wall:.1f})"
+
+
+def fit_hierarchy_seed(ds, seed, main_kw=None):
+    "Topics per layer and Timer of `fit_hierarchy` (the CLI's main job) with random_state=seed."
+    from hierfact.cli import fit_hierarchy
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Timer() as dt: m = fit_hierarchy(ds, [8, 4, 2], "multihntf", progress=False, random_state=seed,
+                                              **(main_kw or {}))
+    return [m.topics(l) for l in range(3)], dt
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 tomotopy iterations, no HPA (smoke run)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["tweets", "newsgroups"])
     ap.add_argument("--cells", action="store_true", help="only the main job under each --empty-cells / --weighting "
                     "(hierfact rows, no tomotopy)")
+    ap.add_argument("--grounded", action="store_true", help="the main job's words grounded in the documents "
+                    "(hierfact.metrics.grounded_word_scores) against KL NMF, tomotopy LDA (3 seeds), hLDA and HPA")
     args = ap.parse_args()
     import torch
     import hierfact
@@ -220,6 +362,20 @@ def main():
         return
     import tomotopy as tp
     iters = 100 if args.quick else 1000
+    if args.grounded:
+        print(f"# Grounded topic words (issue 14)\n\nCPU: {_cpu()} (at start)\ntorch {torch.__version__} threads "
+              f"{torch.get_num_threads()}, tomotopy {tp.__version__} (workers=1), hierfact {hierfact.__version__}")
+        if "newsgroups" not in args.skip:
+            ds, docs, vocab = newsgroups_corpus()
+            acc = grounded_rows("newsgroups", ds, docs, len(vocab), tp, iters, False, Acc())
+            acc.print(f"20 Newsgroups subsample: {docs.shape[0]} documents x {docs.shape[1]:,} words (tf-idf); "
+                      f"mean over seeds / splits {SEEDS}")
+        if "tweets" not in args.skip:
+            ds, docs, vocab, tw = tweets_corpus()
+            acc = grounded_rows("tweets", ds, docs, len(vocab), tp, iters, not args.quick, Acc())
+            acc.print(f"Health-news tweets: {docs.shape[0]:,} tweets, V = {len(vocab):,}; mean over seeds / splits {SEEDS}")
+        print(f"\nCPU at the end: {_cpu()}")
+        return
     print(f"# Topic quality (issue 14)\n\nCPU: {_cpu()} (at start)\ntorch {torch.__version__} threads "
           f"{torch.get_num_threads()}, tomotopy {tp.__version__} (workers=1), hierfact {hierfact.__version__}")
     if "newsgroups" not in args.skip:

@@ -12,8 +12,9 @@ import scipy.sparse as sp
 import torch
 
 # %% auto #0
-__all__ = ['RANKINGS', 'DEFAULT_RANKING', 'word_scores', 'top_words', 'topic_words', 'npmi_coherence', 'topic_diversity',
-           'layer_summary', 'format_summary']
+__all__ = ['RANKINGS', 'DEFAULT_RANKING', 'GROUNDED_RANKINGS', 'WORD_WEIGHTS', 'word_scores', 'top_words', 'topic_words',
+           'npmi_coherence', 'topic_diversity', 'layer_summary', 'format_summary', 'document_loadings',
+           'grounded_counts', 'grounded_word_scores']
 
 # %% ../nbs/21_metrics.ipynb #898136bf
 def _is_int(v) -> bool:
@@ -373,3 +374,122 @@ def format_summary(rows: list, n_words: int = 6) -> str:
         for j, (s, w) in enumerate(zip(r["npmi"], r["top_words"])):
             lines.append(f"  topic {j:>2}  NPMI {s:+.3f}  " + ", ".join(str(x) for x in w[:n_words]))
     return "\n".join(lines)
+
+# %% ../nbs/21_metrics.ipynb #616dc99c
+GROUNDED_RANKINGS = ("ctfidf", "relevance", "weight")
+WORD_WEIGHTS = ("idf", "none")
+
+def _docs_csr(docs) -> sp.csr_matrix:
+    "docs as a float64 scipy CSR matrix of finite values >= 0 (numpy, scipy.sparse, torch dense or sparse)."
+    _docs_shape(docs)
+    if isinstance(docs, torch.Tensor):
+        if docs.is_complex(): raise TypeError(f"docs: expected real numbers, got dtype {docs.dtype}")
+        D = docs.detach()
+        D = sp.csr_matrix(D.to_dense().to("cpu", torch.float64).numpy()) if D.layout != torch.strided \
+            else sp.csr_matrix(D.to("cpu", torch.float64).numpy())
+    elif sp.issparse(docs):
+        if not (np.issubdtype(docs.dtype, np.number) or docs.dtype == bool) or np.iscomplexobj(docs.data):
+            raise TypeError(f"docs: expected real numbers, got dtype {docs.dtype}")
+        D = sp.csr_matrix(docs, dtype=np.float64)
+    else:
+        if docs.dtype == object or not (np.issubdtype(docs.dtype, np.number) or docs.dtype == bool) or np.iscomplexobj(docs):
+            raise TypeError(f"docs: expected real numbers, got dtype {docs.dtype}")
+        D = sp.csr_matrix(np.asarray(docs, dtype=np.float64))
+    if not np.isfinite(D.data).all(): raise ValueError("docs: holds NaN or inf entries; pass finite counts")
+    if (D.data < 0).any(): raise ValueError("docs: holds negative entries; pass counts or weights >= 0")
+    D.eliminate_zeros()
+    return D
+
+def _word_weights(word_weights, D: sp.csr_matrix) -> np.ndarray:
+    n_docs, n_words = D.shape
+    if isinstance(word_weights, str):
+        if word_weights not in WORD_WEIGHTS:
+            raise ValueError(f"word_weights: unknown {word_weights!r}; accepted are 'idf', 'none' or an array of "
+                             f"{n_words} weights >= 0")
+        if word_weights == "none": return np.ones(n_words)
+        df = np.bincount(D.indices, minlength=n_words).astype(np.float64)
+        s = np.where(df > 0, np.log(n_docs / np.where(df > 0, df, 1.0)), 0.0)
+        if not (s > 0).any():
+            raise ValueError("word_weights: 'idf' is 0 for every word (each word is in every document or in none); "
+                             "pass word_weights='none'")
+        return s
+    s = np.asarray(word_weights.detach().cpu().numpy() if isinstance(word_weights, torch.Tensor) else word_weights)
+    if s.dtype == object or not np.issubdtype(s.dtype, np.number) or np.iscomplexobj(s):
+        raise TypeError(f"word_weights: expected 'idf', 'none' or an array of {n_words} real weights, got {s.dtype}")
+    s = s.astype(np.float64)
+    if s.shape != (n_words,):
+        raise ValueError(f"word_weights: expected {n_words} weights (one per column of docs), got shape {s.shape}")
+    if not np.isfinite(s).all() or (s < 0).any() or not (s > 0).any():
+        raise ValueError("word_weights: expected finite weights >= 0, not all 0")
+    return s
+
+def document_loadings(factor, docs, *, word_weights="idf") -> np.ndarray:
+    """The topic loadings of each document: h_d = argmin_{h >= 0} ||diag(s) (x_d - A~ h)||_2, where x_d is row d of
+    `docs`, A~ the columns of `factor` scaled to unit weighted norm ||diag(s) a_t||_2 = 1 and s the word weights.
+
+    factor : words x topics (n_words, k) word-mode factor of any model (numpy, torch or scipy.sparse; >= 0).
+    docs : documents x words (n_docs, n_words) counts (numpy, scipy.sparse CSR or any format, torch dense or sparse).
+    word_weights : 'idf' (default; s_w = log(n_docs / df_w), 0 for a word in every document or in none), 'none'
+        (s = 1, plain least squares) or an array (n_words,) of finite weights >= 0.
+    Solved by the batched exact NNLS (`hierfact.nnls.nnls`, block principal pivoting). A topic whose weighted
+    column is 0 gets loading 0 in every document. The result does not change when a column of factor is rescaled.
+
+    Returns a float64 numpy array (n_docs, k). Raises ValueError naming factor (not 2-D, empty, NaN/inf, negative,
+    every topic zero under the weights), docs (shape, NaN/inf, negative, rows differ from factor's) or word_weights
+    (unknown name, wrong length, negative, all zero), TypeError for non-numeric inputs."""
+    F = _factor_array(factor, "factor")
+    if (F < 0).any(): raise ValueError("factor: holds negative entries; pass a nonnegative words x topics factor")
+    D = _docs_csr(docs)
+    if D.shape[1] != F.shape[0]:
+        raise ValueError(f"docs: has {D.shape[1]} columns (words) but factor has {F.shape[0]} rows (words); pass "
+                         "documents x words docs and a words x topics factor over the same vocabulary")
+    s = _word_weights(word_weights, D)
+    Fs = F * s[:, None]
+    norms = np.linalg.norm(Fs, axis=0)
+    live = norms > 0
+    if not live.any():
+        raise ValueError("factor: every topic (column) is 0 on the words with weight > 0; nothing to load on")
+    from hierfact.nnls import nnls
+    A = torch.from_numpy(Fs[:, live] / norms[live])
+    Xs = sp.csc_matrix(D.T.multiply(s[:, None]))                 # (n_words, n_docs), weighted
+    H = np.zeros((D.shape[0], F.shape[1]))
+    H[:, live] = nnls(Xs, A).numpy().T
+    return H
+
+# %% ../nbs/21_metrics.ipynb #e02b7852
+def grounded_counts(factor, docs, *, word_weights="idf") -> np.ndarray:
+    """The word counts of each topic in the documents that load on it: c[w, t] = sum_d h[d, t] docs[d, w], with h the
+    `document_loadings(factor, docs, word_weights=...)`. Returns a float64 numpy array (n_words, k), >= 0, of the
+    factor's shape. Raises the errors of `document_loadings`."""
+    H = document_loadings(factor, docs, word_weights=word_weights)
+    return np.asarray((_docs_csr(docs).T @ H), dtype=np.float64)
+
+def grounded_word_scores(factor, docs, *, ranking: str = "ctfidf", word_weights="idf", lam: float = 0.6) -> np.ndarray:
+    """Scores of every word in every topic from the documents that load on the topic (`grounded_counts`); a topic's
+    words are ranked by them, largest first (`top_words(scores, n)` for 'ctfidf' and 'weight', whose scores are >= 0).
+
+    factor : words x topics (n_words, k), >= 0, any model's word-mode factor; docs : documents x words (n_docs,
+    n_words) counts, the documents to ground the topics in (the reference corpus, or one half of it); word_weights :
+    see `document_loadings`. With c = the grounded counts and p(w | t) = c[w, t] / sum_v c[v, t]:
+    'ctfidf' (default): p(w | t) log(1 + cbar / sum_t' c[w, t']), cbar = sum c / k (class-based tf-idf, BERTopic,
+        Grootendorst 2022; each topic one class);
+    'relevance': lam log p(w | t) + (1 - lam) log(p(w | t) / p(w)), p(w) the word frequencies of docs (Sievert &
+        Shirley 2014; `word_scores`); a word with p(w | t) = 0 scores -inf;
+    'weight': p(w | t).
+    A topic no document loads on scores 0 ('ctfidf', 'weight') or -inf ('relevance') everywhere.
+
+    Returns a float64 numpy array (n_words, k). Raises ValueError naming ranking (unknown) or lam (not in [0, 1]),
+    and the errors of `document_loadings`."""
+    if ranking not in GROUNDED_RANKINGS:
+        raise ValueError(f"ranking: unknown ranking {ranking!r}; accepted are {', '.join(map(repr, GROUNDED_RANKINGS))}")
+    if ranking == "relevance" and (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 <= lam <= 1):
+        raise ValueError(f"lam: expected a number in [0, 1] (0.6 in Sievert & Shirley 2014), got {lam!r}")
+    C = grounded_counts(factor, docs, word_weights=word_weights)
+    if ranking == "relevance":
+        return word_scores(C, "relevance", lam=lam, background=np.asarray(_docs_csr(docs).sum(0)).ravel())
+    mass = C.sum(0, keepdims=True)
+    P = C / np.where(mass > 0, mass, 1.0)
+    if ranking == "weight": return P
+    f = C.sum(1, keepdims=True)
+    cbar = C.sum() / C.shape[1]
+    return P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0)

@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from hierfact.metrics import (format_summary, layer_summary, npmi_coherence, top_words, topic_diversity, topic_words,
-                              word_scores)
+from hierfact.metrics import (document_loadings, format_summary, grounded_counts, grounded_word_scores, layer_summary,
+                              npmi_coherence, top_words, topic_diversity, topic_words, word_scores)
 
 # 7 documents x 6 words. word 0 "health" is in every document; words 4 "ebola" and 5 "diet" never meet.
 DOCS = np.array([[2, 1, 0, 1, 1, 0],
@@ -281,3 +281,78 @@ def test_against_gensim_c_npmi():
     theirs = np.asarray(cm.get_coherence_per_topic())
     ours = npmi_coherence(topics, docs, vocabulary=vocab, top_n=8, eps=1e-12)
     assert np.allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+# ----- document-grounded topic words -----
+
+def test_grounded_loadings_match_scipy_nnls_every_docs_format():
+    from scipy.optimize import nnls as scipy_nnls
+    rng = np.random.default_rng(5)
+    D = (rng.random((40, 9)) < 0.35) * rng.integers(1, 4, (40, 9))
+    A = rng.random((9, 3)) * (rng.random((9, 3)) < 0.7)
+    df = (D > 0).sum(0)
+    s = np.where(df > 0, np.log(40 / np.maximum(df, 1)), 0.0)
+    As = A * s[:, None]; As = As / np.linalg.norm(As, axis=0)
+    want = np.array([scipy_nnls(As, s * x)[0] for x in D])
+    for docs in (D, sp.csr_matrix(D), sp.coo_matrix(D), torch.tensor(D), torch.tensor(D).to_sparse()):
+        got = document_loadings(A, docs)
+        assert got.dtype == np.float64 and got.shape == (40, 3)
+        assert np.allclose(got, want, rtol=0, atol=1e-9)
+    # explicit weights equal to the idf give the same; word_weights='none' is plain least squares on unit columns
+    assert np.allclose(document_loadings(A, D, word_weights=s), want, rtol=0, atol=1e-9)
+    U = A / np.linalg.norm(A, axis=0)
+    assert np.allclose(document_loadings(torch.tensor(A), D, word_weights="none"),
+                       [scipy_nnls(U, x.astype(float))[0] for x in D], rtol=0, atol=1e-9)
+
+
+def test_grounded_counts_and_ctfidf_by_hand():
+    # two disjoint topics and documents that each use one topic's words: the counts are sqrt(2) x the documents' words
+    docs = np.array([[1, 1, 0, 0], [2, 0, 0, 0], [0, 0, 1, 1], [0, 0, 0, 3]])
+    A = np.array([[1, 0], [1, 0], [0, 1], [0, 1.]])
+    H = document_loadings(A, docs, word_weights="none")
+    r = 1 / np.sqrt(2)
+    assert np.allclose(H, [[2 * r, 0], [2 * r, 0], [0, 2 * r], [0, 3 * r]], rtol=0, atol=1e-9)
+    C = grounded_counts(A, docs, word_weights="none")
+    assert np.allclose(C, [[3 * np.sqrt(2), 0], [np.sqrt(2), 0],
+                           [0, np.sqrt(2)], [0, np.sqrt(2) + 9 * r]], rtol=0, atol=1e-9)
+    S = grounded_word_scores(A, docs, word_weights="none")
+    P = C / C.sum(0)
+    f = C.sum(1)
+    assert np.allclose(S, P * np.log1p(C.sum() / 2 / f)[:, None], rtol=0, atol=1e-9)
+    assert top_words(S, 2).tolist() == [[0, 1], [3, 2]]
+
+
+def test_grounded_dead_topic_and_unused_word():
+    docs = np.array([[1, 1, 0], [2, 1, 0], [0, 1, 0]])          # word 2 is in no document
+    A = np.array([[1, 0], [0, 0], [0, 0.]])                     # topic 1 is 0 where the idf is > 0 (word 1 is everywhere)
+    H = document_loadings(A, docs)
+    assert np.all(H[:, 1] == 0) and np.allclose(H[:, 0], [np.log(1.5), 2 * np.log(1.5), 0], rtol=0, atol=1e-9)
+    S = grounded_word_scores(A, docs)
+    assert np.isfinite(S).all() and np.all(S[:, 1] == 0)
+    R = grounded_word_scores(A, docs, ranking="relevance")
+    assert np.all(np.isneginf(R[:, 1])) and np.isneginf(R[2, 0]) and np.isfinite(R[:2, 0]).all()
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((np.ones((5, 2)), DOCS), {}, "docs"),                                    # 5 words vs 6 columns
+    ((np.ones((6, 2)), DOCS.astype(float) * np.nan), {}, "docs"),
+    ((np.ones((6, 2)), -DOCS), {}, "docs"),
+    ((np.ones((6, 2)), "docs"), {}, "docs"),
+    ((-np.ones((6, 2)), DOCS), {}, "factor"),
+    ((np.zeros((6, 2)), DOCS), {}, "factor"),
+    ((np.ones(6), DOCS), {}, "factor"),
+    ((np.ones((6, 2)), DOCS), dict(word_weights="tfidf"), "word_weights"),
+    ((np.ones((6, 2)), DOCS), dict(word_weights=np.ones(5)), "word_weights"),
+    ((np.ones((6, 2)), DOCS), dict(word_weights=-np.ones(6)), "word_weights"),
+    ((np.ones((6, 2)), np.ones((3, 6))), {}, "word_weights"),                 # every word in every document: idf 0
+])
+def test_document_loadings_errors(args, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        document_loadings(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(ranking="lift"), "ranking"), (dict(ranking="relevance", lam=1.5), "lam"),
+                                           (dict(ranking="relevance", lam=True), "lam")])
+def test_grounded_word_scores_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        grounded_word_scores(np.ones((6, 2)), DOCS, **kwargs)
