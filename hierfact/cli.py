@@ -18,7 +18,8 @@ from .tensor import as_tensor, check_ranks
 from .multihntf import multihntf
 from .topics import (Dataset, load_dataset, check_data_ranks, max_first_rank, check_cell_options, fit_hierarchy,
                              report, save_outputs, save_rank_outputs, format_bytes, MODELS, NEURAL_MODELS, TWO_RANK_MODELS,
-                             DEFAULT_EPOCHS, WEIGHTINGS, EMPTY_CELLS, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, PROGRESS_EVERY)
+                             DEFAULT_EPOCHS, WEIGHTINGS, EMPTY_CELLS, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, PROGRESS_EVERY,
+                             WORDS, DEFAULT_WORDS)
 
 # %% auto #0
 __all__ = ['DATA_HELP', 'DATA_SUFFIXES', 'TIME_FREQS_CLI', 'parse_rank_spec', 'build_parser', 'rank_choice', 'main']
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--empty-cells", choices=EMPTY_CELLS, default=None,
                    help=f"cells without documents (multihntf, ncpd): missing (left out of the fit) or zero (fitted as cells "
                         f"of no words, weighted as one document); default {DEFAULT_EMPTY_CELLS} where the documents per cell are known")
+    t.add_argument("--words", choices=WORDS, default=DEFAULT_WORDS,
+                   help="how each topic's words are ranked where they are shown: grounded (default: the documents that "
+                        "load on the topic, class-based tf-idf; needs documents, else the factor's) or factor (the "
+                        "fitted word weights)")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs of --model neural-nmf / neural-ncpd / neural-multihntf (default {DEFAULT_EPOCHS})")
     _add_run_args(t)
@@ -313,7 +318,8 @@ def main(argv=None) -> int:
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
                                random_state=args.random_state, device=args.device, progress=True if not args.quiet else PROGRESS_EVERY,
-                               n_epochs=args.epochs, weighting=args.weighting, empty_cells=args.empty_cells)
+                               n_epochs=args.epochs, weighting=args.weighting, empty_cells=args.empty_cells,
+                               words=args.words)
         else: res = rank_choice(ds, args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as e:      # ImportError: Parquet without pyarrow
         print(f"hierfact: error: {e}", file=sys.stderr); return 2

@@ -60,6 +60,8 @@ class HierarchicalModel:
     has_tree = True               # False for models without links between layers (independent NCPDs)
     vocabulary_ = None            # the words of the word mode (list of str), saved with the model; None: not known
     mode_labels_ = None           # {mode name: [label, ...]} of the other modes (groups, periods), saved with the model
+    word_scores_ = None           # per layer, scores (n_words x r_l) that rank the words shown (e.g. grounded), saved
+    words_ = None                 # what word_scores_ are (str), saved with them
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -125,19 +127,21 @@ class HierarchicalModel:
     def topic_tree(self, labels=None, **kw) -> dict:
         """The topic tree (`hierfact.hnmf.topic_tree`: layers of topics with their top words, edges with shares) from
         topics(l) and the links between layers. labels : the words of the word mode (default: `vocabulary_`, or the
-        words' indices when it is None); kw : top_n, min_share. ValueError for a model without links (has_tree False)."""
+        words' indices when it is None); kw : top_n, min_share, words (the scores that rank each topic's words;
+        default `word_scores_`, set by `hierfact topics` (grounded words), else topics(l)). ValueError for a model without links (has_tree False)."""
         if not self.has_tree: raise ValueError(f"labels: a {type(self).__name__} has no links between its layers, so no tree")
         if labels is None: labels = self.vocabulary_
+        if kw.get("words") is None: kw["words"] = self.word_scores_
         from hierfact.hnmf import topic_tree
         return topic_tree([self._link(l) for l in range(self.n_layers - 1)],
                           [self.topics(l) for l in range(self.n_layers)], labels, **kw)
 
     def topic_words(self, layer: int = 0, n: int = 10) -> list:
         """Layer `layer`'s topics as words: a list (one per topic, r_layer of them) of the `n` largest entries of each
-        column of topics(layer), best first, as str (`hierfact.metrics.topic_words`): words from `vocabulary_`, or the
+        column of `word_scores_[layer]` when set (the words `hierfact topics` shows), else of topics(layer), best first, as str (`hierfact.metrics.topic_words`): words from `vocabulary_`, or the
         word indices (as str) when it is None. Raises ValueError naming layer or n (out of range)."""
         from hierfact.metrics import topic_words
-        T = self.topics(layer)
+        T = self.topics(layer) if self.word_scores_ is None else torch.as_tensor(np.asarray(self.word_scores_[layer]))
         vocab = self.vocabulary_ if self.vocabulary_ is not None else [str(i) for i in range(T.shape[0])]
         return topic_words(T, vocab, n)
 
@@ -163,10 +167,14 @@ class HierarchicalModel:
                 "errors_": [float(e) for e in self.errors_], "n_iter_": _jsonable(list(self.n_iter_)),
                 "history_": _jsonable([list(h) for h in self.history_]), "word_mode": int(self.word_mode),
                 "state": _jsonable(state), "arrays": sorted(arrays), "children": {}, **self._labels_meta()}
+        if self.word_scores_ is not None:       # the words shown: arrays of their own, outside the model's state
+            ws = {f"word_scores_{l}": np.asarray(to_numpy(S), dtype=np.float64) for l, S in enumerate(self.word_scores_)}
+            meta["word_scores"], meta["words"] = sorted(ws, key=lambda k: int(k.rsplit("_", 1)[1])), self.words_
         for name, child in children.items():
             cmeta, carrays = child._meta()
             meta["children"][name] = cmeta
             arrays.update({f"{name}/{k}": v for k, v in carrays.items()})
+        if self.word_scores_ is not None: arrays.update(ws)
         return meta, arrays
 
     def save(self, path) -> None:
@@ -231,6 +239,7 @@ def _build(meta: dict, z, prefix: str, path, top=None):
     m.n_iter_, m.history_ = list(meta["n_iter_"]), [list(h) for h in meta["history_"]]
     if "vocabulary" in meta: m.vocabulary_ = list(meta["vocabulary"])       # files written before them have neither
     if "mode_labels" in meta: m.mode_labels_ = {k: list(v) for k, v in meta["mode_labels"].items()}
+    if "word_scores" in meta: m.word_scores_, m.words_ = [np.asarray(z[prefix + k]) for k in meta["word_scores"]], meta.get("words")
     return m
 
 def load(path) -> HierarchicalModel:

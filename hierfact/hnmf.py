@@ -29,20 +29,26 @@ def _safe_row_normalise(M: torch.Tensor) -> torch.Tensor:
     s = M.sum(1, keepdim=True)
     return torch.where(s > 0, M / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(M))
 
-def topic_tree(groupings, topics, labels=None, *, top_n: int = 8, min_share: float = 0.05) -> dict:
+def topic_tree(groupings, topics, labels=None, *, top_n: int = 8, min_share: float = 0.05, words=None) -> dict:
     """The topic tree of a hierarchy as a JSON-ready dict.
 
     groupings : L nonnegative matrices (r_l x r_{l+1}): column b says how the topics of layer l form supertopic b.
     topics : L+1 nonnegative matrices (n_features x r_l): each layer's topics in the feature space (e.g. words).
     labels : optional n_features names (e.g. the vocabulary); topics are summarised by their top_n labels.
+    words : optional L+1 nonnegative matrices of the topics' shapes that rank the labels instead of topics (e.g.
+    `hierfact.metrics.grounded_word_scores`); the masses and the edges always come from topics.
     Returns {"layers": [{"rank", "topics": [{"id", "mass", "top": [[label, weight], ...]}]}],
              "edges": [{"layer", "child", "parent", "share_of_child", "share_of_parent", "main"}]}; edges with
     share_of_child < min_share are left out, except each child's main parent, which is always kept."""
     if len(topics) != len(groupings) + 1:
         raise ValueError(f"topics: expected {len(groupings) + 1} layers of topics for {len(groupings)} groupings, got {len(topics)}")
+    if words is not None and (len(words) != len(topics) or any(tuple(np.shape(w)) != tuple(t.shape) for w, t in zip(words, topics))):
+        raise ValueError(f"words: expected {len(topics)} matrices of the topics' shapes "
+                         f"{[tuple(t.shape) for t in topics]}, got {[tuple(np.shape(w)) for w in words]}")
     tree = {"layers": [], "edges": []}
     for l, T in enumerate(topics):
-        T = to_numpy(T); mass = T.sum(0)
+        mass = to_numpy(T).sum(0)
+        T = to_numpy(T) if words is None else np.asarray(to_numpy(words[l]), dtype=np.float64)
         layer = {"rank": int(T.shape[1]), "topics": []}
         for j in range(T.shape[1]):
             col = T[:, j]; order = np.argsort(-col)[:top_n]

@@ -22,13 +22,13 @@ from .baselines import IndependentNCPDModel
 
 # %% auto #0
 __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'TWO_RANK_MODELS',
-           'DEFAULT_EPOCHS', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS',
-           'WEIGHTED_TOL', 'PROGRESS_EVERY', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset',
-           'health_tweets_dataset', 'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights',
-           'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks',
-           'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'layer_metrics',
-           'format_metrics', 'save_coverage_trend', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs',
-           'save_rank_outputs']
+           'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS',
+           'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL', 'PROGRESS_EVERY', 'MIN_TREE_SHARE',
+           'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'format_bytes', 'corpus_dataset',
+           'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode',
+           'max_first_rank', 'check_data_ranks', 'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy',
+           'reference_docs', 'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics',
+           'save_coverage_trend', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -293,10 +293,13 @@ def model_name(m) -> str:
 def mode_weights(m, ds: Dataset, layer: int) -> list:
     """Layer `layer`'s weights of every mode of `ds` (numpy, I_i x r_layer): the model's `profiles(layer)`; for a matrix
     model of the word-mode unfolding (hnmf, neural-nmf: words x cells) the cells' weights are reshaped over the other
-    modes and summed over all but mode i."""
+    modes and summed over all but mode i. The word mode's entry is the model's `word_scores_[layer]` when it has them
+    (`topic_word_scores`: the scores that rank the words shown), else its word-mode weights."""
     P = [to_numpy(p) for p in m.profiles(layer)]
-    if model_name(m) not in ("hnmf", "neural-nmf"): return P      # a tensor model of ds.X itself
     fm = ds.feature_mode
+    S = getattr(m, "word_scores_", None)
+    if S is not None: P[0 if model_name(m) in ("hnmf", "neural-nmf") else fm] = S[layer]   # the words shown (grounded)
+    if model_name(m) not in ("hnmf", "neural-nmf"): return P      # a tensor model of ds.X itself
     other = [s for i, s in enumerate(ds.X.shape) if i != fm]
     S = P[1].T.reshape(P[1].shape[1], *other)                     # codes (r_l x cells) over the other modes
     per, k = [], 0
@@ -311,7 +314,7 @@ def hierarchy_tree(m, ds: Dataset, top_n: int = 10) -> dict | None:
     """The model's topic tree over the feature mode (`topic_tree` with the words as labels), each topic with the top 3
     labels of every other mode (`top_{mode}`); None for a model without a tree (independent NCPDs)."""
     if not m.has_tree: return None
-    t = m.topic_tree(ds.labels[ds.feature_mode], top_n=top_n)
+    t = m.topic_tree(ds.labels[ds.feature_mode], top_n=top_n, words=getattr(m, "word_scores_", None))
     for l, layer in enumerate(t["layers"]):                     # add the other modes' top labels
         W = mode_weights(m, ds, l)
         for i, name in enumerate(ds.mode_names):
@@ -408,6 +411,8 @@ MODELS = ("multihntf", "hnmf", "ncpd", "neural-nmf", "neural-ncpd", "neural-mult
 NEURAL_MODELS = ("neural-nmf", "neural-ncpd", "neural-multihntf")
 TWO_RANK_MODELS = ("neural-ncpd", "neural-multihntf")     # trained through at least one link between layers
 DEFAULT_EPOCHS = 100
+WORDS = ("grounded", "factor")    # how the words shown are ranked (`topic_word_scores`)
+DEFAULT_WORDS = "grounded"
 WEIGHTINGS = ("none", "documents", "sqrt")          # --weighting: a cell's weight 1, n or sqrt(n) (n its documents)
 EMPTY_CELLS = ("missing", "zero")                   # --empty-cells: a cell without documents left out, or fitted as 0
 WEIGHTED_MODELS = ("multihntf", "ncpd")             # the models whose fit takes `mask` / `sample_weight`
@@ -492,7 +497,8 @@ class FitProgress:
 
 # %% ../nbs/09_topics.ipynb #c7093f10
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
-                  device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None):
+                  device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None,
+                  words: str = DEFAULT_WORDS):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
 
     'multihntf': Multi-HNTF (Vendrow, Haddock & Needell 2022); 'hnmf': hierarchical NMF (Cichocki & Zdunek 2006) of the
@@ -508,7 +514,9 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     'hals' or 'mu'. progress : True (the library's progress bars, and a `FitProgress` line on stderr at least every
     `PROGRESS_EVERY` s), False (nothing) or a number s > 0 (only the line, at least every s seconds: `hierfact topics
     --quiet` passes `PROGRESS_EVERY`). The model gets `vocabulary_` (the words of ds) and `mode_labels_` (the named
-    labels of the other modes), which `save` writes into the model file. Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
+    labels of the other modes), which `save` writes into the model file, and `word_scores_` / `words_`
+    (`topic_word_scores(m, ds, words)`: the scores that rank the words the report, the tree and the page show; words
+    'grounded' by default). Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
     NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
     Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
     an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
@@ -524,6 +532,7 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if model in TWO_RANK_MODELS and len(ranks) < 2:
         raise ValueError(f"--ranks: --model {model} needs at least two ranks (r0 and r1, e.g. 8 4), got {ranks}")
     check_data_ranks(ds, ranks, model)
+    if words not in WORDS: raise ValueError(f"--words: unknown value {words!r}; accepted are {', '.join(WORDS)}")
     mask, sw, cells = cell_weights(ds, model, weighting, empty_cells)
     X = as_tensor(ds.X, "DATA", device=device)
     h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs, mask, sw)
@@ -535,6 +544,7 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if bad:
         raise FloatingPointError(f"--model {model}: the fit of ranks {ranks} gave a {h.errors_[bad[0]]} error at layer "
                                  f"{bad[0]}; try --solver {'mu' if solver == 'hals' else 'hals'}, smaller ranks or another --random-state")
+    h.word_scores_, h.words_ = topic_word_scores(h, ds, words)
     return h
 
 # %% ../nbs/09_topics.ipynb #541f5daa
@@ -598,15 +608,39 @@ def reference_docs(ds: Dataset) -> tuple:
     U = U[(U != 0).any(1)]
     return sp.csr_matrix(U), f"{U.shape[0]:,} non-empty cells taken as documents (DATA has no documents)"
 
+def has_documents(ds: Dataset) -> bool:
+    "True when `reference_docs(ds)` are real documents (the loader kept them, or DATA is documents x words), not cells."
+    return ds.docs is not None or (ds.X.ndim == 2 and not isinstance(ds.X, torch.Tensor))
+
+def topic_word_scores(m, ds: Dataset, words: str = DEFAULT_WORDS) -> tuple:
+    """The scores that rank each topic's words wherever words are shown (report, tree, topic_tree.json, topics.html,
+    NPMI): a list with one float64 numpy array (n_words, r_l) >= 0 per layer, and a str saying which.
+    words : 'grounded' (default): `hierfact.metrics.grounded_word_scores` of each layer's topics(l) over the documents
+    behind ds (`reference_docs`): each document's topic loadings by NNLS, then the words of the documents that load on a
+    topic ranked by class-based tf-idf (Grootendorst 2022; chapter 21), so a topic is named by words that co-occur in its
+    documents and are not everywhere; when ds holds no documents (only cells) the factor's weights are used and the str
+    says so. 'factor': the model's word-mode weights topics(l) (the words the fit itself ranks first).
+    The fit is not changed: the scores only rank the words. Raises ValueError naming --words for an unknown value."""
+    if words not in WORDS: raise ValueError(f"--words: unknown value {words!r}; accepted are {', '.join(WORDS)}")
+    T = [to_numpy(m.topics(l)).astype(np.float64) for l in range(m.n_layers)]
+    if words == "factor": return T, "factor"
+    if not has_documents(ds): return T, "factor (DATA holds no documents to ground the words in)"
+    from hierfact.metrics import grounded_word_scores
+    docs, what = reference_docs(ds)
+    return [grounded_word_scores(t, docs) for t in T], f"grounded in {what} (c-TF-IDF)"
+
 def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
     """NPMI coherence (top 10 words, Lau et al. 2014) and diversity (top 25, Dieng et al. 2020) of every layer of the
-    fitted model `m` on `reference_docs(ds)`, with the words ranked by `ranking` (`hierfact.metrics.word_scores`).
-    Returns a JSON-ready dict: reference (str), ranking, layers = [{layer, k, npmi_mean, diversity, npmi: [per topic]}]."""
+    fitted model `m` on `reference_docs(ds)`, with the words ranked by `ranking` (`hierfact.metrics.word_scores`) of
+    the model's `word_scores_` when it has them (`topic_word_scores`), else of its topics(l).
+    Returns a JSON-ready dict: reference (str), ranking, words ('grounded' or 'factor'), layers = [{layer, k, npmi_mean, diversity, npmi: [per topic]}]."""
     from hierfact.metrics import layer_summary
     docs, what = reference_docs(ds)
     n = min(25, ds.X.shape[ds.feature_mode])
-    rows = layer_summary([m.topics(l) for l in range(m.n_layers)], docs, top_n=min(10, n), diversity_n=n, ranking=ranking)
-    return {"reference": what, "ranking": ranking, "top_n": min(10, n), "diversity_n": n,
+    S = getattr(m, "word_scores_", None)
+    T = S if S is not None else [m.topics(l) for l in range(m.n_layers)]
+    rows = layer_summary(T, docs, top_n=min(10, n), diversity_n=n, ranking=ranking)
+    return {"reference": what, "ranking": ranking, "words": getattr(m, "words_", "factor"), "top_n": min(10, n), "diversity_n": n,
             "layers": [{"layer": r["layer"], "k": r["k"], "npmi_mean": round(r["npmi_mean"], 5),
                         "diversity": round(r["diversity"], 5), "npmi": [round(float(v), 5) for v in r["npmi"]]} for r in rows]}
 
@@ -691,6 +725,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     Raises nothing beyond bad-argument errors."""
     out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}"]
     if getattr(m, "cells_", None): out.append(describe_cells(m.cells_))
+    if getattr(m, "words_", None): out.append(f"words: {m.words_} (--words)")
     out.append("")
     for l, r in enumerate(m.ranks):
         out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")

@@ -48,7 +48,8 @@ def test_model_file_holds_the_vocabulary_and_mode_labels(dated, tmp_path, capsys
     saved = json.loads((out / "topic_tree.json").read_text())["tree"]
     assert [[w for w, _ in t["top"][:3]] for t in tree["layers"][1]["topics"]] == \
            [[w for w, _ in t["top"][:3]] for t in saved["layers"][1]["topics"]]
-    T = m.topics(1).numpy()
+    T = m.word_scores_[1]                                             # the words shown: grounded (--words default)
+    assert m.words_.startswith("grounded") and T.shape == tuple(m.topics(1).shape)
     assert m.topic_words(1, 2) == [[m.vocabulary_[i] for i in np.argsort(-T[:, j], kind="stable")[:2]] for j in range(2)]
 
 
@@ -168,3 +169,40 @@ def test_quiet_fit_still_prints_progress_lines(tiny, monkeypatch, capsys):
     for model in ("hnmf", "ncpd"):
         fit_hierarchy(ds, [3, 2], model, progress=1e-9)
         assert f"hierfact topics: --model {model}, iteration" in capsys.readouterr().err
+
+
+def test_words_grounded_by_default_factor_on_request(dated, tmp_path):
+    """--words grounded (default) ranks the words shown by `grounded_word_scores` of the documents, --words factor by
+    the fitted word weights; the fit itself is the same, and so are the tree's masses and edges."""
+    from hierfact.metrics import grounded_word_scores, top_words
+    from hierfact.topics import load_dataset, fit_hierarchy, reference_docs, hierarchy_tree, layer_metrics
+    ds = load_dataset(str(dated), group_by=["party"], time="date", min_df=2)
+    g = fit_hierarchy(ds, [3, 2], progress=False)
+    f = fit_hierarchy(ds, [3, 2], progress=False, words="factor")
+    assert g.words_.startswith("grounded in 60 documents") and f.words_ == "factor"
+    docs, _ = reference_docs(ds)
+    vocab = ds.labels[ds.feature_mode]
+    for l in range(2):
+        np.testing.assert_array_equal(f.topics(l).numpy(), g.topics(l).numpy())          # one fit
+        S = grounded_word_scores(g.topics(l).numpy(), docs)
+        np.testing.assert_array_equal(g.word_scores_[l], S)
+        tg, tf = hierarchy_tree(g, ds, top_n=4), hierarchy_tree(f, ds, top_n=4)
+        for j, (a, b) in enumerate(zip(tg["layers"][l]["topics"], tf["layers"][l]["topics"])):
+            assert [w for w, _ in a["top"]] == [vocab[i] for i in top_words(S, 4)[j] if S[i, j] > 0]
+            assert [w for w, _ in b["top"]] == [vocab[i] for i in top_words(f.topics(l).numpy(), 4)[j]]
+            assert a["mass"] == b["mass"]
+        assert tg["edges"] == tf["edges"]
+    assert layer_metrics(g, ds)["words"].startswith("grounded") and layer_metrics(f, ds)["words"] == "factor"
+    with pytest.raises(ValueError, match="--words"): fit_hierarchy(ds, [3, 2], progress=False, words="lift")
+
+
+def test_words_fall_back_to_the_factor_without_documents(tmp_path):
+    "A tensor DATA holds no documents: the words shown are the factor's, and the report says why."
+    from hierfact.topics import load_dataset, fit_hierarchy, report
+    rng = np.random.default_rng(1)
+    p = tmp_path / "t.npy"; np.save(p, rng.random((4, 5, 12)))
+    ds = load_dataset(str(p))
+    h = fit_hierarchy(ds, [3, 2], progress=False)
+    assert h.words_.startswith("factor (DATA holds no documents")
+    np.testing.assert_array_equal(h.word_scores_[0], h.topics(0).numpy())
+    assert "words: factor (DATA holds no documents" in report(h, ds)

@@ -36,7 +36,7 @@ def page(tmp_path_factory):
             m = [1, 2, 3, 5, 6][i % 5]                                 # no document in April: a gap
             w.writerow([["red", "blue", "green"][i % 3], f"2018-{m:02d}-{1 + i % 28:02d}",
                         " ".join(rng.choice(themes[(i // 5) % 3].split(), 6))])
-    assert main(["topics", str(d / "docs.csv"), "--group-by", "party", "--time", "when", "--ranks", "3", "2",
+    assert main(["topics", str(d / "docs.csv"), "--group-by", "party", "--time", "when", "--ranks", "3", "2", "--words", "factor",
                  "--min-df", "2", "--out", str(d / "out"), "--quiet"]) == 0
     return d / "out"
 
