@@ -289,7 +289,8 @@ def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, la
         max label + 1 (per layer). First layer: `cp` if given; else for a matrix `ssnmf` (with y[0] if given;
         ssnmf_options, default dict(n_iter_max=500, tol=1e-4)), for a tensor `ncpd(X, r_0, **ncpd_options)`
         (default dict(solver='mu', init='abs_svd', n_iter_max=200, tol=1e-8); y[0] must be None).
-    Each later layer: `hierfact.multihntf.fit_layer` with the layer's labels (n_iter_max, tol), after balancing the first layer (`balance`).
+    Each later layer: `hierfact.multihntf.fit_layer` with the layer's labels (n_iter_max, tol; the rule on the
+    objective, data plus label term; an unlabelled layer the rule on the error at tol / 2), after balancing the first layer (`balance`).
     Returns a SupervisedMultiHNTFModel (codes(l) gives the samples' codes at layer l). Raises ValueError/TypeError
     for bad X, ranks, y or cp."""
     X = as_tensor(X, "X", dtype=dtype, device=device)
@@ -322,8 +323,10 @@ def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, la
     nx2 = sq_norm(X)
     model = SupervisedMultiHNTFModel(ranks, F, [], [rel_error(X, (None, F))], [[]], [None], B=[B0], mode=mode)
     for l in range(1, len(ranks)):
-        fit = fit_layer(X, F, ranks[l], labs[l], n_classes=n_classes, mode=mode, lam=lam,
-                        n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2)
+        # an unlabelled layer stops by the error's rule at tol / 2, which is the rule on the squared error (the objective)
+        # that the labelled layers use, to first order: |e'^2 - e^2| <= tol e'^2 <=> |e' - e| <= tol e' e' / (e' + e)
+        fit = fit_layer(X, F, ranks[l], labs[l], n_classes=n_classes, mode=mode, lam=lam, n_iter_max=n_iter_max,
+                        tol=tol if labs[l] is not None else tol / 2, random_state=gen, X_sq_norm=nx2)
         F = [f @ fit.W for f in F]
         model.W.append(fit.W); model.B.append(fit.B); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
         model.errors_.append(rel_error(X, (None, F)))
