@@ -164,3 +164,19 @@ def test_fit_layer_zero_weight_cells_ignored_both_paths(full):
     a = fit_layer(X, F, 3, sample_weight=w, n_iter_max=40, tol=0, random_state=0)
     b = fit_layer(torch.where(w > 0, X, -7.0), F, 3, sample_weight=w, n_iter_max=40, tol=0, random_state=0)
     assert torch.equal(a.W, b.W) and a.errors == b.errors
+
+
+@pytest.mark.parametrize("shape", [(7, 6, 1), (7, 1, 1), (1, 6, 5), (7, 6, 5, 1), (1, 1, 1)])
+def test_broadcast_weights_denominators_numpy_torch_autograd(shape):
+    "D_i of the exact path: the numpy (CPU) and the torch (GPU) array code agree with autograd, up to order 4."
+    from hierfact.multihntf import _BroadcastWeights
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(*[s if s > 1 else t for s, t in zip(shape, (7, 6, 5, 4))], generator=g, dtype=torch.float64)
+    F = [torch.rand(s, 4, generator=g, dtype=torch.float64) for s in X.shape]
+    w, W = torch.rand(shape, generator=g, dtype=torch.float64), torch.rand(4, 2, generator=g, dtype=torch.float64)
+    P = torch.stack([A.T @ A for A in F]); PW = P @ W; V = W.T @ PW
+    a = _BroadcastWeights(w, [f.numpy() for f in F], True).den(W.numpy(), PW.numpy(), V.numpy())
+    b = _BroadcastWeights(w, F, False).den(W, PW, V)
+    _, D = _mode_terms(X, w, F, W)
+    np.testing.assert_allclose(a, D.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.numpy(), D.numpy(), rtol=1e-12)
