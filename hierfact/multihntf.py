@@ -19,6 +19,7 @@ from .ncpd import ncpd
 from .tensor import pow2_normalize, pow2_scale, khatri_rao
 from .ncpd import scale_factors, check_entry_weights
 from .validation import check_finite_result as _check_finite_result, detach as _detach, check_options as _check_options
+from .validation import check_int, check_float, check_mode
 from .tensor import cp_to_tensor
 from .hierarchy import HierarchicalModel
 
@@ -96,88 +97,203 @@ def _layer_majorizer(X, w, factors, W, nw):
     err = math.sqrt(float((w * D * D).sum()) / nw)
     return _unfoldings(core_tensor(torch.addcmul(w * X, 1 - w, model), factors)), err
 
+class _BroadcastWeights:
+    """The exact weighted update's denominators for weights w constant over at least one mode (derivation above).
+
+    w : the weights with X's number of modes (size 1 in the modes U they do not depend on, full in the modes S);
+    factors : the layer-above factors (numpy on the CPU, torch elsewhere, like the loop). `den(W, PW, V)` returns the
+    (k, r, q) stack D_i = A_i^T (w * M)_(i) (odot_{j != i} A_j W), M = [[A_1 W, ..., A_k W]], without forming M: the
+    weighted modes enter through N_i (I_i x q^2), w contracted with the Q_j = (A_j W) * (A_j W) (row-wise outer
+    products) of the other weighted modes, and the unweighted modes through their Gram matrices W^T P_j W."""
+    def __init__(self, w, factors, on_cpu):
+        k = len(factors)
+        self.S = [i for i in range(k) if w.shape[i] > 1]
+        self.U = [i for i in range(k) if w.shape[i] == 1]
+        ws = w.reshape([w.shape[i] for i in self.S])
+        self.w = ws.cpu().numpy() if on_cpu else ws
+        self.A = {i: factors[i] for i in self.S}
+        self.np = np if on_cpu else torch
+        letters = "abcdefghijklmnop"[:len(self.S)]
+        self.spec = {i: f"{letters}," + ",".join(f"{letters[s]}z" for s, j in enumerate(self.S) if j != i)
+                        + f"->{letters[p]}z" for p, i in enumerate(self.S)}
+
+    def _N(self, i, Q):
+        "sum over the other weighted modes of w times their Q_j, (I_i, q^2)."
+        S, w = self.S, self.w
+        if len(S) == 1: return w[:, None]
+        if len(S) == 2: return w @ Q[S[1]] if i == S[0] else w.T @ Q[S[0]]
+        return self.np.einsum(self.spec[i], w, *[Q[j] for j in S if j != i])
+
+    def den(self, W, PW, V):
+        k, q = PW.shape[0], W.shape[1]
+        B = {i: self.A[i] @ W for i in self.S}                               # A_i W, (I_i, q)
+        Q = {i: (B[i][:, :, None] * B[i][:, None, :]).reshape(B[i].shape[0], q * q) for i in self.S}
+        N = {i: self._N(i, Q) for i in self.S}
+        ones = V[0] * 0 + 1
+        CU = ones
+        for j in self.U: CU = CU * V[j]                                      # prod over unweighted modes of W^T P_j W
+        # K = sum over the weighted modes of w prod_j Q_j (q x q): the weighted Gram of the weighted modes
+        K = (Q[self.S[0]] * N[self.S[0]]).sum(0).reshape(q, q) if self.S else ones * float(self.w)
+        out = []
+        for i in range(k):
+            if i in self.U:
+                C = K
+                for j in self.U:
+                    if j != i: C = C * V[j]
+                out.append(PW[i] @ C)
+            else:
+                if len(self.S) == 1: T = N[i] * (B[i] @ CU)                  # N_i = w: one weighted mode
+                else: T = (B[i][:, :, None] * N[i].reshape(-1, q, q) * CU[None]).sum(1)   # (I_i, q)
+                out.append(self.A[i].T @ T)
+        return self.np.stack(out)
+
 @dataclass
 class LayerFit:
-    "Result of one Multi-HNTF layer: W (r_l x r_{l+1}), loss history (relative errors vs X), iterations run."
+    """Result of one Multi-HNTF layer: W (r_l x r_{l+1}), errors (relative errors vs X at every check), n_iter
+    (iterations run); with labels, B (classes x r_{l+1}) and class_errors (||L o (Y - B Z)|| / ||L o Y|| at every check)."""
     W: torch.Tensor
     errors: list
     n_iter: int
+    B: torch.Tensor | None = None
+    class_errors: list = field(default_factory=list)
 
 # %% ../nbs/06_multihntf.ipynb #b38a185e
-def fit_layer(X: torch.Tensor, factors, rank: int, *, W=None, n_iter_max: int = 800, tol: float = 1e-7,
-              random_state=None, eps: float = 1e-10, check_every: int = 10, X_sq_norm=None, callback=None,
-              mask=None, sample_weight=None) -> LayerFit:
-    """Learn W >= 0 (r x rank) so that X ~ [[factors[0] @ W, ..., factors[k-1] @ W]] (one Multi-HNTF layer).
+def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None, B=None,
+              n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10, check_every: int = 10,
+              X_sq_norm=None, callback=None, mask=None, sample_weight=None) -> LayerFit:
+    """Learn W >= 0 (r x rank) so that X ~ [[factors[0] @ W, ..., factors[k-1] @ W]] (one Multi-HNTF layer), with labels
+    `y` also a classifier B: min ||X - [[F_1 W, ..., F_k W]]||^2 + lam ||L o (Y - B W^T F_m^T)||^2 (supervised layer).
 
-    X : dense or sparse tensor (I_1, ..., I_k); factors : k nonnegative matrices (I_i, r) of the layer above.
-    W : optional initial W (r, rank), copied; default uniform [0, 1) draws from `random_state` (as the reference).
+    X : dense or sparse tensor (I_1, ..., I_k); factors : k nonnegative matrices F_i (I_i, r) of the layer above.
+    y : None (unsupervised) or integer labels (I_m,) of the samples of mode `mode`, -1 for unknown: Y =
+        `hierfact.supervised.one_hot(y, n_classes)` and the mask L = (y >= 0); lam weighs the label term.
+    W, B : optional initial W (r, rank) and B (classes, rank, labels only), copied; default uniform [0, 1) draws from
+    `random_state` (as the reference), W first.
     Iterates the reference's averaged multiplicative update on the core tensor (see the derivation above);
     stops after `n_iter_max` iterations or at the first check where |e_prev - e| <= tol * e_prev, e the relative error
     evaluated every `check_every` iterations (it costs nothing extra but a sync) and e_prev the previous check's (the
-    book's one stopping rule). Reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning).
+    book's one stopping rule; with labels the rule is applied to the objective, data plus label term).
+    Reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning).
     callback : None or callback(iteration, rel_error), called at every check (iteration 0 is the initial W); returning
     True stops the layer there.
     mask, sample_weight : entry weights as in `hierfact.ncpd.ncpd` (None: unweighted): the layer then minimizes
-    sum w (x - model)^2 by majorization, replacing X by Z = w X + (1 - w) model at every check (see "Weights on every
-    layer" below); the errors are the weighted relative errors and X_sq_norm is not used.
-    Returns LayerFit(W, errors, n_iter); errors holds ||X - model|| / ||X|| at every check (the last one after the final W).
-    Scale: X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the modes, so `eps`
-    (the guard of the update's denominator) is relative to data of size 1; W does not depend on the units of X.
-    Raises ValueError if W or an error would be NaN or inf.
-    Source: Vendrow, Haddock & Needell, ICASSP 2022."""
-    X, factors = _detach(X), [_detach(f) for f in factors]
+    sum w (x - model)^2 (the data term). Weights constant over a mode (the CLI's: one weight per cell, size 1 over the
+    words) take the exact weighted multiplicative update at every iteration; weights over every mode the majorization
+    Z = w X + (1 - w) model, renewed at every check (see "Weights on every layer" below). The errors are then the
+    weighted relative errors and X_sq_norm is not used.
+    Returns LayerFit(W, errors, n_iter, B, class_errors); errors holds ||X - model|| / ||X|| at every check (the last
+    one after the final W).
+    Scale: without labels X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the
+    modes, so `eps` (the guard of the update's denominator) is relative to data of size 1; W does not depend on the
+    units of X. With labels the label term fixes the units and X is used as given.
+    Raises ValueError/TypeError for bad factors, rank, W, B, y, mode, lam, check_every or callback, and ValueError if
+    W or an error would be NaN or inf.
+    Source: Vendrow, Haddock & Needell, ICASSP 2022 (Multi-HNTF and its supervised version)."""
+    if not isinstance(factors, (list, tuple)) or len(factors) < 2:
+        raise TypeError("factors: expected a list of at least 2 factor matrices")
+    F0 = as_tensor(_detach(factors[0]), "factors[0]", ndim=2, allow_sparse=False)
+    dt, dev = F0.dtype, F0.device
+    factors = [as_tensor(_detach(f), f"factors[{i}]", ndim=2, dtype=dt, device=dev, allow_sparse=False)
+               for i, f in enumerate(factors)]
+    k = len(factors); r = factors[0].shape[1]
     w = None
     if mask is not None or sample_weight is not None:
-        X, w = check_entry_weights(X, mask, sample_weight, factors[0].dtype, factors[0].device)
+        X, w = check_entry_weights(X, mask, sample_weight, dt, dev)
+        w = w.reshape((1,) * (X.ndim - w.ndim) + tuple(w.shape))
         X_sq_norm = None
-    X, kx = pow2_normalize(X)
-    if kx:
-        factors = scale_factors(list(factors), -kx)
-        if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
-    k = len(factors); r = factors[0].shape[1]
+    else: X = as_tensor(_detach(X), "X", dtype=dt, device=dev)
+    if X.ndim != k or any(f.shape != (s, r) for f, s in zip(factors, X.shape)):
+        raise ValueError(f"factors: expected {k} = X.ndim matrices of shapes {[(s, r) for s in X.shape]}, got "
+                         f"{[tuple(f.shape) for f in factors]}")
     rank = check_rank(rank, "rank", max_rank=r)
-    dt, dev = factors[0].dtype, factors[0].device
+    mode = check_mode(mode, k)
+    lam = check_float(lam, "lam"); n_iter_max = check_int(n_iter_max, "n_iter_max"); tol = check_float(tol, "tol")
+    check_every = check_int(check_every, "check_every", 1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
+    sup = y is not None
+    if not sup:
+        if B is not None: raise ValueError("B: a classifier init was given without labels y")
+        X, kx = pow2_normalize(X)
+        if kx:
+            factors = scale_factors(list(factors), -kx)
+            if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
     _check_core_size(r, k, dt, "factors (rank)")
-    if W is None: W = rand((r, rank), get_generator(random_state), dtype=dt, device=dev)
+    gen = get_generator(random_state)
+    if W is None: W = rand((r, rank), gen, dtype=dt, device=dev)
     else:
-        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev).clone()
+        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
         if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
-    Gu = _unfoldings(core_tensor(X, factors)) if w is None else None   # (k, r, r^(k-1)); weighted: at every check
+    if sup:
+        from .supervised import label_matrices                          # chapter 12a: Y and the mask L of y
+        Am = factors[mode]
+        Y, M = label_matrices(y, Am.shape[0], n_classes, dtype=dt, device=dev)
+        if B is None: B = rand((Y.shape[0], rank), gen, dtype=dt, device=dev)
+        else:
+            B = as_tensor(B, "B", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
+            if tuple(B.shape) != (Y.shape[0], rank): raise ValueError(f"B: expected shape {(Y.shape[0], rank)}, got {tuple(B.shape)}")
+        MY = M * Y
+        AmMY = Am.T @ MY.T                                              # F_m^T (L o Y)^T, (r, classes)
+        ny2 = float((MY * MY).sum())
+    exact = w is not None and any(s == 1 for s in w.shape)              # weights constant over a mode: exact update
+    if w is None: Gu = _unfoldings(core_tensor(X, factors))             # (k, r, r^(k-1))
+    elif exact: Gu = _unfoldings(core_tensor(w * X, factors))           # the core of w * X, once
+    else: Gu = None                                                     # the majorizer's, at every check
     P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
     nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
     if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    # The iterations only see r x r_{l+1} matrices. On the CPU they run on numpy views of the same memory: numpy's
-    # per-operation overhead (about 1 us) is a fraction of torch's, and the loop is nothing but overhead. On a GPU
-    # they stay in torch. The same array code serves both.
+    # The iterations only see r x r_{l+1} matrices (and, for weights, the weighted modes' small factors). On the CPU
+    # they run on numpy views of the same memory: numpy's per-operation overhead (about 1 us) is a fraction of
+    # torch's, and the loop is nothing but overhead. On a GPU they stay in torch. The same array code serves both.
     on_cpu = dev.type == "cpu"
-    Wx, Px, Gx = (W.numpy(), P.numpy(), None if Gu is None else Gu.numpy()) if on_cpu else (W, P, Gu)
+    cv = (lambda t: t.numpy()) if on_cpu else (lambda t: t)
+    Wx, Px, Gx = cv(W), cv(P), None if Gu is None else cv(Gu)
+    if sup: Bx, Amx, MYx, Mx, AmMYx = cv(B), cv(Am), cv(MY), cv(M), cv(AmMY)
+    bw = _BroadcastWeights(w, [cv(f) for f in factors], on_cpu) if exact else None
     stack = np.stack if on_cpu else torch.stack
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
-    errors, prev, stopped = [], None, False
+    errors, cerrs, prev, stopped = [], [], None, False
     for it in range(n_iter_max + 1):
         check = it % check_every == 0 or it == n_iter_max
-        if w is not None and check:                                     # majorize at the current W
+        if w is not None and not exact and check:                       # majorize at the current W
             Gu, werr = _layer_majorizer(X, w, factors, torch.as_tensor(Wx), nx2)
-            Gx = Gu.numpy() if on_cpu else Gu
+            Gx = cv(Gu)
         PW = Px @ Wx
         V = Wx.T @ PW                                                   # W^T P_j W, (k, q, q)
-        H = _all_but_one_products(V, stack)                             # H_i H_i^T
-        num = Gx @ _khatri_rao_power(Wx, k - 1)                         # A_i^T X_(i) H_i^T
+        num = Gx @ _khatri_rao_power(Wx, k - 1)                         # A_i^T (w X)_(i) H_i^T
+        if exact: den = bw.den(Wx, PW, V)                               # A_i^T (w M)_(i) H_i^T
+        else:
+            H = _all_but_one_products(V, stack)                         # H_i H_i^T
+            den = PW @ H                                                # A_i^T A_i W H_i H_i^T
+        if sup: R = Mx * (Bx @ (Amx @ Wx).T)                            # L o (B W^T F_m^T), (classes, I_m)
         if check:
-            err = werr if w is not None else math.sqrt(max(nx2 - 2 * float((num[0] * Wx).sum()) + float((V[0] * H[0]).sum()), 0.0) / nx2)
-            errors.append(err)
-            stopped = (prev is not None and abs(prev - err) <= tol * prev) or (callback is not None and bool(callback(it, err)))
+            if w is not None and not exact: err = werr; e2 = werr * werr * nx2
+            else:                                                       # sum w m^2 = <D_0, W> (= <V_0, H_0>)
+                mm = float((den[0] * Wx).sum()) if exact else float((V[0] * H[0]).sum())
+                e2 = max(nx2 - 2 * float((num[0] * Wx).sum()) + mm, 0.0)
+                err = math.sqrt(e2 / nx2)
+            errors.append(err); f = err
+            if sup:
+                D = MYx - R; c2 = float((D * D).sum()); f = e2 + lam * c2
+                cerrs.append(math.sqrt(c2 / ny2) if ny2 > 0 else math.sqrt(c2))
+            stopped = (prev is not None and abs(prev - f) <= tol * prev) or (callback is not None and bool(callback(it, err)))
             if stopped or it == n_iter_max: break
-            prev = err
-        Wx = Wx * (1 + (num / (PW @ H + eps)).mean(0)) * 0.5
-    W = torch.as_tensor(Wx, device=dev) if on_cpu else Wx
-    _check_finite_result([W, torch.tensor(errors)], "layer W and errors")
+            prev = f
+        if sup:
+            num, den = num.copy() if on_cpu else num.clone(), den.copy() if on_cpu else den.clone()
+            num[mode] += lam * (AmMYx @ Bx)
+            den[mode] += lam * ((R @ Amx).T @ Bx)
+        Wx = Wx * (1 + (num / (den + eps)).mean(0)) * 0.5
+        if sup:
+            Z = (Amx @ Wx).T
+            Bx = Bx * ((MYx @ Z.T) / ((Mx * (Bx @ Z)) @ Z.T + eps))
+    back = (lambda a: torch.as_tensor(a, device=dev)) if on_cpu else (lambda a: a)
+    W = back(Wx); B = back(Bx) if sup else None
+    _check_finite_result([W, torch.tensor(errors)] + ([B] if sup else []), "layer W and errors")
     if tol > 0 and not stopped and n_iter_max > 0:
         warnings.warn(f"fit_layer (a Multi-HNTF layer): reached n_iter_max={n_iter_max} iterations before the relative change "
-                      f"of the error fell to tol={tol:g}; raise n_iter_max, or raise tol (tol=0 runs a fixed number of "
-                      "iterations)", ConvergenceWarning, stacklevel=2)
-    return LayerFit(W, errors, it)
+                      f"of the {'objective' if sup else 'error'} fell to tol={tol:g}; raise n_iter_max, or raise tol "
+                      "(tol=0 runs a fixed number of iterations)", ConvergenceWarning, stacklevel=2)
+    return LayerFit(W, errors, it, B, cerrs)
 
 # %% ../nbs/06_multihntf.ipynb #abd49261
 def balance_factors(factors) -> list:

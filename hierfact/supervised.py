@@ -15,11 +15,11 @@ from .tensor import as_tensor, check_rank, check_ranks, get_generator, rand, sq_
 from .validation import (check_int, check_float, check_mode, check_cp, stopped, warn_unconverged)
 from .ncpd import ncpd
 from .hnmf import HNMFModel
-from .multihntf import MultiHNTFModel, balance_factors, core_tensor, khatri_rao_power, all_but_one_products
+from .multihntf import MultiHNTFModel, balance_factors, fit_layer
 
 # %% auto #0
-__all__ = ['one_hot', 'SSNMFResult', 'ssnmf', 'SupervisedHNMFModel', 'supervised_hnmf', 'SupervisedLayerFit',
-           'fit_layer_supervised', 'SupervisedMultiHNTFModel', 'supervised_multihntf']
+__all__ = ['one_hot', 'label_matrices', 'SSNMFResult', 'ssnmf', 'SupervisedHNMFModel', 'supervised_hnmf',
+           'SupervisedMultiHNTFModel', 'supervised_multihntf']
 
 # %% ../nbs/12a_supervised.ipynb #6ca3554e
 def one_hot(y, n_classes=None) -> np.ndarray:
@@ -62,6 +62,14 @@ def _labels(Y, L, n, dtype, device, name="Y"):
         raise ValueError(f"L: expected a mask of shape ({n},), (1, {n}) or {tuple(Y.shape)}, got {tuple(La.shape)}")
     if not bool(((La == 0) | (La == 1)).all()): raise ValueError("L: must hold only 0 and 1 (or booleans)")
     return Y, La
+
+def label_matrices(y, n: int, n_classes=None, *, dtype=None, device=None, name: str = "y") -> tuple:
+    """(Y, M) torch of integer labels y (n,) (-1 for unknown): Y = `one_hot(y, n_classes)` (classes x n) and the mask
+    M = (y >= 0) as a (1 x n) 0/1 tensor, of `dtype` (default float64) on `device`; what the supervised Multi-HNTF
+    layer (`hierfact.multihntf.fit_layer` with labels) fits. Raises ValueError naming `name` for the wrong length,
+    non-integer labels, labels below -1, no known label, or (naming n_classes) too few classes."""
+    Y, L = _y_labels(y, n, n_classes, name)
+    return _labels(Y, L, n, torch.float64 if dtype is None else dtype, device)
 
 def _mm(X, M):
     return torch.sparse.mm(X, M) if X.is_sparse else X @ M
@@ -243,90 +251,6 @@ def supervised_hnmf(X, ranks, y=None, *, lam: float = 1.0, first_layer=None, n_i
     if unconverged: warn_unconverged(f"supervised_hnmf (layers {unconverged})", n_iter_max, tol)
     return SupervisedHNMFModel(ranks, As, Ss, errors, B=Bs)
 
-# %% ../nbs/12a_supervised.ipynb #7b93fe49
-@dataclass
-class SupervisedLayerFit:
-    "Result of one supervised Multi-HNTF layer: W (r x q), B (classes x q or None), histories, iterations run."
-    W: torch.Tensor
-    B: torch.Tensor | None
-    errors: list
-    class_errors: list
-    n_iter: int
-
-# %% ../nbs/12a_supervised.ipynb #a48b99fc
-def fit_layer_supervised(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None,
-                         B=None, n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10,
-                         check_every: int = 10, X_sq_norm=None) -> SupervisedLayerFit:
-    """One Multi-HNTF layer with a label term: min ||X - [[F_1 W, ..., F_k W]]||^2 + lam ||L o (Y - B W^T F_m^T)||^2.
-
-    X : tensor (I_1 x ... x I_k, dense or sparse); factors : the k layer-above factor matrices F_i (I_i x r, torch);
-    y : integer labels (I_m,) of the samples of mode `mode`, -1 for unknown, or None (then this is
-    `hierfact.multihntf.fit_layer`'s update): Y = `one_hot(y, n_classes)` and the mask L = (y >= 0).
-    W, B : optional inits (uniform draws from `random_state`, W first).
-    Stops after n_iter_max iterations or when the objective, checked every `check_every` iterations, changes by less
-    than `tol` (relative). errors : ||X - model|| / ||X|| at each check; class_errors : ||L o (Y - BZ)|| / ||L o Y||.
-    Source: Vendrow, Haddock & Needell, ICASSP 2022 (supervised Multi-HNTF)."""
-    if not isinstance(factors, (list, tuple)) or len(factors) < 2:
-        raise TypeError("factors: expected a list of at least 2 factor matrices")
-    F0 = as_tensor(factors[0], "factors[0]", ndim=2, allow_sparse=False)
-    dt, dev = F0.dtype, F0.device
-    factors = [as_tensor(f, f"factors[{i}]", ndim=2, dtype=dt, device=dev, allow_sparse=False) for i, f in enumerate(factors)]
-    k = len(factors); r = factors[0].shape[1]
-    X = as_tensor(X, "X", dtype=dt, device=dev)
-    if X.ndim != k or any(f.shape != (s, r) for f, s in zip(factors, X.shape)):
-        raise ValueError(f"factors: expected {k} = X.ndim matrices of shapes {[(s, r) for s in X.shape]}, got {[tuple(f.shape) for f in factors]}")
-    rank = check_rank(rank, "rank", max_rank=r)
-    mode = check_mode(mode, k)
-    lam = check_float(lam, "lam"); n_iter_max = check_int(n_iter_max, "n_iter_max"); tol = check_float(tol, "tol")
-    check_every = check_int(check_every, "check_every", 1)
-    gen = get_generator(random_state)
-    if W is None: W = rand((r, rank), gen, dtype=dt, device=dev)
-    else:
-        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-        if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
-    Am = factors[mode]
-    sup = y is not None
-    if sup:
-        Y, M = _labels(*_y_labels(y, Am.shape[0], n_classes), Am.shape[0], dt, dev)
-        if B is None: B = rand((Y.shape[0], rank), gen, dtype=dt, device=dev)
-        else:
-            B = as_tensor(B, "B", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-            if tuple(B.shape) != (Y.shape[0], rank): raise ValueError(f"B: expected shape {(Y.shape[0], rank)}, got {tuple(B.shape)}")
-        MY = M * Y
-        AmMY = Am.T @ MY.T                                     # X_m^T (L o Y)^T, (r, classes)
-        ny2 = float((MY * MY).sum())
-    elif B is not None: raise ValueError("B: a classifier init was given without labels y")
-    G = core_tensor(X, factors)
-    Gu = torch.stack([unfold(G, i) for i in range(k)])         # (k, r, r^(k-1))
-    P = torch.stack([A.T @ A for A in factors])                # (k, r, r)
-    nx2 = float(sq_norm(X)) if X_sq_norm is None else float(X_sq_norm)
-    if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    errors, cerrs, prev, it = [], [], None, 0
-    for it in range(n_iter_max + 1):
-        PW = P @ W
-        V = W.T @ PW                                           # W^T P_j W
-        H = all_but_one_products(V, torch.stack)              # H_i H_i^T
-        num = Gu @ khatri_rao_power(W, k - 1)                 # A_i^T X_(i) H_i^T
-        den = PW @ H                                           # A_i^T A_i W H_i H_i^T
-        if sup: R = M * (B @ (Am @ W).T)                       # L o (B W^T X_m^T), (classes, I_m)
-        if it % check_every == 0 or it == n_iter_max:
-            e2 = max(nx2 - 2 * float((num[0] * W).sum()) + float((V[0] * H[0]).sum()), 0.0)
-            errors.append(math.sqrt(e2 / nx2)); f = e2
-            if sup:
-                D = MY - R; c2 = float((D * D).sum()); f += lam * c2
-                cerrs.append(math.sqrt(c2 / ny2) if ny2 > 0 else math.sqrt(c2))
-            if it == n_iter_max or (prev is not None and abs(prev - f) <= tol * prev): break
-            prev = f
-        if sup:
-            num, den = num.clone(), den.clone()
-            num[mode] += lam * (AmMY @ B)
-            den[mode] += lam * ((R @ Am).T @ B)
-        W = W * (1 + (num / (den + eps)).mean(0)) * 0.5
-        if sup:
-            Z = (Am @ W).T
-            B = B * ((MY @ Z.T) / ((M * (B @ Z)) @ Z.T + eps))
-    return SupervisedLayerFit(W, B if sup else None, errors, cerrs, it)
-
 # %% ../nbs/12a_supervised.ipynb #fcf0c7f6
 @dataclass
 class SupervisedMultiHNTFModel(MultiHNTFModel):
@@ -365,7 +289,8 @@ def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, la
         max label + 1 (per layer). First layer: `cp` if given; else for a matrix `ssnmf` (with y[0] if given;
         ssnmf_options, default dict(n_iter_max=500, tol=1e-4)), for a tensor `ncpd(X, r_0, **ncpd_options)`
         (default dict(solver='mu', init='abs_svd', n_iter_max=200, tol=1e-8); y[0] must be None).
-    Each later layer: `fit_layer_supervised` (n_iter_max, tol), after balancing the first layer (`balance`).
+    Each later layer: `hierfact.multihntf.fit_layer` with the layer's labels (n_iter_max, tol; the rule on the
+    objective, data plus label term; an unlabelled layer the rule on the error at tol / 2), after balancing the first layer (`balance`).
     Returns a SupervisedMultiHNTFModel (codes(l) gives the samples' codes at layer l). Raises ValueError/TypeError
     for bad X, ranks, y or cp."""
     X = as_tensor(X, "X", dtype=dtype, device=device)
@@ -398,8 +323,10 @@ def supervised_multihntf(X, ranks, y=None, *, n_classes=None, mode: int = -1, la
     nx2 = sq_norm(X)
     model = SupervisedMultiHNTFModel(ranks, F, [], [rel_error(X, (None, F))], [[]], [None], B=[B0], mode=mode)
     for l in range(1, len(ranks)):
-        fit = fit_layer_supervised(X, F, ranks[l], labs[l], n_classes=n_classes, mode=mode, lam=lam,
-                                   n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2)
+        # an unlabelled layer stops by the error's rule at tol / 2, which is the rule on the squared error (the objective)
+        # that the labelled layers use, to first order: |e'^2 - e^2| <= tol e'^2 <=> |e' - e| <= tol e' e' / (e' + e)
+        fit = fit_layer(X, F, ranks[l], labs[l], n_classes=n_classes, mode=mode, lam=lam, n_iter_max=n_iter_max,
+                        tol=tol if labs[l] is not None else tol / 2, random_state=gen, X_sq_norm=nx2)
         F = [f @ fit.W for f in F]
         model.W.append(fit.W); model.B.append(fit.B); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
         model.errors_.append(rel_error(X, (None, F)))

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
-from hierfact.supervised import one_hot, ssnmf, supervised_hnmf, fit_layer_supervised, supervised_multihntf
+from hierfact.supervised import one_hot, ssnmf, supervised_hnmf, supervised_multihntf, label_matrices
 from hierfact.evaluation import grouping_distance, synthetic_groupings, topic_recovery, pinv_accuracy, logreg_accuracy
 from experiments import TALK_TABLES, REFERENCE_TOPIC_LOSS, experiment_seeds, comparison_table   # the book's, not the package's
 from hierfact.data import synthetic_742
@@ -242,16 +242,25 @@ def test_supervised_hnmf():
 
 
 # ------------------------------------------------------------------ supervised Multi-HNTF
-def test_fit_layer_supervised_reduces_to_fit_layer():
+def test_fit_layer_with_labels_reduces_to_fit_layer():
     X, y, known = _corpus()
     g = torch.Generator().manual_seed(0)
     F = [torch.rand(30, 5, generator=g, dtype=torch.float64), torch.rand(40, 5, generator=g, dtype=torch.float64)]
     W = torch.rand(5, 3, generator=g, dtype=torch.float64)
     a = fit_layer(torch.as_tensor(X), F, 3, W=W, n_iter_max=40, tol=0)
-    b = fit_layer_supervised(X, F, 3, W=W, n_iter_max=40, tol=0)
+    b = fit_layer(X, F, 3, W=W, n_iter_max=40, tol=0)                      # numpy X: the same layer
     torch.testing.assert_close(a.W, b.W, rtol=1e-8, atol=0)
-    s = fit_layer_supervised(X, F, 3, np.where(known, y, -1), W=W, n_iter_max=40, tol=0, lam=0.0)
+    assert a.B is None and a.class_errors == []
+    s = fit_layer(X, F, 3, np.where(known, y, -1), W=W, n_iter_max=40, tol=0, lam=0.0)
     torch.testing.assert_close(s.W, a.W, rtol=1e-8, atol=0)                # lam = 0: the labels do not act on W
+    assert s.B.shape == (4, 3) and len(s.class_errors) == len(s.errors) == 5
+
+
+def test_label_matrices_known_answer():
+    Y, M = label_matrices(np.array([1, -1, 0, 2]), 4, dtype=torch.float32)
+    assert Y.dtype == torch.float32 and Y.tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
+    assert M.tolist() == [[1, 0, 1, 1]]
+    with pytest.raises(ValueError, match="labels"): label_matrices(np.array([1, 0]), 3, name="labels")
 
 
 @pytest.mark.parametrize("kw, exc, msg", [
@@ -262,17 +271,17 @@ def test_fit_layer_supervised_reduces_to_fit_layer():
     (dict(W=np.ones((4, 3))), ValueError, "W"), (dict(mode=2), ValueError, "mode"),
     (dict(lam=-1), ValueError, "lam"), (dict(check_every=0), ValueError, "check_every"),
 ])
-def test_fit_layer_supervised_bad(kw, exc, msg):
+def test_fit_layer_with_labels_bad(kw, exc, msg):
     X, _, _ = _corpus()
     F = [np.ones((30, 5)), np.ones((40, 5))]
-    with pytest.raises(exc, match=msg): fit_layer_supervised(X, F, 3, **kw)
+    with pytest.raises(exc, match=msg): fit_layer(X, F, 3, **kw)
 
 
-def test_fit_layer_supervised_bad_factors():
+def test_fit_layer_with_labels_bad_factors():
     X, _, _ = _corpus()
-    with pytest.raises(ValueError, match="factors"): fit_layer_supervised(X, [np.ones((30, 5)), np.ones((41, 5))], 3)
-    with pytest.raises(TypeError, match="factors"): fit_layer_supervised(X, np.ones((30, 5)), 3)
-    with pytest.raises(ValueError, match="rank"): fit_layer_supervised(X, [np.ones((30, 5)), np.ones((40, 5))], 6)
+    with pytest.raises(ValueError, match="factors"): fit_layer(X, [np.ones((30, 5)), np.ones((41, 5))], 3)
+    with pytest.raises(TypeError, match="factors"): fit_layer(X, np.ones((30, 5)), 3)
+    with pytest.raises(ValueError, match="rank"): fit_layer(X, [np.ones((30, 5)), np.ones((40, 5))], 6)
 
 
 def test_supervised_multihntf_matrix_and_tensor(syn):

@@ -93,3 +93,90 @@ def test_weighted_multihntf_bad_input():
     with pytest.raises(ValueError, match="ranks"): multihntf(X, [3, 5], sample_weight=n)
     with pytest.raises(ValueError, match="mask"): fit_layer(X, [torch.ones(s, 4, dtype=torch.float64) for s in X.shape], 2,
                                                             mask=torch.ones(3, 3))
+
+
+# ------------------------------------------------------------------ the exact update for weights constant over a mode
+def _mode_terms(X, w, F, W):
+    "N_i = d<wX, M>/dW_i and D_i = d(sum w M^2 / 2)/dW_i by autograd on the full tensor (one copy W_i of W per mode)."
+    Ws = [W.clone().requires_grad_(True) for _ in F]
+    M = cp_to_tensor((None, [A @ V for A, V in zip(F, Ws)]))
+    N = torch.autograd.grad((w * X * M).sum(), Ws, retain_graph=True)
+    D = torch.autograd.grad(0.5 * (w * M * M).sum(), Ws)
+    return torch.stack(N), torch.stack(D)
+
+
+def _layer_problem(seed=5):
+    X, n = _data(seed=seed)
+    g = torch.Generator().manual_seed(seed + 100)
+    F = [torch.rand(s, 5, generator=g, dtype=torch.float64) for s in X.shape]
+    return X, n, F, torch.rand(5, 3, generator=g, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("shape", [(10, 9, 1), (10, 1, 1), (1, 9, 8), (10, 1, 8), (1, 1, 1)])
+def test_fit_layer_weighted_step_is_the_full_tensor_update(shape):
+    "One iteration = W (1 + mean_i N_i / D_i) / 2 with N_i, D_i of sum w (x - m)^2 by autograd (every exact path)."
+    X, _, F, W = _layer_problem()
+    w = torch.randint(0, 4, shape, generator=torch.Generator().manual_seed(1)).double() + (shape == (1, 1, 1))
+    N, D = _mode_terms(X, w, F, W)
+    step = W * (1 + (N / (D + 1e-10)).mean(0)) / 2
+    fit = fit_layer(X, F, 3, W=W, sample_weight=w, n_iter_max=1, tol=0, check_every=1)
+    torch.testing.assert_close(fit.W, step, rtol=1e-12, atol=0)
+    assert abs(fit.errors[0] - _weighted_error(X, w, [f @ W for f in F])) < 1e-12      # the first check: the given W
+    assert abs(fit.errors[1] - _weighted_error(X, w, [f @ fit.W for f in F])) < 1e-12
+
+
+def test_fit_layer_weighted_fixed_point_by_autograd():
+    "At convergence mean_i N_i / D_i = 1 where W > 0 and <= 1 where W = 0 (the update's KKT-like conditions)."
+    X, n, F, W = _layer_problem()
+    fit = fit_layer(X, F, 2, sample_weight=n, n_iter_max=20000, tol=0, random_state=0)
+    N, D = _mode_terms(X, n, F, fit.W)
+    ratio = (N / (D + 1e-10)).mean(0)
+    N0, D0 = _mode_terms(X, n, F, W[:, :2])
+    assert float((W[:, :2] * ((N0 / (D0 + 1e-10)).mean(0) - 1)).abs().max()) > 1e-2        # not so at a random W
+    assert float((fit.W * (ratio - 1)).abs().max()) < 1e-5 and float(ratio.max()) < 1 + 1e-3
+
+
+@pytest.mark.parametrize("shape", [(10, 9, 1), (10, 1, 1), (1, 9, 8)])
+def test_fit_layer_exact_weighted_error_does_not_rise(shape):
+    "The weighted error falls at every iteration, up to rises below 1e-7 (the unweighted update's own, below)."
+    X, _, F, W = _layer_problem(seed=6)
+    w = torch.randint(1, 5, shape, generator=torch.Generator().manual_seed(2)).double()
+    e = fit_layer(X, F, 3, W=W, sample_weight=w, n_iter_max=600, tol=0, check_every=1).errors
+    assert e[-1] < 0.9 * e[0] and max(b - a for a, b in zip(e, e[1:])) < 1e-7
+    u = fit_layer(X, F, 3, W=W, n_iter_max=600, tol=0, check_every=1).errors
+    assert max(b - a for a, b in zip(u, u[1:])) < 1e-7
+
+
+@pytest.mark.parametrize("w", [torch.ones(1), torch.ones(1, 1, 1), 3.0 * torch.ones(1, 9, 1)])
+def test_fit_layer_constant_weights_are_the_unweighted_layer(w):
+    X, _, F, W = _layer_problem(seed=7)
+    a = fit_layer(X, F, 3, W=W, n_iter_max=200, tol=0, check_every=1)
+    b = fit_layer(X, F, 3, W=W, sample_weight=w.double(), n_iter_max=200, tol=0, check_every=1)
+    torch.testing.assert_close(b.W, a.W, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(b.errors, a.errors, rtol=1e-10)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_fit_layer_zero_weight_cells_ignored_both_paths(full):
+    X, n = _data(seed=8)
+    w = n.expand(X.shape).clone() if full else n                       # full: the majorized path
+    F = [torch.rand(s, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64) for s in X.shape]
+    a = fit_layer(X, F, 3, sample_weight=w, n_iter_max=40, tol=0, random_state=0)
+    b = fit_layer(torch.where(w > 0, X, -7.0), F, 3, sample_weight=w, n_iter_max=40, tol=0, random_state=0)
+    assert torch.equal(a.W, b.W) and a.errors == b.errors
+
+
+@pytest.mark.parametrize("shape", [(7, 6, 1), (7, 1, 1), (1, 6, 5), (7, 6, 5, 1), (1, 1, 1)])
+def test_broadcast_weights_denominators_numpy_torch_autograd(shape):
+    "D_i of the exact path: the numpy (CPU) and the torch (GPU) array code agree with autograd, up to order 4."
+    from hierfact.multihntf import _BroadcastWeights
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(*[s if s > 1 else t for s, t in zip(shape, (7, 6, 5, 4))], generator=g, dtype=torch.float64)
+    F = [torch.rand(s, 4, generator=g, dtype=torch.float64) for s in X.shape]
+    w, W = torch.rand(shape, generator=g, dtype=torch.float64), torch.rand(4, 2, generator=g, dtype=torch.float64)
+    P = torch.stack([A.T @ A for A in F]); PW = P @ W; V = W.T @ PW
+    a = _BroadcastWeights(w, [f.numpy() for f in F], True).den(W.numpy(), PW.numpy(), V.numpy())
+    b = _BroadcastWeights(w, F, False).den(W, PW, V)
+    _, D = _mode_terms(X, w, F, W)
+    np.testing.assert_allclose(a, D.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.numpy(), D.numpy(), rtol=1e-12)

@@ -67,7 +67,7 @@ def test_validation_is_the_one_home_of_the_shared_checkers():
 @pytest.mark.parametrize("module, names", [
     ("baselines", ["hntf", "standard_hncpd", "standard_ncpd", "HNTFModel", "StandardHNCPDModel", "IndependentNCPDModel",
                    "PerModeCP"]),
-    ("supervised", ["one_hot", "ssnmf", "SSNMFResult", "supervised_hnmf", "SupervisedHNMFModel", "fit_layer_supervised",
+    ("supervised", ["one_hot", "ssnmf", "SSNMFResult", "supervised_hnmf", "SupervisedHNMFModel", "label_matrices",
                     "supervised_multihntf", "SupervisedMultiHNTFModel"]),
     ("evaluation", ["grouping_distance", "synthetic_groupings", "topic_recovery", "pinv_accuracy", "logreg_accuracy"]),
 ])

@@ -11,7 +11,7 @@ from hierfact.ranks import rank_diagnostics, layer_diagnostics
 from hierfact.neural_ncpd import neural_ncpd
 from hierfact.neural_multihntf import neural_multihntf
 from hierfact.baselines import hntf, standard_hncpd, standard_ncpd
-from hierfact.supervised import fit_layer_supervised, supervised_multihntf
+from hierfact.supervised import supervised_multihntf
 from hierfact.distributed import distributed_ncpd
 
 # retired names, and prefixed options of a sub-stage (those go into `<stage>_options` dicts)
@@ -23,7 +23,7 @@ PREFIXED = re.compile(r"^(?!layer_weights$)(ncpd|layer|hnmf|ssnmf|hncpd|multihnt
 ITERATIVE = [ncpd, multihntf, hntf, standard_hncpd, standard_ncpd, rank_diagnostics, layer_diagnostics,
              distributed_ncpd]
 GRADIENT = [neural_ncpd, neural_multihntf]
-ALL = ITERATIVE + GRADIENT + [ncpd_init, fit_layer, fit_layer_supervised, supervised_multihntf]
+ALL = ITERATIVE + GRADIENT + [ncpd_init, fit_layer, supervised_multihntf]
 
 
 def _params(f): return list(inspect.signature(f).parameters)
@@ -35,7 +35,7 @@ def test_vocabulary_tensor_no_retired_names(f):
     assert not bad, f"{f.__name__} still takes {bad}"
 
 
-@pytest.mark.parametrize("f", [neural_multihntf, fit_layer_supervised, supervised_multihntf], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [neural_multihntf, fit_layer, supervised_multihntf], ids=lambda f: f.__name__)
 def test_vocabulary_tensor_labels_y(f):
     "Labels are `y` (ints, -1 for unknown), with no default labels."
     assert "y" in _params(f) and inspect.signature(f).parameters["y"].default is None
