@@ -90,7 +90,7 @@ def child(out):
 def run_cli(root, out):
     "Wall and user+sys seconds of the console command in a fresh process with PYTHONPATH=root."
     env = dict(os.environ, PYTHONPATH=root)
-    cmd = [sys.executable, "-c", "import sys; from hierfact.cli import main; sys.exit(main())",
+    cmd = [sys.executable, "-P", "-c", "import sys; from hierfact.cli import main; sys.exit(main())",
            "topics", "--out", out, "--quiet"]
     t = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
