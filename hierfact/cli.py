@@ -296,6 +296,7 @@ def _oom_message(e: BaseException, ds, args) -> str:
     return (f"out of memory while fitting the tensor {size} ({format_bytes(float(np.prod(shape, dtype=np.float64)) * 8)} "
             f"dense as float64) on {args.device}: {first}{hint}")
 
+# %% ../nbs/09b_cli.ipynb #9a050821
 def main(argv=None) -> int:
     """Console entry point `hierfact` (subcommands `topics` and `ranks`); returns the exit status (0 ok, 2 bad input,
     1 failed fit, out of memory or unwritable --out). --out is created only when the results are written.

@@ -423,6 +423,7 @@ def _word_weights(word_weights, D: sp.csr_matrix) -> np.ndarray:
         raise ValueError("word_weights: expected finite weights >= 0, not all 0")
     return s
 
+# %% ../nbs/21_metrics.ipynb #6ec5a9d8
 def document_loadings(factor, docs, *, word_weights="idf") -> np.ndarray:
     """The topic loadings of each document: h_d = argmin_{h >= 0} ||diag(s) (x_d - A~ h)||_2, where x_d is row d of
     `docs`, A~ the columns of `factor` scaled to unit weighted norm ||diag(s) a_t||_2 = 1 and s the word weights.

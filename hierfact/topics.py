@@ -644,6 +644,7 @@ def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
             "layers": [{"layer": r["layer"], "k": r["k"], "npmi_mean": round(r["npmi_mean"], 5),
                         "diversity": round(r["diversity"], 5), "npmi": [round(float(v), 5) for v in r["npmi"]]} for r in rows]}
 
+# %% ../nbs/09_topics.ipynb #01a1d4f4
 def format_metrics(q: dict) -> str:
     "`layer_metrics`'s dict as the report's lines: one per layer, NPMI and diversity."
     out = [f"== topic quality (NPMI of the top {q['top_n']} words over {q['reference']}; diversity of the top {q['diversity_n']})"]
