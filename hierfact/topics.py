@@ -22,7 +22,7 @@ from .baselines import IndependentNCPDModel
 
 # %% auto #0
 __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'TWO_RANK_MODELS',
-           'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS',
+           'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS',
            'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL', 'PROGRESS_EVERY', 'MIN_TREE_SHARE',
            'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'format_bytes', 'corpus_dataset',
            'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode',
@@ -413,6 +413,11 @@ TWO_RANK_MODELS = ("neural-ncpd", "neural-multihntf")     # trained through at l
 DEFAULT_EPOCHS = 100
 WORDS = ("grounded", "factor")    # how the words shown are ranked (`topic_word_scores`)
 DEFAULT_WORDS = "grounded"
+# how grounded words are scored: c-TF-IDF of the loading-weighted counts, loadings by unweighted NNLS (measured in
+# benchmarks/results/topic_quality.md: on the tweets NPMI +0.088 / +0.100 / +0.057 at layers 0-2 against +0.079 /
+# +0.107 / +0.063 with idf-weighted loadings, +0.071 against +0.056 at layer 0 on a held-out half; on the newsgroups
+# better at every layer)
+GROUNDED = {"ranking": "ctfidf", "word_weights": "none"}
 WEIGHTINGS = ("none", "documents", "sqrt")          # --weighting: a cell's weight 1, n or sqrt(n) (n its documents)
 EMPTY_CELLS = ("missing", "zero")                   # --empty-cells: a cell without documents left out, or fitted as 0
 WEIGHTED_MODELS = ("multihntf", "ncpd")             # the models whose fit takes `mask` / `sample_weight`
@@ -615,7 +620,7 @@ def has_documents(ds: Dataset) -> bool:
 def topic_word_scores(m, ds: Dataset, words: str = DEFAULT_WORDS) -> tuple:
     """The scores that rank each topic's words wherever words are shown (report, tree, topic_tree.json, topics.html,
     NPMI): a list with one float64 numpy array (n_words, r_l) >= 0 per layer, and a str saying which.
-    words : 'grounded' (default): `hierfact.metrics.grounded_word_scores` of each layer's topics(l) over the documents
+    words : 'grounded' (default): `hierfact.metrics.grounded_word_scores` (options `GROUNDED`) of each layer's topics(l) over the documents
     behind ds (`reference_docs`): each document's topic loadings by NNLS, then the words of the documents that load on a
     topic ranked by class-based tf-idf (Grootendorst 2022; chapter 21), so a topic is named by words that co-occur in its
     documents and are not everywhere; when ds holds no documents (only cells) the factor's weights are used and the str
@@ -627,7 +632,7 @@ def topic_word_scores(m, ds: Dataset, words: str = DEFAULT_WORDS) -> tuple:
     if not has_documents(ds): return T, "factor (DATA holds no documents to ground the words in)"
     from hierfact.metrics import grounded_word_scores
     docs, what = reference_docs(ds)
-    return [grounded_word_scores(t, docs) for t in T], f"grounded in {what} (c-TF-IDF)"
+    return [grounded_word_scores(t, docs, **GROUNDED) for t in T], f"grounded in {what} (c-TF-IDF)"
 
 def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
     """NPMI coherence (top 10 words, Lau et al. 2014) and diversity (top 25, Dieng et al. 2020) of every layer of the

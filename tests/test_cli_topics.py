@@ -184,7 +184,7 @@ def test_words_grounded_by_default_factor_on_request(dated, tmp_path):
     vocab = ds.labels[ds.feature_mode]
     for l in range(2):
         np.testing.assert_array_equal(f.topics(l).numpy(), g.topics(l).numpy())          # one fit
-        S = grounded_word_scores(g.topics(l).numpy(), docs)
+        S = grounded_word_scores(g.topics(l).numpy(), docs, ranking="ctfidf", word_weights="none")
         np.testing.assert_array_equal(g.word_scores_[l], S)
         tg, tf = hierarchy_tree(g, ds, top_n=4), hierarchy_tree(f, ds, top_n=4)
         for j, (a, b) in enumerate(zip(tg["layers"][l]["topics"], tf["layers"][l]["topics"])):
