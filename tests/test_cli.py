@@ -660,11 +660,13 @@ def test_cell_options_defaults(holey):
     from hierfact.topics import cell_weights, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, report
     args = build_parser().parse_args(["topics"])
     assert args.weighting is None and args.empty_cells is None            # resolved per model and data
-    assert (DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS) == ("none", "missing")
+    assert (DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS) == ("documents", "missing")
     mask, sw, cells = cell_weights(holey)
     n = holey.n_docs[:, :, None]
-    assert sw is None and mask.shape == (4, 5, 1) and np.array_equal(mask, (n > 0).astype(float))
-    assert cells == {"weighting": "none", "empty_cells": "missing", "empty_cells_count": 6}
+    assert np.array_equal(sw, np.maximum(n, 1)) and mask.shape == (4, 5, 1) and np.array_equal(mask, (n > 0).astype(float))
+    assert cells == {"weighting": "documents", "empty_cells": "missing", "empty_cells_count": 6}
+    mask, sw, cells = cell_weights(holey, weighting="none")
+    assert sw is None and np.array_equal(mask, (n > 0).astype(float)) and cells["weighting"] == "none"
     mask, sw, _ = cell_weights(holey, weighting="documents", empty_cells="zero")
     assert mask is None and np.array_equal(sw, np.maximum(n, 1))          # an empty cell weighs one document
     mask, sw, _ = cell_weights(holey, weighting="sqrt")
@@ -736,14 +738,14 @@ def test_cli_cells_on_a_table_with_empty_cells(tmp_path, capsys):
         w = csv.DictWriter(f, fieldnames=["text", "source", "month"]); w.writeheader(); w.writerows(rows)
     base = ["topics", str(p), "--group-by", "source", "--time", "month", "--ranks", "2", "1", "--min-df", "1", "--quiet"]
     outs = {}
-    for opts in ([], ["--empty-cells", "zero", "--weighting", "none"], ["--weighting", "documents"]):
+    for opts in ([], ["--empty-cells", "zero", "--weighting", "none"], ["--weighting", "none"]):
         assert main(base + opts + ["--out", str(tmp_path / "_".join(opts or ["default"]))]) == 0
         outs[" ".join(opts)] = capsys.readouterr().out
-    assert "--empty-cells missing, --weighting none" in outs[""] and "left out of the fit: 5" in outs[""]
+    assert "--empty-cells missing, --weighting documents" in outs[""] and "left out of the fit: 5" in outs[""]
     assert "--empty-cells zero, --weighting none" in outs["--empty-cells zero --weighting none"]
-    assert "--weighting documents" in outs["--weighting documents"]
+    assert "--empty-cells missing, --weighting none" in outs["--weighting none"]
     tree = json.loads((tmp_path / "default" / "topic_tree.json").read_text())
-    assert tree["cells"] == {"weighting": "none", "empty_cells": "missing", "empty_cells_count": 5}
+    assert tree["cells"] == {"weighting": "documents", "empty_cells": "missing", "empty_cells_count": 5}
     err = lambda o: float(o.split("relative reconstruction error ")[1].split()[0])
     assert err(outs[""]) != err(outs["--empty-cells zero --weighting none"])
     assert (tmp_path / "default" / "month_trends.png").stat().st_size > 1000
