@@ -573,15 +573,10 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     return res
 
 # %% ../nbs/03_nmf.ipynb #4e419343
-def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
-         comm=ONE_PROCESS):
-    """The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet).
-    With a `comm` (chapter 19) X, S and the result's S are this process's columns and A is the same everywhere:
-    after each update of S the column sums X S^T, S S^T and the error go through one all_reduce; one process
-    (`ONE_PROCESS`, the default) adds nothing, so this is the same loop whatever the number of processes."""
-    n1 = X.shape[0]
-    D, mask, k = _prepare(X, compress_rows=update_A, comm=comm)
-    n2 = D.n2_all
+def _nmf_start(D, mask, k, rank, init, A, S, update_A, update_S, gen, n1, comm=ONE_PROCESS) -> tuple:
+    """The NMF loop's start on D = X 2**-k: (A, S, ka, ks) with X 2**-k = (A 2**-ka)(S 2**-ks). Both factors free: the
+    `init` method; a factor given: scaled to those units (A's compressed rows kept); a free factor next to a fixed
+    one: filled with sqrt(mean(X) / rank)."""
     ka, ks = _split(k)                                               # X 2**-k = (A 2**-ka)(S 2**-ks)
     if A is not None:
         A = pow2_scale(A, -ka)
@@ -596,6 +591,19 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
             A = torch.full((D.shape[0], rank), avg * math.sqrt(2.0 ** (k - 2 * ka)), dtype=D.dtype, device=D.device)
         if S is None: S = torch.full((rank, D.shape[1]), avg * math.sqrt(2.0 ** (k - 2 * ks)), dtype=D.dtype, device=D.device)
     A, S = A.contiguous(), S.contiguous()
+    return A, S, ka, ks
+
+# %% ../nbs/03_nmf.ipynb #59b6a6b3
+def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
+         comm=ONE_PROCESS):
+    """The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet).
+    With a `comm` (chapter 19) X, S and the result's S are this process's columns and A is the same everywhere:
+    after each update of S the column sums X S^T, S S^T and the error go through one all_reduce; one process
+    (`ONE_PROCESS`, the default) adds nothing, so this is the same loop whatever the number of processes."""
+    n1 = X.shape[0]
+    D, mask, k = _prepare(X, compress_rows=update_A, comm=comm)
+    n2 = D.n2_all
+    A, S, ka, ks = _nmf_start(D, mask, k, rank, init, A, S, update_A, update_S, gen, n1, comm)
     floor = math.sqrt(_tiny(D.dtype))                                # floor of AS in the KL ratio (max X is ~1)
     lift = torch.finfo(D.dtype).eps ** 2 * math.sqrt(D.max_all)      # MU entries never go subnormal
     kl_unscale = lambda v: math.ldexp(v, k)                          # D(X || AS) = 2**k D(X 2**-k || ...)
