@@ -640,6 +640,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'hierfact.ranks._agree': ('ranks.html#_agree', 'hierfact/ranks.py'),
                                 'hierfact.ranks._check_count': ('ranks.html#_check_count', 'hierfact/ranks.py'),
                                 'hierfact.ranks._check_fraction': ('ranks.html#_check_fraction', 'hierfact/ranks.py'),
+                                'hierfact.ranks._check_heldout_options': ('ranks.html#_check_heldout_options', 'hierfact/ranks.py'),
                                 'hierfact.ranks._check_rank_list': ('ranks.html#_check_rank_list', 'hierfact/ranks.py'),
                                 'hierfact.ranks._check_real': ('ranks.html#_check_real', 'hierfact/ranks.py'),
                                 'hierfact.ranks._check_thresholds': ('ranks.html#_check_thresholds', 'hierfact/ranks.py'),

@@ -347,6 +347,14 @@ def _slice_cp(cp, r):
     return (w[:r], [f[:, :r].contiguous() for f in F])
 
 # %% ../nbs/18_ranks.ipynb #87526848
+def _check_heldout_options(heldout_options, n_iter_max, tol) -> tuple:
+    "(n_iter_max, tol) of the held-out fits: `heldout_options`' values, by default the main fits' ones; checked."
+    ho = dict(n_iter_max=n_iter_max, tol=tol) | _check_options(heldout_options, "heldout_options", ("n_iter_max", "tol"))
+    ho_iter, ho_tol = _check_count(ho["n_iter_max"], "heldout_options['n_iter_max']", 1), _check_real(ho["tol"], "heldout_options['tol']")
+    if ho_tol < 0: raise ValueError(f"heldout_options['tol']: expected a number >= 0, got {ho_tol}")
+    return ho_iter, ho_tol
+
+# %% ../nbs/18_ranks.ipynb #bc9a3cd3
 def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_fraction=0.1, core_consistency: bool = True,
                      solver: str = "hals", n_iter_max: int = 300, tol: float = 1e-6, heldout_options=None,
                      stability_threshold: float = 0.9, corcondia_threshold: float = 50.0, heldout_rtol: float = 0.01,
@@ -390,9 +398,7 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
     n_iter_max = _check_count(n_iter_max, "n_iter_max", 1)
     tol = _check_real(tol, "tol")
     if tol < 0: raise ValueError(f"tol: expected a number >= 0, got {tol}")
-    ho = dict(n_iter_max=n_iter_max, tol=tol) | _check_options(heldout_options, "heldout_options", ("n_iter_max", "tol"))
-    ho_iter, ho_tol = _check_count(ho["n_iter_max"], "heldout_options['n_iter_max']", 1), _check_real(ho["tol"], "heldout_options['tol']")
-    if ho_tol < 0: raise ValueError(f"heldout_options['tol']: expected a number >= 0, got {ho_tol}")
+    ho_iter, ho_tol = _check_heldout_options(heldout_options, n_iter_max, tol)
     st, ct = _check_thresholds(stability_threshold, corcondia_threshold)
     rtol = _check_real(heldout_rtol, "heldout_rtol")
     if rtol < 0: raise ValueError(f"heldout_rtol: expected a number >= 0, got {rtol}")
