@@ -126,12 +126,8 @@ def split_columns(X, parts=None, index=None, *, sizes=None, group=None):
     return split_mode(X, 1, parts, index, sizes=sizes, group=group)
 
 # %% ../nbs/comm.ipynb #b432609b
-class Comm:
-    """The communication argument of the NMF and NCPD loops (`hierfact.nmf`, `hierfact.ncpd`): sums over the
-    processes of `group` (None: the default group) that hold parts of the data, with a count of what went through
-    all_reduce: `calls`, `words` (entries of the reduced buffers) and `seconds` (wall time spent in them).
-    With one process (torch.distributed not initialized, a group of size 1, or `Comm.one()`) every method returns
-    its input: the loops then run exactly as they do without a comm."""
+class _CommCounts:
+    "The processes of a `Comm` and the count of its all_reduce traffic (calls, words, seconds)."
     def __init__(self, group=None, *, size=None):
         self.group = group
         self.rank, self.size = (0, 1) if size == 1 else world_info(group)
@@ -150,6 +146,19 @@ class Comm:
         self.seconds += time.perf_counter() - t0
         self.calls += 1; self.words += flat.numel()
 
+    def mark(self):
+        "Start counting the traffic of the iterations (the loops call it after their setup)."
+        if self.size > 1: self._mark = (self.words, self.calls)
+
+    def stats(self, n_iter=0) -> dict:
+        "This process's traffic: totals, and per iteration since `mark` over `n_iter` iterations."
+        w, c = self.words - self._mark[0], self.calls - self._mark[1]
+        return dict(processes=self.size, calls=self.calls, words=self.words, seconds=self.seconds,
+                    words_per_iter=(w / n_iter if n_iter else 0.0), calls_per_iter=(c / n_iter if n_iter else 0.0))
+
+# %% ../nbs/comm.ipynb #a4cb0bed
+class _CommSums(_CommCounts):
+    "`Comm`'s reductions: sum, max, norm, col_norms (one process: the inputs themselves)."
     def sum(self, *items) -> list:
         """The sums over the processes of `items`: tensors (any shapes) and Python floats (summed in float64, returned
         as floats); one all_reduce per dtype present. One process: the items themselves."""
@@ -182,6 +191,13 @@ class Comm:
         if self.size == 1: return torch.linalg.vector_norm(T, dim=0)
         return self.sum((T * T).sum(0))[0].sqrt()
 
+# %% ../nbs/comm.ipynb #be39955c
+class Comm(_CommSums):
+    """The communication argument of the NMF and NCPD loops (`hierfact.nmf`, `hierfact.ncpd`): sums over the
+    processes of `group` (None: the default group) that hold parts of the data, with a count of what went through
+    all_reduce: `calls`, `words` (entries of the reduced buffers) and `seconds` (wall time spent in them).
+    With one process (torch.distributed not initialized, a group of size 1, or `Comm.one()`) every method returns
+    its input: the loops then run exactly as they do without a comm."""
     def qr(self, Y):
         """Thin QR of a tall matrix whose rows are split over the processes (Y: this process's n_p x q rows): local QR,
         all_gather of the q x q triangles, QR of their stack (TSQR, Demmel et al. 2012). Returns (this process's
@@ -212,16 +228,6 @@ class Comm:
             dist.broadcast_object_list(st, group=self.group, group_src=0)
             gen.set_state(st[0])
         return gen
-
-    def mark(self):
-        "Start counting the traffic of the iterations (the loops call it after their setup)."
-        if self.size > 1: self._mark = (self.words, self.calls)
-
-    def stats(self, n_iter=0) -> dict:
-        "This process's traffic: totals, and per iteration since `mark` over `n_iter` iterations."
-        w, c = self.words - self._mark[0], self.calls - self._mark[1]
-        return dict(processes=self.size, calls=self.calls, words=self.words, seconds=self.seconds,
-                    words_per_iter=(w / n_iter if n_iter else 0.0), calls_per_iter=(c / n_iter if n_iter else 0.0))
 
 # %% ../nbs/comm.ipynb #1184ed76
 def gather_checked(comm, fn):

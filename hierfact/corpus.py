@@ -232,6 +232,145 @@ def _as_timestamp(v, arg: str):
     return t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t
 
 # %% ../nbs/20_corpus.ipynb #e3dfffcb
+def _check_corpus_args(*, weighting, sparse, min_docs, time, freq, since, until, groups) -> tuple:
+    "The checks of `load_corpus` that need no data: returns (freq lowercased or None, the list of group columns)."
+    import pandas as pd
+    if weighting not in ("mean", "sum"):
+        raise ValueError(f"weighting: expected 'mean' or 'sum', got {weighting!r}")
+    if sparse not in ("auto", True, False):
+        raise ValueError(f"sparse: expected 'auto', True or False, got {sparse!r}")
+    if isinstance(min_docs, bool) or not isinstance(min_docs, numbers.Integral) or min_docs < 1:
+        raise ValueError(f"min_docs: expected an integer >= 1, got {min_docs!r}")
+    if time is None:
+        for arg, v in (("freq", freq), ("since", since), ("until", until)):
+            if v is not None: raise ValueError(f"{arg}: needs a date column; pass time='<column>' as well")
+    elif freq is None: freq = "month"
+    if time is not None and since is not None and until is not None:
+        t0, t1 = _as_timestamp(since, "since"), _as_timestamp(until, "until")
+        if t0 >= (t1 + pd.Timedelta(days=1) if t1 == t1.normalize() else t1):      # an until at midnight: its whole day
+            raise ValueError(f"since/until: the range is inverted: since={since!r} is after until={until!r}; give "
+                             f"since on or before until")
+    if freq is not None and (not isinstance(freq, str) or freq.lower() not in TIME_FREQS):
+        raise ValueError(f"freq: expected one of {', '.join(map(repr, TIME_FREQS))}, got {freq!r}")
+    freq = freq.lower() if freq is not None else None
+    group_cols = [groups] if isinstance(groups, str) else list(groups)
+    if len(set(map(str, group_cols))) != len(group_cols) or time in group_cols:
+        raise ValueError(f"groups: each column may appear once (and not also as time=), got {group_cols!r}")
+    return freq, group_cols
+
+# %% ../nbs/20_corpus.ipynb #8cf6441a
+def _drop_dates(dates, since, until, keep, dropped):
+    "Clear `keep` where a date is before `since` or after `until` (a date at midnight: that whole day); count them."
+    import pandas as pd
+    if since is not None:
+        t = _as_timestamp(since, "since"); out = (dates < t).to_numpy()
+        dropped["since"] = int(out.sum()); keep &= ~out
+    if until is not None:
+        t = _as_timestamp(until, "until")                 # a date at midnight includes that whole day
+        out = (dates >= t + pd.Timedelta(days=1) if t == t.normalize() else dates > t).to_numpy()
+        dropped["until"] = int(out.sum()); keep &= ~out
+
+def _drop_rare(group_cols, gcols, min_docs, keep, dropped):
+    "Clear `keep` for the values of each group column with fewer than `min_docs` kept documents; count them."
+    rare_any = np.zeros(len(keep), dtype=bool)
+    for g, col in zip(group_cols, gcols):
+        counts = col[keep].value_counts(dropna=False)
+        rare = counts.index[counts.to_numpy() < min_docs]
+        hit = (col.isin(rare).to_numpy() & keep)
+        dropped["min_docs"][g] = {"values": int(len(rare)), "documents": int(hit.sum())}
+        rare_any |= hit
+    keep &= ~rare_any
+
+# %% ../nbs/20_corpus.ipynb #2253d36e
+def _filter_documents(df, texts, group_cols, gcols, *, time, since, until, min_docs) -> tuple:
+    """The rows `load_corpus` keeps: (keep, a boolean array; dropped, what each filter removed; the parsed dates or
+    None). Drops blank texts, then dates outside [since, until], then rare group values."""
+    n0 = len(df)
+    keep = np.ones(n0, dtype=bool)
+    dropped = {"since": 0, "until": 0, "min_docs": {}, "empty_text": 0, "documents": 0}
+    empty = texts.fillna("").astype(str).str.strip().eq("").to_numpy()   # no words: no evidence for its cell
+    dropped["empty_text"] = int(empty.sum()); keep &= ~empty
+    dates = None
+    if time is not None:
+        dates = _parse_dates(_column(df, time, "time"), time)
+        _drop_dates(dates, since, until, keep, dropped)
+        if not keep.any():
+            raise ValueError(f"since/until: no document is dated in [{since}, {until}] (dates in column {time!r} run "
+                             f"from {dates.min()} to {dates.max()})")
+    if min_docs > 1:
+        _drop_rare(group_cols, gcols, min_docs, keep, dropped)
+        if group_cols and not keep.any():
+            raise ValueError(f"min_docs: every group value has fewer than {min_docs} documents; no document is left")
+    dropped["documents"] = int(n0 - keep.sum())
+    if dropped["documents"]:
+        _log.info("load_corpus: dropped %d of %d documents (empty text: %d, since: %d, until: %d, min_docs: %s)",
+                  dropped["documents"], n0, dropped["empty_text"], dropped["since"], dropped["until"], dropped["min_docs"])
+    if n0 == 0 or not keep.any(): raise ValueError(f"source: no documents (the table has {n0} rows)")
+    return keep, dropped, dates
+
+# %% ../nbs/20_corpus.ipynb #efaa28cf
+def _cell_index(df, group_cols, gcols, keep, dates, freq) -> tuple:
+    """Each kept document's cell: (cell, the flat cell index per document; labels, one list per mode; names, the
+    modes' names; sizes, the tensor's shape without the word mode). No groups and no time: one cell per document."""
+    codes, labels, names = [], [], []
+    for g, col in zip(group_cols, gcols):
+        c, lab = _group_codes(col[keep], g, "groups")
+        codes.append(c); labels.append(lab); names.append(str(g))
+    if dates is not None:
+        o = _period_ordinals(dates[keep].to_numpy().astype("datetime64[D]"), freq)
+        lo, hi = int(o.min()), int(o.max())
+        codes.append(o - lo); labels.append(period_labels(lo, hi, freq)); names.append(freq)
+    n = int(keep.sum())
+    if not codes:                                                      # no groups, no time: one cell per document
+        codes.append(np.arange(n)); labels.append(df.index[keep].tolist()); names.append("document")
+    sizes = tuple(len(lab) for lab in labels)
+    cell = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+    return cell, labels, names, sizes
+
+# %% ../nbs/20_corpus.ipynb #e5e9a24c
+def _document_counts(docs, vectorizer, *, stop_words, min_df, max_df, max_features) -> tuple:
+    """(vectorizer fitted, D: CSR documents x words float64 counts, the vocabulary). Builds `load_corpus`'s
+    CountVectorizer unless one is given (then the word options must keep their defaults)."""
+    defaults = dict(stop_words="english", min_df=1, max_df=1.0, max_features=None)
+    given = dict(stop_words=stop_words, min_df=min_df, max_df=max_df, max_features=max_features)
+    if vectorizer is None:
+        from sklearn.feature_extraction.text import CountVectorizer
+        vectorizer = CountVectorizer(preprocessor=tweet_preprocessor, stop_words=_stop_words(stop_words),
+                                     token_pattern=TOKEN_PATTERN, min_df=min_df, max_df=max_df,
+                                     max_features=max_features, dtype=np.float64)
+    else:
+        if not (hasattr(vectorizer, "fit_transform") and hasattr(vectorizer, "get_feature_names_out")):
+            raise TypeError(f"vectorizer: expected a scikit-learn vectorizer (fit_transform, get_feature_names_out), "
+                            f"got {type(vectorizer).__name__}")
+        clash = [k for k in defaults if not (given[k] is defaults[k] or given[k] == defaults[k])]
+        if clash:
+            raise ValueError(f"vectorizer: given together with {', '.join(clash)}; set those on the vectorizer instead")
+    try: D = sp.csr_matrix(vectorizer.fit_transform(docs), dtype=np.float64)
+    except ValueError as e:
+        raise ValueError(f"min_df/max_df/stop_words: no word is left in the {len(docs):,} documents ({e})") from None
+    return vectorizer, D, [str(w) for w in vectorizer.get_feature_names_out()]
+
+# %% ../nbs/20_corpus.ipynb #535ae166
+def _cell_tensor(cell, D, sizes, *, weighting, sparse) -> tuple:
+    """(X, n_docs): the counts of each cell's documents summed (one sparse product G @ D), divided by the cell's
+    document count for weighting='mean'; X dense or a coalesced sparse COO tensor of shape (*sizes, V)."""
+    n, V = D.shape
+    K = int(np.prod(sizes))
+    G = sp.csr_matrix((np.ones(n), (cell, np.arange(n))), shape=(K, n))
+    n_docs = np.bincount(cell, minlength=K).astype(np.int64)
+    C = (G @ D).tocsr()
+    if weighting == "mean": C = (sp.diags(1.0 / np.maximum(n_docs, 1)) @ C).tocsr()
+    shape = (*sizes, V)
+    if sparse is True or (sparse == "auto" and K * V > SPARSE_AUTO_ENTRIES):
+        C = C.tocoo()
+        idx = np.vstack([*np.unravel_index(C.row, sizes), C.col]).astype(np.int64)
+        X = torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(C.data.astype(np.float64)), shape,
+                                    check_invariants=False).coalesce()
+    else:
+        X = torch.from_numpy(C.toarray().reshape(shape))
+    return X, n_docs.reshape(sizes)
+
+# %% ../nbs/20_corpus.ipynb #ef856873
 def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=None, until=None, min_docs=1,
                 stop_words="english", min_df=1, max_df=1.0, max_features=None, weighting="mean", vectorizer=None,
                 sparse="auto") -> Corpus:
@@ -265,118 +404,21 @@ def load_corpus(source, *, text="text", groups=(), time=None, freq=None, since=N
     example, unknown freq or weighting, a filter that leaves no document, an empty vocabulary), FileNotFoundError
     and ImportError (Parquet without an engine)."""
     import pandas as pd
-    if weighting not in ("mean", "sum"):
-        raise ValueError(f"weighting: expected 'mean' or 'sum', got {weighting!r}")
-    if sparse not in ("auto", True, False):
-        raise ValueError(f"sparse: expected 'auto', True or False, got {sparse!r}")
-    if isinstance(min_docs, bool) or not isinstance(min_docs, numbers.Integral) or min_docs < 1:
-        raise ValueError(f"min_docs: expected an integer >= 1, got {min_docs!r}")
-    if time is None:
-        for arg, v in (("freq", freq), ("since", since), ("until", until)):
-            if v is not None: raise ValueError(f"{arg}: needs a date column; pass time='<column>' as well")
-    elif freq is None: freq = "month"
-    if time is not None and since is not None and until is not None:
-        t0, t1 = _as_timestamp(since, "since"), _as_timestamp(until, "until")
-        if t0 >= (t1 + pd.Timedelta(days=1) if t1 == t1.normalize() else t1):      # an until at midnight: its whole day
-            raise ValueError(f"since/until: the range is inverted: since={since!r} is after until={until!r}; give "
-                             f"since on or before until")
-    if freq is not None and (not isinstance(freq, str) or freq.lower() not in TIME_FREQS):
-        raise ValueError(f"freq: expected one of {', '.join(map(repr, TIME_FREQS))}, got {freq!r}")
-    freq = freq.lower() if freq is not None else None
-    group_cols = [groups] if isinstance(groups, str) else list(groups)
-    if len(set(map(str, group_cols))) != len(group_cols) or time in group_cols:
-        raise ValueError(f"groups: each column may appear once (and not also as time=), got {group_cols!r}")
-
+    freq, group_cols = _check_corpus_args(weighting=weighting, sparse=sparse, min_docs=min_docs, time=time, freq=freq,
+                                          since=since, until=until, groups=groups)
     df = read_documents(source)
     src = None if isinstance(source, pd.DataFrame) else Path(source)
     texts = _column(df, text, "text")
     gcols = [_column(df, g, "groups") for g in group_cols]
-    n0 = len(df)
-    keep = np.ones(n0, dtype=bool)
-    dropped = {"since": 0, "until": 0, "min_docs": {}, "empty_text": 0, "documents": 0}
-    empty = texts.fillna("").astype(str).str.strip().eq("").to_numpy()   # no words: no evidence for its cell
-    dropped["empty_text"] = int(empty.sum()); keep &= ~empty
-
-    if time is not None:
-        dates = _parse_dates(_column(df, time, "time"), time)
-        if since is not None:
-            t = _as_timestamp(since, "since"); out = (dates < t).to_numpy()
-            dropped["since"] = int(out.sum()); keep &= ~out
-        if until is not None:
-            t = _as_timestamp(until, "until")                 # a date at midnight includes that whole day
-            out = (dates >= t + pd.Timedelta(days=1) if t == t.normalize() else dates > t).to_numpy()
-            dropped["until"] = int(out.sum()); keep &= ~out
-        if not keep.any():
-            raise ValueError(f"since/until: no document is dated in [{since}, {until}] (dates in column {time!r} run "
-                             f"from {dates.min()} to {dates.max()})")
-    if min_docs > 1:
-        rare_any = np.zeros(n0, dtype=bool)
-        for g, col in zip(group_cols, gcols):
-            counts = col[keep].value_counts(dropna=False)
-            rare = counts.index[counts.to_numpy() < min_docs]
-            hit = (col.isin(rare).to_numpy() & keep)
-            dropped["min_docs"][g] = {"values": int(len(rare)), "documents": int(hit.sum())}
-            rare_any |= hit
-        keep &= ~rare_any
-        if group_cols and not keep.any():
-            raise ValueError(f"min_docs: every group value has fewer than {min_docs} documents; no document is left")
-    dropped["documents"] = int(n0 - keep.sum())
-    if dropped["documents"]:
-        _log.info("load_corpus: dropped %d of %d documents (empty text: %d, since: %d, until: %d, min_docs: %s)",
-                  dropped["documents"], n0, dropped["empty_text"], dropped["since"], dropped["until"], dropped["min_docs"])
-    if n0 == 0 or not keep.any(): raise ValueError(f"source: no documents (the table has {n0} rows)")
-
-    # step 1: documents -> a cell index each, and the document x word counts
-    codes, labels, names = [], [], []
-    for g, col in zip(group_cols, gcols):
-        c, lab = _group_codes(col[keep], g, "groups")
-        codes.append(c); labels.append(lab); names.append(str(g))
-    if time is not None:
-        o = _period_ordinals(dates[keep].to_numpy().astype("datetime64[D]"), freq)
-        lo, hi = int(o.min()), int(o.max())
-        codes.append(o - lo); labels.append(period_labels(lo, hi, freq)); names.append(freq)
-    n = int(keep.sum())
-    if not codes:                                                      # no groups, no time: one cell per document
-        codes.append(np.arange(n)); labels.append(df.index[keep].tolist()); names.append("document")
-    sizes = tuple(len(lab) for lab in labels)
-    cell = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+    keep, dropped, dates = _filter_documents(df, texts, group_cols, gcols, time=time, since=since, until=until,
+                                             min_docs=min_docs)
+    cell, labels, names, sizes = _cell_index(df, group_cols, gcols, keep, dates, freq)
     docs = texts[keep].fillna("").astype(str).tolist()
-
-    defaults = dict(stop_words="english", min_df=1, max_df=1.0, max_features=None)
-    given = dict(stop_words=stop_words, min_df=min_df, max_df=max_df, max_features=max_features)
-    if vectorizer is None:
-        from sklearn.feature_extraction.text import CountVectorizer
-        vectorizer = CountVectorizer(preprocessor=tweet_preprocessor, stop_words=_stop_words(stop_words),
-                                     token_pattern=TOKEN_PATTERN, min_df=min_df, max_df=max_df,
-                                     max_features=max_features, dtype=np.float64)
-    else:
-        if not (hasattr(vectorizer, "fit_transform") and hasattr(vectorizer, "get_feature_names_out")):
-            raise TypeError(f"vectorizer: expected a scikit-learn vectorizer (fit_transform, get_feature_names_out), "
-                            f"got {type(vectorizer).__name__}")
-        clash = [k for k in defaults if not (given[k] is defaults[k] or given[k] == defaults[k])]
-        if clash:
-            raise ValueError(f"vectorizer: given together with {', '.join(clash)}; set those on the vectorizer instead")
-    try: D = sp.csr_matrix(vectorizer.fit_transform(docs), dtype=np.float64)
-    except ValueError as e:
-        raise ValueError(f"min_df/max_df/stop_words: no word is left in the {n:,} documents ({e})") from None
-    vocab = [str(w) for w in vectorizer.get_feature_names_out()]
+    vectorizer, D, vocab = _document_counts(docs, vectorizer, stop_words=stop_words, min_df=min_df, max_df=max_df,
+                                            max_features=max_features)
     labels.append(vocab); names.append("word")
-
-    # step 2: counts -> cells, one sparse product G @ D
-    K, V = int(np.prod(sizes)), len(vocab)
-    G = sp.csr_matrix((np.ones(n), (cell, np.arange(n))), shape=(K, n))
-    n_docs = np.bincount(cell, minlength=K).astype(np.int64)
-    C = (G @ D).tocsr()
-    if weighting == "mean": C = (sp.diags(1.0 / np.maximum(n_docs, 1)) @ C).tocsr()
-    shape = (*sizes, V)
-    if sparse is True or (sparse == "auto" and K * V > SPARSE_AUTO_ENTRIES):
-        C = C.tocoo()
-        idx = np.vstack([*np.unravel_index(C.row, sizes), C.col]).astype(np.int64)
-        X = torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(C.data.astype(np.float64)), shape,
-                                    check_invariants=False).coalesce()
-    else:
-        X = torch.from_numpy(C.toarray().reshape(shape))
-    return Corpus(X=X, labels=labels, mode_names=names, n_docs=n_docs.reshape(sizes), vectorizer=vectorizer,
+    X, n_docs = _cell_tensor(cell, D, sizes, weighting=weighting, sparse=sparse)
+    return Corpus(X=X, labels=labels, mode_names=names, n_docs=n_docs, vectorizer=vectorizer,
                   dropped=dropped, weighting=weighting, freq=freq, source=src, docs=D)
 
 # %% ../nbs/20_corpus.ipynb #a3712089

@@ -50,6 +50,31 @@ class DistNMFResult(NMFResult):
                 f"from {self.offset}, n_iter={self.n_iter}, converged={self.converged}, final error={err})")
 
 # %% ../nbs/19_distributed.ipynb #9ecf5004
+def _check_nmf_slab(X_local, rank, A, S_local, beta_loss, solver, init, n_iter_max, tol, dtype, device, comm) -> tuple:
+    """One process's checks of `distributed_nmf`: ((X, loss, rank, A or None, S_local or None), meta), meta what must be
+    the same on every process (`gather_checked` then compares them)."""
+    loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
+    X = as_tensor(X_local, "X_local", ndim=2, dtype=dtype, device=device, allow_empty=True)
+    r = check_rank(rank)
+    n1, nl = X.shape
+    if n1 == 0: raise ValueError("X_local: has 0 rows; every process holds all n1 rows (features) of its columns")
+    if nl == 0:
+        raise ValueError(f"X_local: process {comm.rank} of {comm.size} holds 0 columns (documents); every process "
+                         "needs at least one (split with split_columns, and use at most n2 processes)")
+    if init == "custom":
+        if A is None or S_local is None:
+            raise ValueError("init: 'custom' needs A (n1 x rank, the same on every process) and S_local (rank x n2_p)")
+    else:
+        for name, F in (("A", A), ("S_local", S_local)):
+            if F is not None: raise ValueError(f"{name}: was given but init={init!r} would overwrite it; pass init='custom'")
+    cast = dtype is not None
+    Ag = None if A is None else _given_factor(A, "A", (n1, r), X.dtype, X.device, cast)
+    Sg = None if S_local is None else _given_factor(S_local, "S_local", (r, nl), X.dtype, X.device, cast)
+    meta = dict(n1=n1, nl=nl, dtype=str(X.dtype), rank=r, loss=loss, solver=solver, init=init,
+                n_iter_max=int(n_iter_max), tol=float(tol))
+    return (X, loss, r, Ag, Sg), meta
+
+# %% ../nbs/19_distributed.ipynb #2160cf7c
 def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda",
                     A=None, S_local=None, n_iter_max: int = 500, tol: float = 1e-4, random_state=None, dtype=None,
                     device=None, verbose: bool = False, group=None) -> DistNMFResult:
@@ -77,29 +102,9 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
     X, rank > min(n1, n2) with an SVD init, misshapen A or S_local."""
     comm = Comm(group)
 
-    def local():
-        loss = _check_options(beta_loss, solver, init, n_iter_max, tol)
-        X = as_tensor(X_local, "X_local", ndim=2, dtype=dtype, device=device, allow_empty=True)
-        r = check_rank(rank)
-        n1, nl = X.shape
-        if n1 == 0: raise ValueError("X_local: has 0 rows; every process holds all n1 rows (features) of its columns")
-        if nl == 0:
-            raise ValueError(f"X_local: process {comm.rank} of {comm.size} holds 0 columns (documents); every process "
-                             "needs at least one (split with split_columns, and use at most n2 processes)")
-        if init == "custom":
-            if A is None or S_local is None:
-                raise ValueError("init: 'custom' needs A (n1 x rank, the same on every process) and S_local (rank x n2_p)")
-        else:
-            for name, F in (("A", A), ("S_local", S_local)):
-                if F is not None: raise ValueError(f"{name}: was given but init={init!r} would overwrite it; pass init='custom'")
-        cast = dtype is not None
-        Ag = None if A is None else _given_factor(A, "A", (n1, r), X.dtype, X.device, cast)
-        Sg = None if S_local is None else _given_factor(S_local, "S_local", (r, nl), X.dtype, X.device, cast)
-        meta = dict(n1=n1, nl=nl, dtype=str(X.dtype), rank=r, loss=loss, solver=solver, init=init,
-                    n_iter_max=int(n_iter_max), tol=float(tol))
-        return (X, loss, r, Ag, Sg), meta
-
-    (X, loss, r, Ag, Sg), metas = gather_checked(comm, local)
+    check = lambda: _check_nmf_slab(X_local, rank, A, S_local, beta_loss, solver, init, n_iter_max, tol, dtype, device,
+                                    comm)
+    (X, loss, r, Ag, Sg), metas = gather_checked(comm, check)
     same_everywhere(metas, dict(n1="X_local (number of rows n1)", dtype="X_local (dtype)", rank="rank",
                                 loss="beta_loss", solver="solver", init="init", n_iter_max="n_iter_max", tol="tol"))
     sizes = [m["nl"] for m in metas]
@@ -116,6 +121,48 @@ def distributed_nmf(X_local, rank, *, beta_loss: str = "frobenius", solver: str 
                          comm=comm.stats(res.n_iter))
 
 # %% ../nbs/19_distributed.ipynb #01b846eb
+def _check_ncpd_slab(X_local, rank, mode, solver, n_iter_max, tol, init, fixed_modes, normalize_factors, dtype, device,
+                     comm) -> tuple:
+    """One process's checks of `distributed_ncpd`: ((X, rank, split mode, fixed modes), meta), meta what must be the
+    same on every process (`gather_checked` then compares them)."""
+    X = as_tensor(X_local, "X_local", dtype=dtype, device=device, allow_empty=True)
+    if X.ndim < 2: raise ValueError(f"X_local: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
+    r = _check_args(rank, solver, n_iter_max, tol)
+    k = X.ndim
+    if isinstance(mode, bool) or not isinstance(mode, numbers.Integral) or not -k <= mode < k:
+        raise ValueError(f"mode: expected an integer in [-{k}, {k}) (the split mode), got {mode!r}")
+    md = int(mode) % k
+    for n, s in enumerate(X.shape):
+        if s == 0 and n == md:
+            raise ValueError(f"X_local: process {comm.rank} of {comm.size} holds 0 slices along the split mode {md}; "
+                             "every process needs at least one (split with split_mode, and use at most I_mode processes)")
+        if s == 0: raise ValueError(f"X_local: mode {n} has length 0; every mode must have length >= 1")
+    fixed = _check_fixed_modes(fixed_modes, k)
+    if isinstance(init, str) and init != "random":
+        if init in ("nndsvda", "nndsvd", "abs_svd", "svd"):
+            raise ValueError(f"init: {init!r} needs SVDs of the whole unfoldings, which no process holds; use 'random' "
+                             "or pass a CPTensor (e.g. hierfact.ncpd.ncpd_init computed on one machine)")
+        raise ValueError(f"init: got {init!r}; accepted are 'random', a CPTensor or (weights, factors)")
+    if not isinstance(init, (str, CPTensor, tuple, list)):
+        raise TypeError(f"init: got {type(init).__name__}; accepted are 'random', a CPTensor or (weights, factors)")
+    X = X.coalesce() if X.is_sparse else X.contiguous()
+    shape = list(X.shape); nl = shape[md]; shape[md] = -1
+    meta = dict(shape=shape, nl=nl, dtype=str(X.dtype), rank=r, mode=md, solver=solver, n_iter_max=int(n_iter_max),
+                tol=float(tol), fixed=sorted(fixed), init=init if isinstance(init, str) else "given",
+                normalize=bool(normalize_factors))
+    return (X, r, md, fixed), meta
+
+def _scale_slabs(X, comm) -> tuple:
+    "As `ncpd`: this process's slab over 2**kx, kx from the whole tensor's max; (X / 2**kx, kx, ||X||^2, ||X||) of the whole."
+    v = X.values() if X.is_sparse else X.reshape(-1)                # as ncpd: the loop runs on X / 2**kx,
+    top = float(comm.max((v.max() if v.numel() else v.new_zeros(())).reshape(1))[0])   # kx of the whole X's max
+    if top == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
+    kx = math.frexp(top)[1]
+    X = pow2_scale(X, -kx)
+    normX2 = comm.sum(sq_norm(X))[0]; normX = normX2.sqrt()
+    return X, kx, normX2, normX
+
+# %% ../nbs/19_distributed.ipynb #fa92f7d4
 def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_iter_max: int = 100, init="random",
                      tol: float = 1e-7, random_state=None, normalize_factors: bool = False, fixed_modes=None,
                      dtype=None, device=None, verbose: bool = False, stats=None,
@@ -149,47 +196,16 @@ def distributed_ncpd(X_local, rank, *, mode: int = 0, solver: str = "hals", n_it
     init='svd', a misshapen init)."""
     comm = Comm(group)
 
-    def local():
-        X = as_tensor(X_local, "X_local", dtype=dtype, device=device, allow_empty=True)
-        if X.ndim < 2: raise ValueError(f"X_local: NCPD needs a tensor with at least 2 modes, got shape {tuple(X.shape)}")
-        r = _check_args(rank, solver, n_iter_max, tol)
-        k = X.ndim
-        if isinstance(mode, bool) or not isinstance(mode, numbers.Integral) or not -k <= mode < k:
-            raise ValueError(f"mode: expected an integer in [-{k}, {k}) (the split mode), got {mode!r}")
-        md = int(mode) % k
-        for n, s in enumerate(X.shape):
-            if s == 0 and n == md:
-                raise ValueError(f"X_local: process {comm.rank} of {comm.size} holds 0 slices along the split mode {md}; "
-                                 "every process needs at least one (split with split_mode, and use at most I_mode processes)")
-            if s == 0: raise ValueError(f"X_local: mode {n} has length 0; every mode must have length >= 1")
-        fixed = _check_fixed_modes(fixed_modes, k)
-        if isinstance(init, str) and init != "random":
-            if init in ("nndsvda", "nndsvd", "abs_svd", "svd"):
-                raise ValueError(f"init: {init!r} needs SVDs of the whole unfoldings, which no process holds; use 'random' "
-                                 "or pass a CPTensor (e.g. hierfact.ncpd.ncpd_init computed on one machine)")
-            raise ValueError(f"init: got {init!r}; accepted are 'random', a CPTensor or (weights, factors)")
-        if not isinstance(init, (str, CPTensor, tuple, list)):
-            raise TypeError(f"init: got {type(init).__name__}; accepted are 'random', a CPTensor or (weights, factors)")
-        X = X.coalesce() if X.is_sparse else X.contiguous()
-        shape = list(X.shape); nl = shape[md]; shape[md] = -1
-        meta = dict(shape=shape, nl=nl, dtype=str(X.dtype), rank=r, mode=md, solver=solver, n_iter_max=int(n_iter_max),
-                    tol=float(tol), fixed=sorted(fixed), init=init if isinstance(init, str) else "given",
-                    normalize=bool(normalize_factors))
-        return (X, r, md, fixed), meta
-
-    (X, r, md, fixed), metas = gather_checked(comm, local)
+    check = lambda: _check_ncpd_slab(X_local, rank, mode, solver, n_iter_max, tol, init, fixed_modes, normalize_factors,
+                                     dtype, device, comm)
+    (X, r, md, fixed), metas = gather_checked(comm, check)
     same_everywhere(metas, dict(mode="mode", shape="X_local (shape of the modes that are not split)",
                                 dtype="X_local (dtype)", rank="rank", solver="solver", n_iter_max="n_iter_max",
                                 tol="tol", fixed="fixed_modes", init="init", normalize="normalize_factors"))
     sizes = [mt["nl"] for mt in metas]
     off = sum(sizes[:comm.rank])
     shape = list(X.shape); shape[md] = sum(sizes); shape = tuple(shape)
-    v = X.values() if X.is_sparse else X.reshape(-1)                # as ncpd: the loop runs on X / 2**kx,
-    top = float(comm.max((v.max() if v.numel() else v.new_zeros(())).reshape(1))[0])   # kx of the whole X's max
-    if top == 0: raise ValueError("X: is all zero (on every process); there is nothing to factorize")
-    kx = math.frexp(top)[1]
-    X = pow2_scale(X, -kx)
-    normX2 = comm.sum(sq_norm(X))[0]; normX = normX2.sqrt()
+    X, kx, normX2, normX = _scale_slabs(X, comm)
     gen = comm.bcast_generator(get_generator(random_state))        # 'random': the same draws on every process
     with torch.no_grad():
         factors, weights = init_factors(X, r, init, gen, fixed, comm, md, shape, off, normX2)

@@ -45,17 +45,9 @@ FORMAT, VERSION = "hierfact", 1
 _KINDS = {}                       # kind -> class, filled as the classes are defined
 
 # %% ../nbs/hierarchy.ipynb #74c9c722
-class HierarchicalModel:
-    """The interface of every fitted hierarchy in hierfact (see the chapter "One model type for every hierarchy").
-
-    Attributes: ranks (list of ints r_0 > ... > r_L), errors_ (relative error ||X - X^(l)||_F / ||X||_F per layer),
-    n_iter_ (per layer, iterations or epochs; None where not reported), history_ (per layer, relative errors at the
-    checked iterations; [] where none), word_mode (the mode of the words), vocabulary_ (None, or the word mode's words:
-    a list of str, one per row of topics(l); `hierfact.topics.fit_hierarchy` sets it) and mode_labels_ (None, or a dict
-    mode name -> list of str: the names of the other modes' entries, e.g. the groups and the periods). Both are saved
-    with the model, so a loaded model shows words. Methods: factors(l), cp(l), grouping(a, b), topics(l),
-    topic_words(l, n), profiles(l), topic_tree(labels), save(path), load(path) (classmethod).
-    Deprecated: `errors` (an alias of `errors_`)."""
+class _LayerModel:
+    """The core of `HierarchicalModel`: what a subclass provides (`_factors`, `_link`, `_state`, `_from_state`) and
+    the layers built from it: n_layers, factors(l), cp(l), grouping(a, b)."""
     kind = "hierarchy"            # the short name written to files (each subclass sets its own: the loader's key)
     has_tree = True               # False for models without links between layers (independent NCPDs)
     vocabulary_ = None            # the words of the word mode (list of str), saved with the model; None: not known
@@ -109,6 +101,10 @@ class HierarchicalModel:
         for l in range(layer + 1, to_layer): M = M @ self._link(l)
         return row_normalise(M)
 
+# %% ../nbs/hierarchy.ipynb #a358f890
+class _WordsModel(_LayerModel):
+    "`HierarchicalModel`'s words: topics(l), profiles(l), topic_tree(labels), topic_words(l, n)."
+
     def _word_mode(self) -> int:
         k = len(self._factors(0))
         wm = self.word_mode
@@ -158,6 +154,18 @@ class HierarchicalModel:
             out["mode_labels"] = {str(k): [str(x) for x in v] for k, v in self.mode_labels_.items()}
         return out
 
+# %% ../nbs/hierarchy.ipynb #d0c65ec0
+class HierarchicalModel(_WordsModel):
+    """The interface of every fitted hierarchy in hierfact (see the chapter "One model type for every hierarchy").
+
+    Attributes: ranks (list of ints r_0 > ... > r_L), errors_ (relative error ||X - X^(l)||_F / ||X||_F per layer),
+    n_iter_ (per layer, iterations or epochs; None where not reported), history_ (per layer, relative errors at the
+    checked iterations; [] where none), word_mode (the mode of the words), vocabulary_ (None, or the word mode's words:
+    a list of str, one per row of topics(l); `hierfact.topics.fit_hierarchy` sets it) and mode_labels_ (None, or a dict
+    mode name -> list of str: the names of the other modes' entries, e.g. the groups and the periods). Both are saved
+    with the model, so a loaded model shows words. Methods: factors(l), cp(l), grouping(a, b), topics(l),
+    topic_words(l, n), profiles(l), topic_tree(labels), save(path), load(path) (classmethod).
+    Deprecated: `errors` (an alias of `errors_`)."""
     # -- one file format
     def _meta(self) -> tuple:
         state, arrays, children = self._state()

@@ -97,6 +97,7 @@ def _layer_majorizer(X, w, factors, W, nw):
     err = math.sqrt(float((w * D * D).sum()) / nw)
     return _unfoldings(core_tensor(torch.addcmul(w * X, 1 - w, model), factors)), err
 
+# %% ../nbs/06_multihntf.ipynb #d7fdd211
 class _BroadcastWeights:
     """The exact weighted update's denominators for weights w constant over at least one mode (derivation above).
 
@@ -158,37 +159,10 @@ class LayerFit:
     class_errors: list = field(default_factory=list)
 
 # %% ../nbs/06_multihntf.ipynb #b38a185e
-def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None, B=None,
-              n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10, check_every: int = 10,
-              X_sq_norm=None, callback=None, mask=None, sample_weight=None) -> LayerFit:
-    """Learn W >= 0 (r x rank) so that X ~ [[factors[0] @ W, ..., factors[k-1] @ W]] (one Multi-HNTF layer), with labels
-    `y` also a classifier B: min ||X - [[F_1 W, ..., F_k W]]||^2 + lam ||L o (Y - B W^T F_m^T)||^2 (supervised layer).
-
-    X : dense or sparse tensor (I_1, ..., I_k); factors : k nonnegative matrices F_i (I_i, r) of the layer above.
-    y : None (unsupervised) or integer labels (I_m,) of the samples of mode `mode`, -1 for unknown: Y =
-        `hierfact.supervised.one_hot(y, n_classes)` and the mask L = (y >= 0); lam weighs the label term.
-    W, B : optional initial W (r, rank) and B (classes, rank, labels only), copied; default uniform [0, 1) draws from
-    `random_state` (as the reference), W first.
-    Iterates the reference's averaged multiplicative update on the core tensor (see the derivation above);
-    stops after `n_iter_max` iterations or at the first check where |e_prev - e| <= tol * e_prev, e the relative error
-    evaluated every `check_every` iterations (it costs nothing extra but a sync) and e_prev the previous check's (the
-    book's one stopping rule; with labels the rule is applied to the objective, data plus label term).
-    Reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning).
-    callback : None or callback(iteration, rel_error), called at every check (iteration 0 is the initial W); returning
-    True stops the layer there.
-    mask, sample_weight : entry weights as in `hierfact.ncpd.ncpd` (None: unweighted): the layer then minimizes
-    sum w (x - model)^2 (the data term). Weights constant over a mode (the CLI's: one weight per cell, size 1 over the
-    words) take the exact weighted multiplicative update at every iteration; weights over every mode the majorization
-    Z = w X + (1 - w) model, renewed at every check (see "Weights on every layer" below). The errors are then the
-    weighted relative errors and X_sq_norm is not used.
-    Returns LayerFit(W, errors, n_iter, B, class_errors); errors holds ||X - model|| / ||X|| at every check (the last
-    one after the final W).
-    Scale: without labels X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the
-    modes, so `eps` (the guard of the update's denominator) is relative to data of size 1; W does not depend on the
-    units of X. With labels the label term fixes the units and X is used as given.
-    Raises ValueError/TypeError for bad factors, rank, W, B, y, mode, lam, check_every or callback, and ValueError if
-    W or an error would be NaN or inf.
-    Source: Vendrow, Haddock & Needell, ICASSP 2022 (Multi-HNTF and its supervised version)."""
+def _check_layer_args(X, factors, rank, mode, lam, n_iter_max, tol, check_every, callback, mask, sample_weight,
+                      X_sq_norm) -> tuple:
+    """`fit_layer`'s checks: (X, w (entry weights or None), factors, X_sq_norm, rank, mode, lam, n_iter_max, tol,
+    check_every), X and the factors as tensors of factors[0]'s dtype and device."""
     if not isinstance(factors, (list, tuple)) or len(factors) < 2:
         raise TypeError("factors: expected a list of at least 2 factor matrices")
     F0 = as_tensor(_detach(factors[0]), "factors[0]", ndim=2, allow_sparse=False)
@@ -211,46 +185,31 @@ def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, 
     check_every = check_int(check_every, "check_every", 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected None or a function callback(iteration, rel_error), got {type(callback).__name__}")
-    sup = y is not None
-    if not sup:
-        if B is not None: raise ValueError("B: a classifier init was given without labels y")
-        X, kx = pow2_normalize(X)
-        if kx:
-            factors = scale_factors(list(factors), -kx)
-            if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
-    _check_core_size(r, k, dt, "factors (rank)")
-    gen = get_generator(random_state)
-    if W is None: W = rand((r, rank), gen, dtype=dt, device=dev)
+    return X, w, factors, X_sq_norm, rank, mode, lam, n_iter_max, tol, check_every
+
+# %% ../nbs/06_multihntf.ipynb #bb1af772
+def _label_init(y, Am, n_classes, B, rank, gen, dt, dev) -> tuple:
+    """A supervised layer's label term: (B, the mask L, L o Y, F_m^T (L o Y)^T, ||L o Y||^2) for labels `y` of the rows
+    of Am = F_m; B drawn from `gen` unless given (checked and copied)."""
+    from .supervised import label_matrices                          # chapter 12a: Y and the mask L of y
+    Y, M = label_matrices(y, Am.shape[0], n_classes, dtype=dt, device=dev)
+    if B is None: B = rand((Y.shape[0], rank), gen, dtype=dt, device=dev)
     else:
-        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-        if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
-    if sup:
-        from .supervised import label_matrices                          # chapter 12a: Y and the mask L of y
-        Am = factors[mode]
-        Y, M = label_matrices(y, Am.shape[0], n_classes, dtype=dt, device=dev)
-        if B is None: B = rand((Y.shape[0], rank), gen, dtype=dt, device=dev)
-        else:
-            B = as_tensor(B, "B", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-            if tuple(B.shape) != (Y.shape[0], rank): raise ValueError(f"B: expected shape {(Y.shape[0], rank)}, got {tuple(B.shape)}")
-        MY = M * Y
-        AmMY = Am.T @ MY.T                                              # F_m^T (L o Y)^T, (r, classes)
-        ny2 = float((MY * MY).sum())
-    exact = w is not None and any(s == 1 for s in w.shape)              # weights constant over a mode: exact update
-    if w is None: Gu = _unfoldings(core_tensor(X, factors))             # (k, r, r^(k-1))
-    elif exact: Gu = _unfoldings(core_tensor(w * X, factors))           # the core of w * X, once
-    else: Gu = None                                                     # the majorizer's, at every check
-    P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
-    nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
-    if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    # The iterations only see r x r_{l+1} matrices (and, for weights, the weighted modes' small factors). On the CPU
-    # they run on numpy views of the same memory: numpy's per-operation overhead (about 1 us) is a fraction of
-    # torch's, and the loop is nothing but overhead. On a GPU they stay in torch. The same array code serves both.
-    on_cpu = dev.type == "cpu"
-    cv = (lambda t: t.numpy()) if on_cpu else (lambda t: t)
-    Wx, Px, Gx = cv(W), cv(P), None if Gu is None else cv(Gu)
-    if sup: Bx, Amx, MYx, Mx, AmMYx = cv(B), cv(Am), cv(MY), cv(M), cv(AmMY)
-    bw = _BroadcastWeights(w, [cv(f) for f in factors], on_cpu) if exact else None
-    stack = np.stack if on_cpu else torch.stack
+        B = as_tensor(B, "B", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
+        if tuple(B.shape) != (Y.shape[0], rank): raise ValueError(f"B: expected shape {(Y.shape[0], rank)}, got {tuple(B.shape)}")
+    MY = M * Y
+    AmMY = Am.T @ MY.T                                              # F_m^T (L o Y)^T, (r, classes)
+    ny2 = float((MY * MY).sum())
+    return B, M, MY, AmMY, ny2
+
+# %% ../nbs/06_multihntf.ipynb #0385b457
+def _layer_loop(X, w, factors, Wx, Px, Gx, bw, lab, *, exact, cv, on_cpu, nx2, n_iter_max, check_every, tol, lam,
+                eps, mode, callback) -> tuple:
+    """The iterations of `fit_layer` on the arrays of Wx (numpy on the CPU, torch on a GPU): the averaged multiplicative
+    update of W (and of B with labels, `lab` = (B, F_m, L o Y, L, F_m^T (L o Y)^T, ||L o Y||^2) as arrays, else None),
+    the error at every check and the stopping rule. Returns (W, B or None, errors, class errors, stopped, iteration)."""
+    k, sup, stack = len(factors), lab is not None, np.stack if on_cpu else torch.stack
+    if sup: Bx, Amx, MYx, Mx, AmMYx, ny2 = lab
     errors, cerrs, prev, stopped = [], [], None, False
     for it in range(n_iter_max + 1):
         check = it % check_every == 0 or it == n_iter_max
@@ -286,6 +245,78 @@ def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, 
         if sup:
             Z = (Amx @ Wx).T
             Bx = Bx * ((MYx @ Z.T) / ((Mx * (Bx @ Z)) @ Z.T + eps))
+    return Wx, (Bx if sup else None), errors, cerrs, stopped, it
+
+# %% ../nbs/06_multihntf.ipynb #ca67bfe4
+def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None, B=None,
+              n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10, check_every: int = 10,
+              X_sq_norm=None, callback=None, mask=None, sample_weight=None) -> LayerFit:
+    """Learn W >= 0 (r x rank) so that X ~ [[factors[0] @ W, ..., factors[k-1] @ W]] (one Multi-HNTF layer), with labels
+    `y` also a classifier B: min ||X - [[F_1 W, ..., F_k W]]||^2 + lam ||L o (Y - B W^T F_m^T)||^2 (supervised layer).
+
+    X : dense or sparse tensor (I_1, ..., I_k); factors : k nonnegative matrices F_i (I_i, r) of the layer above.
+    y : None (unsupervised) or integer labels (I_m,) of the samples of mode `mode`, -1 for unknown: Y =
+        `hierfact.supervised.one_hot(y, n_classes)` and the mask L = (y >= 0); lam weighs the label term.
+    W, B : optional initial W (r, rank) and B (classes, rank, labels only), copied; default uniform [0, 1) draws from
+    `random_state` (as the reference), W first.
+    Iterates the reference's averaged multiplicative update on the core tensor (see the derivation above);
+    stops after `n_iter_max` iterations or at the first check where |e_prev - e| <= tol * e_prev, e the relative error
+    evaluated every `check_every` iterations (it costs nothing extra but a sync) and e_prev the previous check's (the
+    book's one stopping rule; with labels the rule is applied to the objective, data plus label term).
+    Reaching n_iter_max with tol > 0 unmet warns (sklearn.exceptions.ConvergenceWarning).
+    callback : None or callback(iteration, rel_error), called at every check (iteration 0 is the initial W); returning
+    True stops the layer there.
+    mask, sample_weight : entry weights as in `hierfact.ncpd.ncpd` (None: unweighted): the layer then minimizes
+    sum w (x - model)^2 (the data term). Weights constant over a mode (the CLI's: one weight per cell, size 1 over the
+    words) take the exact weighted multiplicative update at every iteration; weights over every mode the majorization
+    Z = w X + (1 - w) model, renewed at every check (see "Weights on every layer" below). The errors are then the
+    weighted relative errors and X_sq_norm is not used.
+    Returns LayerFit(W, errors, n_iter, B, class_errors); errors holds ||X - model|| / ||X|| at every check (the last
+    one after the final W).
+    Scale: without labels X is divided by 2**k (exact; max entry in [1/2, 1)) and the factors by 2**k split over the
+    modes, so `eps` (the guard of the update's denominator) is relative to data of size 1; W does not depend on the
+    units of X. With labels the label term fixes the units and X is used as given.
+    Raises ValueError/TypeError for bad factors, rank, W, B, y, mode, lam, check_every or callback, and ValueError if
+    W or an error would be NaN or inf.
+    Source: Vendrow, Haddock & Needell, ICASSP 2022 (Multi-HNTF and its supervised version)."""
+    X, w, factors, X_sq_norm, rank, mode, lam, n_iter_max, tol, check_every = _check_layer_args(
+        X, factors, rank, mode, lam, n_iter_max, tol, check_every, callback, mask, sample_weight, X_sq_norm)
+    dt, dev = factors[0].dtype, factors[0].device
+    k = len(factors); r = factors[0].shape[1]
+    sup = y is not None
+    if not sup:
+        if B is not None: raise ValueError("B: a classifier init was given without labels y")
+        X, kx = pow2_normalize(X)
+        if kx:
+            factors = scale_factors(list(factors), -kx)
+            if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
+    _check_core_size(r, k, dt, "factors (rank)")
+    gen = get_generator(random_state)
+    if W is None: W = rand((r, rank), gen, dtype=dt, device=dev)
+    else:
+        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
+        if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
+    if sup:
+        Am = factors[mode]
+        B, M, MY, AmMY, ny2 = _label_init(y, Am, n_classes, B, rank, gen, dt, dev)
+    exact = w is not None and any(s == 1 for s in w.shape)              # weights constant over a mode: exact update
+    if w is None: Gu = _unfoldings(core_tensor(X, factors))             # (k, r, r^(k-1))
+    elif exact: Gu = _unfoldings(core_tensor(w * X, factors))           # the core of w * X, once
+    else: Gu = None                                                     # the majorizer's, at every check
+    P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
+    nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
+    if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
+    # The iterations only see r x r_{l+1} matrices (and, for weights, the weighted modes' small factors). On the CPU
+    # they run on numpy views of the same memory: numpy's per-operation overhead (about 1 us) is a fraction of
+    # torch's, and the loop is nothing but overhead. On a GPU they stay in torch. The same array code serves both.
+    on_cpu = dev.type == "cpu"
+    cv = (lambda t: t.numpy()) if on_cpu else (lambda t: t)
+    Wx, Px, Gx = cv(W), cv(P), None if Gu is None else cv(Gu)
+    bw = _BroadcastWeights(w, [cv(f) for f in factors], on_cpu) if exact else None
+    lab = (cv(B), cv(Am), cv(MY), cv(M), cv(AmMY), ny2) if sup else None
+    Wx, Bx, errors, cerrs, stopped, it = _layer_loop(X, w, factors, Wx, Px, Gx, bw, lab, exact=exact, cv=cv, on_cpu=on_cpu,
+                                                     nx2=nx2, n_iter_max=n_iter_max, check_every=check_every, tol=tol,
+                                                     lam=lam, eps=eps, mode=mode, callback=callback)
     back = (lambda a: torch.as_tensor(a, device=dev)) if on_cpu else (lambda a: a)
     W = back(Wx); B = back(Bx) if sup else None
     _check_finite_result([W, torch.tensor(errors)] + ([B] if sup else []), "layer W and errors")
@@ -352,6 +383,38 @@ class MultiHNTFModel(HierarchicalModel):
 _NCPD_STAGE_KEYS = ("n_iter_max", "tol", "n_inner", "verbose", "callback")
 
 # %% ../nbs/06_multihntf.ipynb #282668bb
+def _first_layer(X, cp, rank, w, kx, *, solver, init, gen, ncpd_opts) -> list:
+    """The first layer's factors, on the scale of X / 2**kx: the NCPD of X (with the entry weights w) at `rank`, or a
+    given CP model `cp` checked against X (its weights multiplied into the factor of mode 0)."""
+    given = cp is not None
+    if cp is None:
+        cp = ncpd(X, rank, solver=solver, init=init, random_state=gen, sample_weight=w, **ncpd_opts)
+    weights, factors = cp
+    factors = [as_tensor(_detach(f), f"cp factor {i}", ndim=2, dtype=X.dtype, device=X.device) for i, f in enumerate(factors)]
+    if len(factors) != X.ndim or any(f.shape != (s, rank) for f, s in zip(factors, X.shape)):
+        raise ValueError(f"cp: expected {X.ndim} factors of shapes {[(s, rank) for s in X.shape]}, got {[tuple(f.shape) for f in factors]}")
+    if weights is not None:
+        factors[0] = factors[0] * torch.as_tensor(_detach(weights), dtype=X.dtype, device=X.device)
+    if given: factors = scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
+    return factors
+
+# %% ../nbs/06_multihntf.ipynb #86e4f9a5
+def _add_layers(model, X, factors, w, err, *, n_iter_max, tol, gen, nx2, callback, verbose) -> None:
+    "The layers below the first of `model` (a MultiHNTFModel holding the first): one `fit_layer` each, appended."
+    ranks = model.ranks
+    F = factors
+    layers = range(1, len(ranks))
+    if verbose:
+        from tqdm.auto import tqdm
+        layers = tqdm(layers, desc="Multi-HNTF layers")
+    for l in layers:
+        fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback,
+                        sample_weight=w)
+        F = [f @ fit.W for f in F]
+        model.W.append(fit.W); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
+        model.errors_.append(err(F))
+
+# %% ../nbs/06_multihntf.ipynb #82dff6e4
 def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 800, tol: float = 0.0,
               ncpd_options=None, balance: bool = True, random_state=None, dtype=None, device=None,
               verbose: bool = False, callback=None, mask=None, sample_weight=None) -> MultiHNTFModel:
@@ -396,32 +459,14 @@ def multihntf(X, ranks, *, cp=None, solver: str = "mu", init="abs_svd", n_iter_m
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                       # X / 2**kx, max entry in [1/2, 1): every layer sees data of size 1
     if float(sq_norm(X)) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    given = cp is not None
-    if cp is None:
-        cp = ncpd(X, ranks[0], solver=solver, init=init, random_state=gen, sample_weight=w, **ncpd_opts)
-    weights, factors = cp
-    factors = [as_tensor(_detach(f), f"cp factor {i}", ndim=2, dtype=X.dtype, device=X.device) for i, f in enumerate(factors)]
-    if len(factors) != X.ndim or any(f.shape != (s, ranks[0]) for f, s in zip(factors, X.shape)):
-        raise ValueError(f"cp: expected {X.ndim} factors of shapes {[(s, ranks[0]) for s in X.shape]}, got {[tuple(f.shape) for f in factors]}")
-    if weights is not None:
-        factors[0] = factors[0] * torch.as_tensor(_detach(weights), dtype=X.dtype, device=X.device)
-    if given: factors = scale_factors(factors, -kx)  # a given first layer, to the scale of X / 2**kx
+    factors = _first_layer(X, cp, ranks[0], w, kx, solver=solver, init=init, gen=gen, ncpd_opts=ncpd_opts)
     if balance: factors = balance_factors(factors)
     nx2 = sq_norm(X)
     err = (lambda F: rel_error(X, (None, F))) if w is None else \
           (lambda F: float((w * (X - cp_to_tensor((None, F))) ** 2).sum() / (w * X * X).sum()) ** 0.5)
     model = MultiHNTFModel(ranks, factors, [], [err(factors)], [[]], [None])
-    F = factors
-    layers = range(1, len(ranks))
-    if verbose:
-        from tqdm.auto import tqdm
-        layers = tqdm(layers, desc="Multi-HNTF layers")
-    for l in layers:
-        fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback,
-                        sample_weight=w)
-        F = [f @ fit.W for f in F]
-        model.W.append(fit.W); model.history_.append(fit.errors); model.n_iter_.append(fit.n_iter)
-        model.errors_.append(err(F))
+    _add_layers(model, X, factors, w, err, n_iter_max=n_iter_max, tol=tol, gen=gen, nx2=nx2, callback=callback,
+                verbose=verbose)
     # back to the scale of X: 2**kx over the k modes (balanced: 2**(kx/k) each, so the columns stay balanced)
     model.factors0 = ([f * 2.0 ** (kx / X.ndim) for f in factors] if balance and kx else scale_factors(factors, kx))
     _check_finite_result(model.factors0 + model.W + [torch.tensor(model.errors_)], "factors")

@@ -599,6 +599,7 @@ def _row_mu(F, M, Gr):
     den = torch.bmm(F[:, None, :], Gr)[:, 0]
     return torch.where(den > 0, F * M / den.clamp_min(torch.finfo(F.dtype).tiny), F)
 
+# %% ../nbs/04_ncpd.ipynb #bfcc8a7b
 def _fibre_loop(X, w, S, factors, modes, solver, n_inner, n_iter_max, tol, nw, bar, callback):
     """The exact weighted loop: each mode's update minimizes sum w (x - m)^2 over that factor (HALS: exactly, column
     by column), M_n the MTTKRP of w * X (two passes per sweep as `sweep_mttkrps`), the Grams from `_fibre_gram`.
@@ -681,6 +682,41 @@ class MaskedPattern:
 _RELAX = 2.0    # the over-relaxed majorization step RELAX * w (see "Convergence" above); 1.0: plain Kiers
 
 # %% ../nbs/04_ncpd.ipynb #2459e242
+def _majorization_loop(X, w, Z, factors, modes, solver, n_inner, tol, nw, bar, callback, verbose) -> tuple:
+    """The weighted NCPD by majorization (Kiers 1997) from the filled tensor `Z`: each iteration runs one sweep of
+    the unweighted loop on w X + (1 - w) model (HALS: first the over-relaxed model + 2 w (X - model), kept while it
+    lowers the error). Updates `factors` in place; returns (relative weighted errors, whether a rule stopped it)."""
+    k, h = X.ndim, tree_cut(tuple(X.shape))
+    update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
+    G = [F.T @ F for F in factors]
+    s = _RELAX * w                                # over-relaxed step: HALS (Z may be < 0), weights strictly in (0, 1)
+    wX, omw = w * X, 1 - w
+    errs, stopped, fast = [], False, solver == 'hals' and _RELAX != 1 and bool(((w > 0) & (w < 1)).any())
+    sX, oms = s * X, 1 - s
+    def sweep(Z):                                 # one sweep of the unweighted loop on Z; the model and its weighted error
+        for n, M in sweep_mttkrps(Z.contiguous(), factors, modes, h):
+            V = math.prod(G[m] for m in range(k) if m != n)
+            factors[n] = update(factors[n], M, V)
+            G[n] = factors[n].T @ factors[n]
+        m = cp_to_tensor((None, factors))
+        return m, float(_weighted_sq(w, X - m) / nw) ** 0.5
+    for it in bar:
+        if not it: model, err = sweep(Z)
+        elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
+        else:
+            keep = [F.clone() for F in factors]
+            new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
+            if err > errs[-1]:                                    # rejected: the plain majorization step from here on
+                factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
+                new, err = sweep(torch.addcmul(wX, omw, model))
+            model = new
+        errs.append(err)
+        if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
+        if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
+        if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    return errs, stopped
+
+# %% ../nbs/04_ncpd.ipynb #19a7ca31
 def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, tol, random_state, normalize_factors,
                    fixed_modes, dtype, device, verbose, callback, n_inner):
     """`ncpd` with entry weights (validated here): min sum w (x - m)^2. Weights constant along a mode (one weight per
@@ -700,24 +736,12 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     if solver == 'mu' and init == 'nndsvd':
         warnings.warn("init: 'nndsvd' leaves exact zeros in the factors, which solver='mu' can never change; "
                       "use init='nndsvda' (zeros filled) or solver='hals'", UserWarning, stacklevel=3)
-    wX, omw = w * X, 1 - w
+    wX = w * X
     nw = _weighted_sq(w, X)                       # ||X||_w^2 > 0
-    Z = torch.addcmul(wX, omw, wX.sum() / w.expand(X.shape).sum())        # the start: weight-0 part at the weighted mean
+    Z = torch.addcmul(wX, 1 - w, wX.sum() / w.expand(X.shape).sum())        # the start: weight-0 part at the weighted mean
     factors, weights = init_factors(Z, rank, init, get_generator(random_state), fixed)
     if not isinstance(init, str): factors = scale_factors(factors, -kx)
-    update = (lambda F, M, V: hals_update(F, M, V, int(n_inner))) if solver == 'hals' else mu_update
-    modes, h = [n for n in range(k) if n not in fixed], tree_cut(tuple(X.shape))
-    G = [F.T @ F for F in factors]
-    s = _RELAX * w                                # over-relaxed step: HALS (Z may be < 0), weights strictly in (0, 1)
-    errs, stopped, fast = [], False, solver == 'hals' and _RELAX != 1 and bool(((w > 0) & (w < 1)).any())
-    sX, oms = s * X, 1 - s
-    def sweep(Z):                                 # one sweep of the unweighted loop on Z; the model and its weighted error
-        for n, M in sweep_mttkrps(Z.contiguous(), factors, modes, h):
-            V = math.prod(G[m] for m in range(k) if m != n)
-            factors[n] = update(factors[n], M, V)
-            G[n] = factors[n].T @ factors[n]
-        m = cp_to_tensor((None, factors))
-        return m, float(_weighted_sq(w, X - m) / nw) ** 0.5
+    modes = [n for n in range(k) if n not in fixed]
     bar = tqdm(range(n_iter_max if modes else 0), desc=f"ncpd ({solver}, weighted)", disable=not verbose, leave=False)
     wk, S = _fibre_modes(w, k)
     exact = _EXACT_FIBRES and len(S) < k
@@ -727,21 +751,8 @@ def _weighted_ncpd(X, rank, mask, sample_weight, *, solver, n_iter_max, init, to
     elif pattern:                                 # a 0/1 mask on a sparse X: EM on the sparse pattern
         errs, stopped = MaskedPattern(X, (w > 0).expand(X.shape)).loop(factors, modes, solver, n_inner, bar, tol,
                                                                         callback, bar)
-    else:
-        for it in bar:
-            if not it: model, err = sweep(Z)
-            elif not fast: model, err = sweep(torch.addcmul(wX, omw, model))   # w X + (1 - w) model: X itself where w = 1
-            else:
-                keep = [F.clone() for F in factors]
-                new, err = sweep(torch.addcmul(sX, oms, model))      # model + 2 w (X - model)
-                if err > errs[-1]:                                    # rejected: the plain majorization step from here on
-                    factors[:] = keep; G[:] = [F.T @ F for F in factors]; fast = False
-                    new, err = sweep(torch.addcmul(wX, omw, model))
-                model = new
-            errs.append(err)
-            if verbose: bar.set_postfix(error=f"{errs[-1]:.5g}", refresh=False)
-            if callback is not None and callback(it + 1, errs[-1]): stopped = True; break
-            if tol > 0 and it >= 1 and (errs[-2] == 0 or abs(errs[-2] - errs[-1]) <= tol * errs[-2]): stopped = True; break
+    else:                                         # majorization: one unweighted sweep per iteration
+        errs, stopped = _majorization_loop(X, w, Z, factors, modes, solver, n_inner, tol, nw, bar, callback, verbose)
     bar.close()
     if tol > 0 and not stopped and len(errs) == n_iter_max and n_iter_max > 0:
         warnings.warn(f"ncpd: reached n_iter_max={n_iter_max} iterations before the relative change of the weighted error "

@@ -262,6 +262,43 @@ def _start_model(model, X, ranks):
     return A, W
 
 # %% ../nbs/17_neural_multihntf.ipynb #f7ff890a
+def _check_neural_multihntf_args(X, ranks, layer_weights, n_epochs, lr, y, mode, lam, dtype, device, verbose,
+                                 callback) -> tuple:
+    """`neural_multihntf`'s checks: (X, ranks, layer weights, the training loop, lam, mode, labels (None without y),
+    n_classes, ||X||^2, X prepared for the layer errors)."""
+    X = as_tensor(X, "X", dtype=dtype, device=device)
+    k = X.ndim
+    if k < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
+    ranks = check_ranks(ranks)
+    if len(ranks) < 2: raise ValueError(f"ranks: need at least two ranks [r0, r1, ...] (one hierarchical layer), got {ranks}")
+    L = len(ranks) - 1
+    weights = _check_weights(layer_weights, L + 1)
+    if lr is None: raise ValueError("lr: expected a finite number > 0 (relative to each matrix's mean entry), got None")
+    train = _Training("neural_multihntf", n_epochs, lr, verbose=verbose, callback=callback)
+    lam = _check_nonneg(lam, "lam")
+    mode = _check_mode(mode, k)
+    yv = n_classes = None
+    supervised = y is not None
+    if supervised: yv, n_classes = _check_y(y, X.shape[mode], None, X.device)
+    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
+    nx2 = sq_norm(X)
+    if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
+    D = _prepare(X, ranks[0])
+    if D.kind != "entries": _check_core_size(ranks[0], k, X.dtype)
+    return X, ranks, weights, train, lam, mode, yv, n_classes, nx2, D
+
+def _starting_model(X, ranks, model, yv, n_classes, *, mode, lam, random_state, multihntf_options):
+    "The model `neural_multihntf` starts from: `model` if given, else a (supervised, with labels and lam > 0) Multi-HNTF fit."
+    if model is None:
+        supervised = yv is not None
+        opts = dict(multihntf_options or {})
+        if supervised and lam > 0:
+            model = supervised_multihntf(X, ranks, yv.cpu().numpy(), n_classes=n_classes, mode=mode, lam=lam,
+                                         random_state=random_state, **opts)
+        else: model = multihntf(X, ranks, random_state=random_state, **opts)
+    return model
+
+# %% ../nbs/17_neural_multihntf.ipynb #944946c8
 def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int = 500, lr: float = 0.01, y=None,
                      mode: int = -1, lam: float = 0.0, multihntf_options=None, random_state=None,
                      dtype=None, device=None, verbose: bool = False, callback=None) -> NeuralMultiHNTF:
@@ -285,30 +322,11 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
     Returns a NeuralMultiHNTF holding the parameters with the lowest J seen (so J never ends above its start).
     Raises ValueError/TypeError naming the argument (X negative/NaN/order < 2, ranks, model, layer_weights, n_epochs,
     lr, y, mode, lam; lam > 0 without y) and FloatingPointError when J becomes non-finite (lower lr)."""
-    X = as_tensor(X, "X", dtype=dtype, device=device)
-    k = X.ndim
-    if k < 2: raise ValueError(f"X: needs at least 2 modes, got shape {tuple(X.shape)}")
-    ranks = check_ranks(ranks)
-    if len(ranks) < 2: raise ValueError(f"ranks: need at least two ranks [r0, r1, ...] (one hierarchical layer), got {ranks}")
-    L = len(ranks) - 1
-    weights = _check_weights(layer_weights, L + 1)
-    if lr is None: raise ValueError("lr: expected a finite number > 0 (relative to each matrix's mean entry), got None")
-    train = _Training("neural_multihntf", n_epochs, lr, verbose=verbose, callback=callback)
-    lam = _check_nonneg(lam, "lam")
-    mode = _check_mode(mode, k)
-    supervised = y is not None
-    if supervised: yv, n_classes = _check_y(y, X.shape[mode], None, X.device)
-    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
-    nx2 = sq_norm(X)
-    if float(nx2) == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    D = _prepare(X, ranks[0])
-    if D.kind != "entries": _check_core_size(ranks[0], k, X.dtype)
-    if model is None:
-        opts = dict(multihntf_options or {})
-        if supervised and lam > 0:
-            model = supervised_multihntf(X, ranks, yv.cpu().numpy(), n_classes=n_classes, mode=mode, lam=lam,
-                                         random_state=random_state, **opts)
-        else: model = multihntf(X, ranks, random_state=random_state, **opts)
+    X, ranks, weights, train, lam, mode, yv, n_classes, nx2, D = _check_neural_multihntf_args(
+        X, ranks, layer_weights, n_epochs, lr, y, mode, lam, dtype, device, verbose, callback)
+    k, L, supervised = X.ndim, len(ranks) - 1, y is not None
+    model = _starting_model(X, ranks, model, yv, n_classes, mode=mode, lam=lam, random_state=random_state,
+                            multihntf_options=multihntf_options)
     A, W = _start_model(model, X, ranks)
     params = A + W
     for p in params: p.requires_grad_(True)

@@ -22,18 +22,8 @@ from .validation import check_cp as _cp_factors, check_mode as _check_mode
 __all__ = ['NeuralNCPD', 'neural_ncpd']
 
 # %% ../nbs/16_neural_ncpd.ipynb #31bf4946
-class NeuralNCPD(_PerModeCP, torch.nn.Module):
-    """Neural NCPD (Vendrow, Haddock & Needell 2021): fixed NCPD factors X_i (I_i x r_0) and per mode a `NeuralNMF`
-    with S_i^(0) = q(X_i, A_i^(0)), S_i^(l) = q(S_i^(l-1), A_i^(l)); layer l's factors X_i^(l) = A_i^(0)...A_i^(l-1) S_i^(l-1).
-
-    ranks : strictly decreasing [r_0, r_1, ..., r_L], L >= 1; factors0 : k >= 2 nonnegative (I_i, r_0) matrices;
-    A : per mode the initial [A_i^(0) (I_i, r_1), A_i^(1) (r_1, r_2), ...] (copied). dtype/device: factors0[0]'s.
-    Parameters: `modes` (a ModuleList of NeuralNMF). Attributes after `neural_ncpd`: errors_ (relative error
-    ||X - X^(l)|| / ||X|| per layer l = 0..L), history (dict: per-epoch 'loss', sum_l ||X - X^(l)||^2 / ||X||^2),
-    n_iter_ (epochs per layer; None for the fixed first layer), history_ (per layer, [] : no per-layer checks).
-    A `HierarchicalModel` with r_0 components at every layer (see `_PerModeCP`): topics(l), grouping(a, b)
-    (mode=word_mode, default the last) and the tree follow the word mode's Neural NMF.
-    Raises ValueError (ranks, shapes, L = 0) and what NeuralNMF raises (negative or non-finite A)."""
+class _NeuralNCPDLayers(_PerModeCP, torch.nn.Module):
+    "The layers of a `NeuralNCPD` (see there): its checks, parameters, differentiable layer factors and projection."
     def __init__(self, ranks, factors0, A):
         torch.nn.Module.__init__(self)
         ranks = check_ranks(ranks)
@@ -71,13 +61,32 @@ class NeuralNCPD(_PerModeCP, torch.nn.Module):
         if layer == 0: return self.factors0
         with torch.no_grad(): return [f.detach() for f in self.layer_factors()[layer - 1]]
 
-    kind = "neural-ncpd"
-
     def _mode_hnmf(self, i):
         "Mode i's ([A_i^(0), ...], [S_i^(0), ...]) (detached), as in `_PerModeCP`."
         m = self.modes[i]
         with torch.no_grad():
             return [A.detach() for A in m.A], [S.detach() for S in m._forward(self.factors0[i])]
+
+    @torch.no_grad()
+    def project_(self):
+        "Clamp every A at 0 in place; returns self."
+        for m in self.modes: m.project_()
+        return self
+
+# %% ../nbs/16_neural_ncpd.ipynb #a2cedabb
+class NeuralNCPD(_NeuralNCPDLayers):
+    """Neural NCPD (Vendrow, Haddock & Needell 2021): fixed NCPD factors X_i (I_i x r_0) and per mode a `NeuralNMF`
+    with S_i^(0) = q(X_i, A_i^(0)), S_i^(l) = q(S_i^(l-1), A_i^(l)); layer l's factors X_i^(l) = A_i^(0)...A_i^(l-1) S_i^(l-1).
+
+    ranks : strictly decreasing [r_0, r_1, ..., r_L], L >= 1; factors0 : k >= 2 nonnegative (I_i, r_0) matrices;
+    A : per mode the initial [A_i^(0) (I_i, r_1), A_i^(1) (r_1, r_2), ...] (copied). dtype/device: factors0[0]'s.
+    Parameters: `modes` (a ModuleList of NeuralNMF). Attributes after `neural_ncpd`: errors_ (relative error
+    ||X - X^(l)|| / ||X|| per layer l = 0..L), history (dict: per-epoch 'loss', sum_l ||X - X^(l)||^2 / ||X||^2),
+    n_iter_ (epochs per layer; None for the fixed first layer), history_ (per layer, [] : no per-layer checks).
+    A `HierarchicalModel` with r_0 components at every layer (see `_PerModeCP`): topics(l), grouping(a, b)
+    (mode=word_mode, default the last) and the tree follow the word mode's Neural NMF.
+    Raises ValueError (ranks, shapes, L = 0) and what NeuralNMF raises (negative or non-finite A)."""
+    kind = "neural-ncpd"
 
     def _state(self):
         arrays = {f"factor0_{i}": f for i, f in enumerate(self.factors0)}
@@ -92,12 +101,6 @@ class NeuralNCPD(_PerModeCP, torch.nn.Module):
                 [[arrays[f"A_{i}_{l}"] for l in range(n)] for i in range(k)])
         m.history, m.init_ = meta["state"]["history"], children.get("init_")
         return m
-
-    @torch.no_grad()
-    def project_(self):
-        "Clamp every A at 0 in place; returns self."
-        for m in self.modes: m.project_()
-        return self
 
 # %% ../nbs/16_neural_ncpd.ipynb #719db696
 def _sq_err(X, nx2, F):

@@ -573,15 +573,10 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     return res
 
 # %% ../nbs/03_nmf.ipynb #4e419343
-def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
-         comm=ONE_PROCESS):
-    """The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet).
-    With a `comm` (chapter 19) X, S and the result's S are this process's columns and A is the same everywhere:
-    after each update of S the column sums X S^T, S S^T and the error go through one all_reduce; one process
-    (`ONE_PROCESS`, the default) adds nothing, so this is the same loop whatever the number of processes."""
-    n1 = X.shape[0]
-    D, mask, k = _prepare(X, compress_rows=update_A, comm=comm)
-    n2 = D.n2_all
+def _nmf_start(D, mask, k, rank, init, A, S, update_A, update_S, gen, n1, comm=ONE_PROCESS) -> tuple:
+    """The NMF loop's start on D = X 2**-k: (A, S, ka, ks) with X 2**-k = (A 2**-ka)(S 2**-ks). Both factors free: the
+    `init` method; a factor given: scaled to those units (A's compressed rows kept); a free factor next to a fixed
+    one: filled with sqrt(mean(X) / rank)."""
     ka, ks = _split(k)                                               # X 2**-k = (A 2**-ka)(S 2**-ks)
     if A is not None:
         A = pow2_scale(A, -ka)
@@ -596,31 +591,45 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
             A = torch.full((D.shape[0], rank), avg * math.sqrt(2.0 ** (k - 2 * ka)), dtype=D.dtype, device=D.device)
         if S is None: S = torch.full((rank, D.shape[1]), avg * math.sqrt(2.0 ** (k - 2 * ks)), dtype=D.dtype, device=D.device)
     A, S = A.contiguous(), S.contiguous()
+    return A, S, ka, ks
+
+# %% ../nbs/03_nmf.ipynb #59b6a6b3
+def _reduce_kl(D, A, S, floor, k, update_A, comm=ONE_PROCESS) -> tuple:
+    """After an update of S: ((X / AS) S^T and S's row sums, for the next update of A; none if A is fixed) and the
+    divergence D(X || AS) = 2**k D(X 2**-k || ...), summed over the processes."""
+    R, y = _kl_ratio(D, A, S, floor)
+    *num_ssum, e = comm.sum(*((_kl_num(D, S, R), S.sum(1)) if update_A else ()), _kl_loss(D, A, S, y))
+    return num_ssum, math.ldexp(e, k)
+
+def _reduce_frob(D, Q, H, S, update_A, comm=ONE_PROCESS) -> tuple:
+    "After an update of S: S S^T, the error's share and X S^T (for the next update of A; None if A is fixed), summed."
+    G = S @ S.T
+    G, e2, *P = comm.sum(G, _frob_part(D, Q, H, S, G), *((D.mm(S.T),) if update_A else ()))
+    return G, e2, (P[0] if P else None)
+
+# %% ../nbs/03_nmf.ipynb #ac194d4f
+def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
+         comm=ONE_PROCESS):
+    """The NMF loop; returns (NMFResult, whether n_iter_max was reached with tol > 0 unmet).
+    With a `comm` (chapter 19) X, S and the result's S are this process's columns and A is the same everywhere:
+    after each update of S the column sums X S^T, S S^T and the error go through one all_reduce; one process
+    (`ONE_PROCESS`, the default) adds nothing, so this is the same loop whatever the number of processes."""
+    n1 = X.shape[0]
+    D, mask, k = _prepare(X, compress_rows=update_A, comm=comm)
+    n2 = D.n2_all
+    A, S, ka, ks = _nmf_start(D, mask, k, rank, init, A, S, update_A, update_S, gen, n1, comm)
     floor = math.sqrt(_tiny(D.dtype))                                # floor of AS in the KL ratio (max X is ~1)
     lift = torch.finfo(D.dtype).eps ** 2 * math.sqrt(D.max_all)      # MU entries never go subnormal
-    kl_unscale = lambda v: math.ldexp(v, k)                          # D(X || AS) = 2**k D(X 2**-k || ...)
     # nonzeros (not storage) drive the Gillis-Glineur repetition counts, so dense and sparse copies of the
     # same X run the same iterations
     nnz = D.nnz_all
 
-    def reduce_kl():
-        "After an update of S: (X / AS) S^T and S's row sums (for the next update of A) and the divergence, summed."
-        R, y = _kl_ratio(D, A, S, floor)
-        *num_ssum, e = comm.sum(*((_kl_num(D, S, R), S.sum(1)) if update_A else ()), _kl_loss(D, A, S, y))
-        return num_ssum, kl_unscale(e)
-
-    def reduce_frob(Q, H):
-        "After an update of S: S S^T, the error's share and X S^T (for the next update of A), summed."
-        G = S @ S.T
-        G, e2, *P = comm.sum(G, _frob_part(D, Q, H, S, G), *((D.mm(S.T),) if update_A else ()))
-        return G, e2, (P[0] if P else None)
-
     if loss == "kl":
-        num_ssum, e = reduce_kl()
+        num_ssum, e = _reduce_kl(D, A, S, floor, k, update_A, comm)
         errors = [e]
         to_e = lambda v: math.sqrt(2 * max(v, 0.0))
     else:
-        G, e2, P = reduce_frob(D.tmm(A).T, A.T @ A)
+        G, e2, P = _reduce_frob(D, D.tmm(A).T, A.T @ A, S, update_A, comm)
         errors = [_frob_rel(D, e2, A, S, True, comm)]
         to_e = lambda v: v
     if solver == "hals":
@@ -638,18 +647,18 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
                 if update_A: _hals_update(At, P.T, G, inA)                  # A is the same on every process
                 if update_A or it == 1: Q, H = D.tmm(At.T).T, At @ At.T     # constant when A is fixed
                 if update_S: _hals_update(S, Q, H, inS, comm=comm)
-                G, e2, P = reduce_frob(Q, H)
+                G, e2, P = _reduce_frob(D, Q, H, S, update_A, comm)
                 errors.append(_frob_rel(D, e2, At.T, S, it % 10 == 0, comm))
             elif loss == "frobenius":
                 if update_A: _mu_frobenius_A(A, P, G); _lift_tiny(A, lift)
                 if update_S: Q, H = _mu_frobenius_S(D, A, S); _lift_tiny(S, lift)
                 else: Q, H = D.tmm(A).T, A.T @ A
-                G, e2, P = reduce_frob(Q, H)
+                G, e2, P = _reduce_frob(D, Q, H, S, update_A, comm)
                 errors.append(_frob_rel(D, e2, A, S, it % 10 == 0, comm))
             else:
                 if update_A: _mu_kl_A(A, *num_ssum); _lift_tiny(A, lift)
                 if update_S: _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
-                num_ssum, e = reduce_kl()                              # reused by the next update of A
+                num_ssum, e = _reduce_kl(D, A, S, floor, k, update_A, comm)  # reused by the next update of A
                 errors.append(e)
             bar.update(1)
             if it % 10 == 0:                                        # a check

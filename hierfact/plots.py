@@ -123,6 +123,35 @@ def _graph_layout(tree: dict):
     return main, family, x
 
 # %% ../nbs/08_plots.ipynb #206d7f1b
+def _edge_weight(edges, layers, weight):
+    "The function edge -> its width in [0, 1] of `plot_topic_graph` for `weight` (a flow: relative to its layer's largest)."
+    if weight == "flow":
+        mass = {(l, j): t.get("mass", 1.0) for l, layer in enumerate(layers) for j, t in enumerate(layer["topics"])}
+        flow = {id(e): e["share_of_child"] * mass[e["layer"], e["child"]] for e in edges}
+        top = {}
+        for e in edges: top[e["layer"]] = max(top.get(e["layer"], 0), flow[id(e)])
+        w_of = lambda e: flow[id(e)] / top[e["layer"]] if top[e["layer"]] > 0 else 0.0
+    else:
+        w_of = lambda e: float(e[weight])
+    return w_of
+
+def _graph_frame(ax, layers, y, edges, *, weight, legend, max_width, main_only) -> None:
+    "The frame of `plot_topic_graph`: limits, one y tick per layer, no spines, and the legend of the edge widths."
+    L = len(layers)
+    ax.set_xlim(-0.02, 1.02); ax.set_ylim(-0.22, 1.22)
+    ax.set_xticks([])
+    ax.set_yticks([y[l] for l in range(L)], [f"layer {l}\nrank {layers[l]['rank']}" for l in range(L)], fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    for sp in ax.spines.values(): sp.set_visible(False)
+    if legend and edges:
+        what = {"share_of_parent": "of the super-topic", "share_of_child": "of the sub-topic", "flow": "of the largest flow"}[weight]
+        handles = [Line2D([], [], color="0.4", alpha=0.55, lw=0.4 + max_width * v, solid_capstyle="butt", label=f"{v:.0%} {what}")
+                   for v in (0.25, 0.5, 1.0)]
+        if not main_only: handles.append(Line2D([], [], color="0.4", alpha=0.3, lw=0.4 + max_width * 0.25, label="secondary parent"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, handlelength=2.5,
+                  title="edge width", title_fontsize=7)
+
+# %% ../nbs/08_plots.ipynb #bf4903ed
 def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, min_share: float = 0.05,
                      weight: str = "share_of_parent", distinctive: bool = False, max_width: float = 9.0, extra=(), ax=None,
                      title: str | None = None, legend: bool = True):
@@ -163,14 +192,7 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
                     linespacing=1.15, bbox=dict(boxstyle="round,pad=0.35", fc=_light(c), ec=c, lw=1.2))
     edges = [e for e in tree["edges"] if e["main"] or (not main_only and e["share_of_child"] >= min_share)]
     if main_only: edges = [e for e in edges if e["main"]]
-    if weight == "flow":
-        mass = {(l, j): t.get("mass", 1.0) for l, layer in enumerate(layers) for j, t in enumerate(layer["topics"])}
-        flow = {id(e): e["share_of_child"] * mass[e["layer"], e["child"]] for e in edges}
-        top = {}
-        for e in edges: top[e["layer"]] = max(top.get(e["layer"], 0), flow[id(e)])
-        w_of = lambda e: flow[id(e)] / top[e["layer"]] if top[e["layer"]] > 0 else 0.0
-    else:
-        w_of = lambda e: float(e[weight])
+    w_of = _edge_weight(edges, layers, weight)
     s = np.linspace(0, 1, 41)[:, None]
     for e in sorted(edges, key=lambda e: (e["main"], w_of(e))):          # main and heavy edges on top
         l, a, b = e["layer"], e["child"], e["parent"]
@@ -181,18 +203,7 @@ def plot_topic_graph(tree: dict, *, n_words: int = 3, main_only: bool = False, m
         c = _palette(family[l + 1, b])
         ax.plot(pts[:, 0], pts[:, 1], "-", color=c, lw=0.4 + max_width * w_of(e), alpha=0.55 if e["main"] else 0.3,
                 solid_capstyle="butt", zorder=1 if e["main"] else 0.5, gid=f"L{l}.{a}->L{l + 1}.{b}")
-    ax.set_xlim(-0.02, 1.02); ax.set_ylim(-0.22, 1.22)
-    ax.set_xticks([])
-    ax.set_yticks([y[l] for l in range(L)], [f"layer {l}\nrank {layers[l]['rank']}" for l in range(L)], fontsize=8)
-    ax.tick_params(axis="y", length=0)
-    for sp in ax.spines.values(): sp.set_visible(False)
-    if legend and edges:
-        what = {"share_of_parent": "of the super-topic", "share_of_child": "of the sub-topic", "flow": "of the largest flow"}[weight]
-        handles = [Line2D([], [], color="0.4", alpha=0.55, lw=0.4 + max_width * v, solid_capstyle="butt", label=f"{v:.0%} {what}")
-                   for v in (0.25, 0.5, 1.0)]
-        if not main_only: handles.append(Line2D([], [], color="0.4", alpha=0.3, lw=0.4 + max_width * 0.25, label="secondary parent"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, handlelength=2.5,
-                  title="edge width", title_fontsize=7)
+    _graph_frame(ax, layers, y, edges, weight=weight, legend=legend, max_width=max_width, main_only=main_only)
     if title: ax.set_title(title)
     return ax
 
@@ -258,32 +269,8 @@ def _time_ticks(ax, labels, max_ticks: int, show: bool = True, x=None):
     ax.set_xlim(x[0] - w[0] / 2, x[-1] + w[-1] / 2)
 
 # %% ../nbs/08_plots.ipynb #a10c2639
-def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: str = "layer", normalise: bool = True,
-                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None, coverage=None):
-    """Each topic's weight along a time mode, at every layer of a hierarchy.
-
-    weights : L arrays (T x r_l, numpy or torch): the time mode's factor matrix at each layer (e.g.
-        `MultiHNTFModel.factors(l)[i]` for the month mode i).
-    time_labels : T labels of the time mode (e.g. '2014-10'); they label the x axis (at most `max_ticks` of them).
-        ISO periods ('2014', '2014-Q3', '2014-10', '2014-W05', '2014-10-02') in increasing order are placed at their
-        dates (a three-month gap is three times a one-month step) and a period missing between two labels breaks the
-        lines; other labels are placed one step apart.
-    coverage : None, or T documents per period (e.g. `observed_trends`'s coverage): the curves have gaps at the periods
-        without documents instead of the values the factors hold there.
-    groupings : L-1 nonnegative matrices (r_l x r_{l+1}), e.g. `MultiHNTFModel.W`; needed for by='supertopic'.
-    topic_labels : per layer, r_l names (e.g. `tree_labels(tree)`); default 'L{l}.{j}'.
-    by : 'layer' -- one panel per layer (the finest at the top), a line per topic, the super-topics in the panel below
-        their sub-topics; 'supertopic' -- one panel per topic b of layers 1..L-1, its trend bold with, thin, the
-        contributions x_a * W_ab of the sub-topics a that send it at least `min_share` of themselves (row-normalised W).
-        For Multi-HNTF the super-topic's factor is exactly the sum of all its sub-topics' contributions.
-    normalise : scale each curve to maximum 1 ('layer'); each panel so the super-topic's maximum is 1 ('supertopic',
-        its sub-topics' contributions in the same units).
-    axes : the Axes to draw on, one per panel (by='layer': L; by='supertopic': r_1 + ... + r_{L-1}); None (default)
-        makes a new figure (`figsize`).
-    Returns the Axes drawn on, a 1-d numpy array: by='layer' one per layer (layer 0 first), by='supertopic' one per
-    super-topic (layer 1's topics, then layer 2's, ...); one Line2D per curve in each Axes' `lines` (by='supertopic':
-    the contributions, then the super-topic last). Raises ValueError for shapes that do not match (naming the
-    argument), an unknown `by`, by='supertopic' without groupings, or the wrong number of `axes`."""
+def _check_trends_args(weights, time_labels, groupings, topic_labels, by) -> tuple:
+    "`plot_trends`'s checks: (W, the weights as float arrays; G, the groupings or None; ranks; topic_labels)."
     if by not in ("layer", "supertopic"): raise ValueError(f"by: expected 'layer' or 'supertopic', got {by!r}")
     W = [np.asarray(to_numpy(w), dtype=float) for w in weights]
     if not W or any(w.ndim != 2 for w in W): raise ValueError("weights: expected a non-empty list of (T x r_l) matrices")
@@ -300,28 +287,28 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         if len(G) != len(W) - 1 or any(g.shape != (ranks[l], ranks[l + 1]) for l, g in enumerate(G)):
             raise ValueError(f"groupings: expected {len(W) - 1} matrices of shapes {[(ranks[l], ranks[l + 1]) for l in range(len(W) - 1)]}, "
                              f"got {[g.shape for g in G]}")
-    x, dated = _time_positions(time_labels)
-    if coverage is not None:
-        cov = np.asarray(to_numpy(coverage), dtype=float).ravel()
-        if cov.shape != (T,) or not np.isfinite(cov).all() or (cov < 0).any():
-            raise ValueError(f"coverage: expected {T} numbers of documents >= 0 (one per period), got shape {cov.shape}")
-        seen = cov > 0
-        W = [np.where(seen[:, None], w, np.nan) for w in W]      # no documents: a gap, not the factor's value
-    scale = lambda v: v / np.nanmax(v) if normalise and np.nanmax(v, initial=0) > 0 else v
-    line = lambda ax, y, **kw: ax.plot(*_gapped(x, y, dated), **kw)
-    if by == "layer":
-        L = len(W)
-        given = _check_axes(axes, L)
-        panels = given or list(plt.subplots(L, 1, sharex=True, squeeze=False, layout="constrained",
-                                            figsize=figsize or (10, 1.9 * L + 0.9))[1][:, 0])
-        for l, ax in enumerate(panels):
-            for j in range(ranks[l]):
-                line(ax, scale(W[l][:, j]), color=_palette(j), lw=1.4, label=topic_labels[l][j])
-            ax.set_ylabel(f"layer {l}", fontsize=8); ax.tick_params(axis="y", labelsize=7)
-            ax.grid(alpha=0.3, lw=0.5)
-            if legend: ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-            _time_ticks(ax, time_labels, max_ticks, show=l == L - 1 or given is not None, x=x)
-        return _axes_array(panels)
+    return W, G, ranks, topic_labels
+
+# %% ../nbs/08_plots.ipynb #d69436ff
+def _trends_by_layer(W, ranks, topic_labels, time_labels, x, scale, line, *, axes, figsize, legend, max_ticks):
+    "`plot_trends(by='layer')`: one panel per layer, a line per topic (each through `scale`); the Axes array."
+    L = len(W)
+    given = _check_axes(axes, L)
+    panels = given or list(plt.subplots(L, 1, sharex=True, squeeze=False, layout="constrained",
+                                        figsize=figsize or (10, 1.9 * L + 0.9))[1][:, 0])
+    for l, ax in enumerate(panels):
+        for j in range(ranks[l]):
+            line(ax, scale(W[l][:, j]), color=_palette(j), lw=1.4, label=topic_labels[l][j])
+        ax.set_ylabel(f"layer {l}", fontsize=8); ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3, lw=0.5)
+        if legend: ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+        _time_ticks(ax, time_labels, max_ticks, show=l == L - 1 or given is not None, x=x)
+    return _axes_array(panels)
+
+# %% ../nbs/08_plots.ipynb #337f3aa4
+def _trends_by_supertopic(W, G, ranks, topic_labels, time_labels, x, line, *, normalise, min_share, axes, figsize,
+                          legend, max_ticks):
+    "`plot_trends(by='supertopic')`: one panel per super-topic, its trend bold and its sub-topics' contributions thin."
     if G is None: raise ValueError("groupings: by='supertopic' needs the groupings (r_l x r_{l+1} matrices)")
     if len(W) < 2: raise ValueError("weights: by='supertopic' needs at least two layers")
     given = _check_axes(axes, sum(ranks[1:]))
@@ -354,6 +341,50 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         fig.suptitle("bold: each super-topic's trend; thin: its sub-topics' contributions "
                      "(in brackets: the share of the sub-topic that goes to it)", fontsize=8)
     return _axes_array(panels)
+
+# %% ../nbs/08_plots.ipynb #59b945f3
+def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: str = "layer", normalise: bool = True,
+                min_share: float = 0.05, max_ticks: int = 12, legend: bool = True, figsize=None, axes=None, coverage=None):
+    """Each topic's weight along a time mode, at every layer of a hierarchy.
+
+    weights : L arrays (T x r_l, numpy or torch): the time mode's factor matrix at each layer (e.g.
+        `MultiHNTFModel.factors(l)[i]` for the month mode i).
+    time_labels : T labels of the time mode (e.g. '2014-10'); they label the x axis (at most `max_ticks` of them).
+        ISO periods ('2014', '2014-Q3', '2014-10', '2014-W05', '2014-10-02') in increasing order are placed at their
+        dates (a three-month gap is three times a one-month step) and a period missing between two labels breaks the
+        lines; other labels are placed one step apart.
+    coverage : None, or T documents per period (e.g. `observed_trends`'s coverage): the curves have gaps at the periods
+        without documents instead of the values the factors hold there.
+    groupings : L-1 nonnegative matrices (r_l x r_{l+1}), e.g. `MultiHNTFModel.W`; needed for by='supertopic'.
+    topic_labels : per layer, r_l names (e.g. `tree_labels(tree)`); default 'L{l}.{j}'.
+    by : 'layer' -- one panel per layer (the finest at the top), a line per topic, the super-topics in the panel below
+        their sub-topics; 'supertopic' -- one panel per topic b of layers 1..L-1, its trend bold with, thin, the
+        contributions x_a * W_ab of the sub-topics a that send it at least `min_share` of themselves (row-normalised W).
+        For Multi-HNTF the super-topic's factor is exactly the sum of all its sub-topics' contributions.
+    normalise : scale each curve to maximum 1 ('layer'); each panel so the super-topic's maximum is 1 ('supertopic',
+        its sub-topics' contributions in the same units).
+    axes : the Axes to draw on, one per panel (by='layer': L; by='supertopic': r_1 + ... + r_{L-1}); None (default)
+        makes a new figure (`figsize`).
+    Returns the Axes drawn on, a 1-d numpy array: by='layer' one per layer (layer 0 first), by='supertopic' one per
+    super-topic (layer 1's topics, then layer 2's, ...); one Line2D per curve in each Axes' `lines` (by='supertopic':
+    the contributions, then the super-topic last). Raises ValueError for shapes that do not match (naming the
+    argument), an unknown `by`, by='supertopic' without groupings, or the wrong number of `axes`."""
+    W, G, ranks, topic_labels = _check_trends_args(weights, time_labels, groupings, topic_labels, by)
+    T = len(time_labels)
+    x, dated = _time_positions(time_labels)
+    if coverage is not None:
+        cov = np.asarray(to_numpy(coverage), dtype=float).ravel()
+        if cov.shape != (T,) or not np.isfinite(cov).all() or (cov < 0).any():
+            raise ValueError(f"coverage: expected {T} numbers of documents >= 0 (one per period), got shape {cov.shape}")
+        seen = cov > 0
+        W = [np.where(seen[:, None], w, np.nan) for w in W]      # no documents: a gap, not the factor's value
+    scale = lambda v: v / np.nanmax(v) if normalise and np.nanmax(v, initial=0) > 0 else v
+    line = lambda ax, y, **kw: ax.plot(*_gapped(x, y, dated), **kw)
+    if by == "layer":
+        return _trends_by_layer(W, ranks, topic_labels, time_labels, x, scale, line, axes=axes, figsize=figsize,
+                                legend=legend, max_ticks=max_ticks)
+    return _trends_by_supertopic(W, G, ranks, topic_labels, time_labels, x, line, normalise=normalise, min_share=min_share,
+                                 axes=axes, figsize=figsize, legend=legend, max_ticks=max_ticks)
 
 # %% ../nbs/08_plots.ipynb #2cf11d80
 def cell_topic_mass(factors, word_mode: int = -1) -> np.ndarray:

@@ -192,19 +192,8 @@ def _json_list(a):
 
 # %% ../nbs/18_ranks.ipynb #1c75796d
 @dataclass
-class RankDiagnostics:
-    """Diagnostics per candidate rank (from `rank_diagnostics` or `layer_diagnostics`); arrays are indexed like `ranks`.
-
-    kind : 'ncpd' (the rank of an NCPD) or 'layer' (the rank of the next Multi-HNTF layer under `settings['given']`).
-    ranks : int array (n,). errors : (n, n_restarts) relative error ||X - model|| / ||X|| of every restart.
-    stability : (n,) mean pairwise similarity of the restarts (`factor_similarity`; for a layer, of the groupings W),
-    or None with one restart. corcondia : (n,) CORCONDIA of the best fit, or None. heldout_error : (n,) relative error
-    on the held-out entries, or None. partition_agreement : (n,) for a layer, mean pairwise adjusted Rand index of the
-    partitions the restarts' W make (each row to its largest column), or None. seconds : (n,) time per rank.
-    settings : the options used. models : per rank the best fit (a CPTensor, or for a layer its W), not in `to_dict`.
-    restarts : (n,) int, the fits run per rank, or None (all of them): `rank_diagnostics` stops a rank's restarts early
-    when they already agree; the restarts not run are NaN in `errors`. `recommended` gives one rank and the reason;
-    `heldout_flagged` the ranks whose held-out error is above 1 (worse than predicting zero; not used as evidence)."""
+class _RankFits:
+    "The fields of `RankDiagnostics` (see there) and the best error, its knee and the flagged held-out errors."
     kind: str
     ranks: np.ndarray
     errors: np.ndarray
@@ -235,6 +224,9 @@ class RankDiagnostics:
         "The knee of the best-error curve (`knee_point`), or None (fewer than 3 ranks, or no knee)."
         return knee_point(self.ranks, self.error) if len(self.ranks) >= 3 else None
 
+# %% ../nbs/18_ranks.ipynb #8e02ca97
+class _RankReading(_RankFits):
+    "`RankDiagnostics.suggested` and `.recommended`: the ranks the diagnostics point at, and one of them."
     @property
     def suggested(self) -> dict:
         """What each computed diagnostic points at: 'error_knee', 'heldout_min', 'heldout_plateau' (the smallest rank whose
@@ -278,6 +270,20 @@ class RankDiagnostics:
         if self.heldout_flagged: why += f"; held-out error above 1 (not used) at ranks {self.heldout_flagged}"
         return int(r), why
 
+# %% ../nbs/18_ranks.ipynb #d4016e19
+class RankDiagnostics(_RankReading):
+    """Diagnostics per candidate rank (from `rank_diagnostics` or `layer_diagnostics`); arrays are indexed like `ranks`.
+
+    kind : 'ncpd' (the rank of an NCPD) or 'layer' (the rank of the next Multi-HNTF layer under `settings['given']`).
+    ranks : int array (n,). errors : (n, n_restarts) relative error ||X - model|| / ||X|| of every restart.
+    stability : (n,) mean pairwise similarity of the restarts (`factor_similarity`; for a layer, of the groupings W),
+    or None with one restart. corcondia : (n,) CORCONDIA of the best fit, or None. heldout_error : (n,) relative error
+    on the held-out entries, or None. partition_agreement : (n,) for a layer, mean pairwise adjusted Rand index of the
+    partitions the restarts' W make (each row to its largest column), or None. seconds : (n,) time per rank.
+    settings : the options used. models : per rank the best fit (a CPTensor, or for a layer its W), not in `to_dict`.
+    restarts : (n,) int, the fits run per rank, or None (all of them): `rank_diagnostics` stops a rank's restarts early
+    when they already agree; the restarts not run are NaN in `errors`. `recommended` gives one rank and the reason;
+    `heldout_flagged` the ranks whose held-out error is above 1 (worse than predicting zero; not used as evidence)."""
     def to_dict(self) -> dict:
         "A JSON-ready dict: the per-rank lists, 'error' (best), 'knee', 'suggested', 'recommended' and 'settings'."
         lst = _json_list
@@ -341,6 +347,14 @@ def _slice_cp(cp, r):
     return (w[:r], [f[:, :r].contiguous() for f in F])
 
 # %% ../nbs/18_ranks.ipynb #87526848
+def _check_heldout_options(heldout_options, n_iter_max, tol) -> tuple:
+    "(n_iter_max, tol) of the held-out fits: `heldout_options`' values, by default the main fits' ones; checked."
+    ho = dict(n_iter_max=n_iter_max, tol=tol) | _check_options(heldout_options, "heldout_options", ("n_iter_max", "tol"))
+    ho_iter, ho_tol = _check_count(ho["n_iter_max"], "heldout_options['n_iter_max']", 1), _check_real(ho["tol"], "heldout_options['tol']")
+    if ho_tol < 0: raise ValueError(f"heldout_options['tol']: expected a number >= 0, got {ho_tol}")
+    return ho_iter, ho_tol
+
+# %% ../nbs/18_ranks.ipynb #bc9a3cd3
 def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_fraction=0.1, core_consistency: bool = True,
                      solver: str = "hals", n_iter_max: int = 300, tol: float = 1e-6, heldout_options=None,
                      stability_threshold: float = 0.9, corcondia_threshold: float = 50.0, heldout_rtol: float = 0.01,
@@ -384,9 +398,7 @@ def rank_diagnostics(X, ranks=range(1, 11), *, n_restarts: int = 5, heldout_frac
     n_iter_max = _check_count(n_iter_max, "n_iter_max", 1)
     tol = _check_real(tol, "tol")
     if tol < 0: raise ValueError(f"tol: expected a number >= 0, got {tol}")
-    ho = dict(n_iter_max=n_iter_max, tol=tol) | _check_options(heldout_options, "heldout_options", ("n_iter_max", "tol"))
-    ho_iter, ho_tol = _check_count(ho["n_iter_max"], "heldout_options['n_iter_max']", 1), _check_real(ho["tol"], "heldout_options['tol']")
-    if ho_tol < 0: raise ValueError(f"heldout_options['tol']: expected a number >= 0, got {ho_tol}")
+    ho_iter, ho_tol = _check_heldout_options(heldout_options, n_iter_max, tol)
     st, ct = _check_thresholds(stability_threshold, corcondia_threshold)
     rtol = _check_real(heldout_rtol, "heldout_rtol")
     if rtol < 0: raise ValueError(f"heldout_rtol: expected a number >= 0, got {rtol}")
