@@ -78,7 +78,7 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
         supports of S are those F (the usual case), the small solves reuse the factors (`_factor_solve`).
     Xp : optional `SparseX` of a sparse X: X N^T is then formed on X's nonzero rows only and added into A M in place."""
     ridge = _check_ridge(ridge, S.dtype)
-    if not bool(torch.isfinite(grad_S).all()):
+    if not math.isfinite(float(grad_S.sum())) and not bool(torch.isfinite(grad_S).all()):  # a finite sum proves it
         raise ValueError("grad_S: the upstream gradient holds NaN or inf entries; the loss above the NNLS layer is not finite")
     with torch.no_grad(), _cpu_threads(S.device):
         D, Gs, Gr, *fac = scaled if scaled is not None else _scaled_gram(A.T @ A if G is None else G, ridge)
@@ -102,7 +102,7 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
             else: gA.addmm_(X, N.T)
         out = []
         for name, g in (("X", gX), ("A", gA)):
-            if g is not None and not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
+            if g is not None and not math.isfinite(float(g.sum())) and not bool(torch.isfinite(g).all()):
                 warnings.warn(f"nnls_layer: the gradient wrt {name} overflowed; non-finite entries were set to 0 "
                               "(rescale X or A)", RuntimeWarning, stacklevel=3)
                 g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
@@ -150,7 +150,7 @@ class NNLSFunction(torch.autograd.Function):
             Xp = Xt if isinstance(Xt, SparseX) else None
             if Xt is not None: C = ((Xp.t if Xp is not None else Xt) @ Ad).T
             else: C = torch.sparse.mm(Xd.t(), Ad).T if Xd.layout != torch.strided else Ad.T @ Xd
-            if not bool(torch.isfinite(G).all() & torch.isfinite(C).all()):
+            if not math.isfinite(float(G.sum() + C.sum())) and not bool(torch.isfinite(G).all() & torch.isfinite(C).all()):
                 raise FloatingPointError("nnls_layer: A^T A or A^T X overflowed (entries of X or A too large for "
                                          f"{str(A.dtype).replace('torch.', '')}); rescale X or A")
             from hierfact.nnls import _solve_gram          # G, C are ours (symmetric PSD, finite): no re-validation
