@@ -97,7 +97,8 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
             M = (W + W.T).neg_()
             if grad_G is not None: M += grad_G + grad_G.T
             gA = gemm(A.detach(), M)                                     # (m, r): numpy's BLAS when it is faster
-            if Xp is not None: gA.index_add_(0, Xp.rows, Xp.R @ N.T)      # X N^T: only X's nonzero rows change
+            if Xp is not None:                                           # X N^T: only X's nonzero rows change (distinct
+                gA.index_copy_(0, Xp.rows, gA.index_select(0, Xp.rows).add_(Xp.R @ N.T))   # rows: gather, add, put back)
             elif X.layout != torch.strided: gA = torch.sparse.addmm(gA, X, N.T)
             else: gA.addmm_(X, N.T)
         out = []
