@@ -564,6 +564,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'hierfact.nnls._dual_violation': ('nnls.html#_dual_violation', 'hierfact/nnls.py'),
                                'hierfact.nnls._exact_fallback': ('nnls.html#_exact_fallback', 'hierfact/nnls.py'),
                                'hierfact.nnls._eye': ('nnls.html#_eye', 'hierfact/nnls.py'),
+                               'hierfact.nnls._factor_solve': ('nnls.html#_factor_solve', 'hierfact/nnls.py'),
                                'hierfact.nnls._float_kind': ('nnls.html#_float_kind', 'hierfact/nnls.py'),
                                'hierfact.nnls._kkt_violation': ('nnls.html#_kkt_violation', 'hierfact/nnls.py'),
                                'hierfact.nnls._masked_solve': ('nnls.html#_masked_solve', 'hierfact/nnls.py'),

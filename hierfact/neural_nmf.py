@@ -230,7 +230,7 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
         Ss, prev = [], X
         with _cpu_threads(self.device):
             for l, (A, F) in enumerate(zip(self.A, last)):
-                if check and not bool(torch.isfinite(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
+                if check and not math.isfinite(float(A.detach().sum())) and not bool(torch.isfinite(A.detach()).all()):
                     raise ValueError(f"A[{l}]: contains NaN or inf entries")
                 if l == 0 and grams: prev, *self._grams = NNLSFunction.apply(prev, A, self.ridge, None, F, True, Xt)
                 elif l == 0 and Xt is not None: prev = NNLSFunction.apply(prev, A, self.ridge, None, F, False, Xt)
@@ -319,7 +319,7 @@ def main_loss(model, X, Ss, loss, reduction, x_sq, grams=None):
 
 def _all_finite(params):
     "True when every entry is finite (a finite sum proves it; an overflowing sum falls back to the full check)."
-    return all(bool(torch.isfinite(p.detach().sum())) or bool(torch.isfinite(p.detach()).all()) for p in params)
+    return all(math.isfinite(float(p.detach().sum())) or bool(torch.isfinite(p.detach()).all()) for p in params)
 
 @torch.no_grad()
 def layer_errors(model, X) -> list:

@@ -115,23 +115,28 @@ def _eye(r, dtype, device):
     return _EYES[key]
 
 # %% ../nbs/02_nnls.ipynb #63bcc1b8
-def _masked_solve(Gr, F, Ct, pad_bytes=None):
+def _masked_solve(Gr, F, Ct, pad_bytes=None, factor=False):
     """x with x_F = Gr_FF^{-1} c_F and x_B = 0 for every row of the masks F (k, r) and of Ct (k, r).
 
     A modest batch (k r^2 entries up to `pad_bytes`, default 8 MB) is one batched Cholesky of the padded matrices (Gr on F x F, the
     identity elsewhere: x = M^{-1} (c * F) is the restricted solve padded with zeros), a handful of library calls
     whatever the supports. A larger batch is sorted by passive-set size p, so each size is a contiguous block (a loop
     over at most r sizes); a block gathers its p x p principal submatrices of Gr and solves them with one batched
-    Cholesky, in chunks under 64 MB; the block with p = r shares Gr itself (one factorization)."""
+    Cholesky, in chunks under 64 MB; the block with p = r shares Gr itself (one factorization).
+    factor True: return (x, L), L (k, r, r) the Cholesky factors of the padded matrices, for `_factor_solve` to solve
+    other right-hand sides on the same supports (None for a larger batch or when a factorization failed)."""
     k, r = F.shape
     if k * r * r * Ct.element_size() <= (_PAD_BYTES if pad_bytes is None else pad_bytes):
-        M = torch.where(F.unsqueeze(2) & F.unsqueeze(1), Gr, _eye(r, Gr.dtype, Gr.device))
+        Ff = F.to(Gr.dtype)                             # M = Gr on F x F, 0 elsewhere, 1 on the diagonal off F: the
+        M = (Ff.unsqueeze(2) * Ff.unsqueeze(1)).mul_(Gr)     # same numbers as torch.where(F F^T, Gr, I) (products by
+        M.diagonal(dim1=1, dim2=2).add_(1 - Ff)         # 1 and 0 are exact), in two multiplications of floats
         L, info = torch.linalg.cholesky_ex(M)           # M is block diagonal (F x F and the identity): entries of
         z = torch.cholesky_solve(Ct.unsqueeze(-1), L).squeeze(-1)   # c off F only reach z off F, zeroed below
         if bool(info.any()):
             bad = info != 0
             z[bad] = _solve_spd(M[bad], Ct[bad])                        # eigendecomposition: never NaN
-        return z.mul_(F)
+            L = None
+        return (z.mul_(F), L) if factor else z.mul_(F)
     nF = F.sum(1)
     counts = torch.bincount(nF, minlength=r + 1).tolist()
     order = torch.argsort(nF)
@@ -153,7 +158,12 @@ def _masked_solve(Gr, F, Ct, pad_bytes=None):
                 M = Gflat[ip.unsqueeze(2) * r + ip.unsqueeze(1)]         # (kc, p, p) principal submatrices
                 xo[s:e].scatter_(1, ip, _solve_spd(M, Co[s:e].gather(1, ip)))
         start = stop
-    return torch.empty_like(Ct).index_copy_(0, order, xo)
+    x = torch.empty_like(Ct).index_copy_(0, order, xo)
+    return (x, None) if factor else x
+
+def _factor_solve(L, F, Bt):
+    "z with z_F = Gr_FF^{-1} b_F, z = 0 off F, for every row of Bt (k, r), from the factors L of `_masked_solve(Gr, F, ...)`."
+    return torch.cholesky_solve(Bt.unsqueeze(-1), L).squeeze(-1).mul_(F)
 
 # %% ../nbs/02_nnls.ipynb #44c523f3
 def _ridged(G, ridge):
@@ -162,49 +172,54 @@ def _ridged(G, ridge):
     return G + (ridge * (d if d > 0 else 1.0)) * torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
 
 # %% ../nbs/02_nnls.ipynb #47562233
-def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
+def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None, factor=False):
     """Batched block principal pivoting (Kim & Park 2011, Alg. 2 with the Judice-Pires backup rule).
 
     G (r, r) symmetric PSD, C (r, n), same dtype/device; Gr : optional `_ridged(G, ridge)`. Returns St (n, r) (the
     solution, batch-first, clamped at 0), converged (n,) bool and iters (n,) (iterations each column took).
     A column that is optimal is frozen (its support and x no longer change; only the active columns are solved again);
     the frozen columns leave the working set only when that pays (a large batch at most half active): a small batch
-    keeps its shape, so an iteration is a fixed, short list of batched operations with one host sync."""
+    keeps its shape, so an iteration is a fixed, short list of batched operations with one host sync.
+    factor True: also return (F, L), the final supports F (n, r) and the Cholesky factors L (n, r, r) of their padded
+    matrices (kept up to date as columns are solved again; `_factor_solve` reuses them), or None for a large batch."""
     r, n = C.shape
     dt, dev = C.dtype, C.device
     if Gr is None: Gr = _ridged(G, ridge)
     delta = _FEAS_TOL[dt]
     gmax = G.abs().amax()
     St = converged = iters = idx = None                 # filled when columns leave the working set
-    # Kim & Park's counters: beta = the fewest infeasibilities so far (r + 1 at first), alpha = the budget of full
-    # exchanges without progress (3): it cannot run out before the fifth exchange, so the backup rule is looked at
-    # from then on only (the same iterates, fewer operations in the 1-4 iterations a column usually takes)
     c = C.T.contiguous()
     cmax = c.abs().amax(1, keepdim=True)
+    big = n * r * r * c.element_size() > _PAD_BYTES     # retiring frozen columns pays only for a large batch
+    L = None
     if init_support is None:                            # Kim & Park start: F empty, s = 0, y = -c
         F = torch.zeros(n, r, dtype=torch.bool, device=dev)
         x = torch.zeros(n, r, dtype=dt, device=dev)
         y = -c
+        if factor and not big: L = _eye(r, dt, dev).expand(n, r, r).clone()   # the padded matrices are I: L = I
     else:
         F = init_support.T.to(device=dev, dtype=torch.bool).clone()
-        x = _masked_solve(Gr, F, c)
+        x, L = _masked_solve(Gr, F, c, factor=True)
         y = (x @ G - c).masked_fill_(F, 0)
-    three = torch.full((n,), 3, dtype=torch.long, device=dev)
-    alpha = three
-    beta = torch.full((n,), r + 1, dtype=torch.long, device=dev)
-    its = torch.zeros(n, dtype=torch.long, device=dev)  # iterations of the working set's columns
-    active = torch.ones(n, 1, dtype=torch.bool, device=dev)
-    order = torch.arange(1, r + 1, device=dev)
-    big = n * r * r * c.element_size() > _PAD_BYTES     # retiring frozen columns pays only for a large batch
+    track = factor and not big and L is not None        # keep the factors of the current supports
+    # Kim & Park's counters, made at the first exchange: beta = the fewest infeasibilities so far (r + 1 at first),
+    # alpha = the budget of full exchanges without progress (3): it cannot run out before the fifth exchange, so the
+    # backup rule is looked at from then on only (the same iterates, fewer operations in the 1-4 iterations a column
+    # usually takes); a warm start that is already optimal in every column makes none of them
+    its = active = order = None
     for it in range(n_iter_max + 1):
         ax = x.abs()                                    # x = 0 off F and y = 0 on F, so the masks F, ~F are implied:
         V = (x < ax.amax(1, keepdim=True).mul_(-delta)) | (y < ax.sum(1, keepdim=True).mul_(gmax).add_(cmax).mul_(-delta))
-        V &= active                                     # infeasible entries (none in a frozen column)
+        if it > 0: V &= active                          # infeasible entries (none in a frozen column)
         nV = V.sum(1)
         active = (nV > 0).unsqueeze(1)
         n_left = int(nV.count_nonzero())                # the one host sync of an iteration
         if n_left == 0 or it == n_iter_max: break
-        its += active.squeeze(1)
+        if it == 0:
+            its = active.squeeze(1).long()              # iterations of the working set's columns
+            three = torch.full((n,), 3, dtype=torch.long, device=dev)
+            alpha, beta = three, nV
+        else: its += active.squeeze(1)
         k = x.shape[0]
         if big and 2 * n_left <= k:                     # optimal columns leave the working set
             if St is None:
@@ -228,6 +243,7 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
             alpha = torch.where(case1, three, alpha - 1)
             E = V
         else:
+            if order is None: order = torch.arange(1, r + 1, device=dev)
             case1 = nV < beta                           # fewest infeasibilities so far: full exchange
             beta = torch.where(case1, nV, beta)
             alpha = torch.where(case1, three, alpha)
@@ -236,15 +252,23 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None):
             last = (V * order).argmax(1)                # backup rule: only the largest infeasible index
             E = torch.where((case1 | case2).unsqueeze(1), V, torch.nn.functional.one_hot(last, r).bool() & active)
         F = F ^ E
-        if n_left == k: x = _masked_solve(Gr, F, c)
+        if n_left == k: x, L = _masked_solve(Gr, F, c, factor=True)
         else:                                           # only the active columns: the frozen ones keep their x
             a = active.squeeze(1).nonzero().squeeze(1)
-            x = x.index_copy(0, a, _masked_solve(Gr, F.index_select(0, a), c.index_select(0, a)))
+            xa, La = _masked_solve(Gr, F.index_select(0, a), c.index_select(0, a), factor=True)
+            x = x.index_copy(0, a, xa)
+            if track and La is not None: L.index_copy_(0, a, La)
+            else: L = None
+        track = track and L is not None
         y = (x @ G - c).masked_fill_(F, 0)
+    if its is None: its = torch.zeros(n, dtype=torch.long, device=dev)
     active = active.squeeze(1)                          # still active: not optimal within n_iter_max (projection, flagged)
-    if St is None: return x.clamp(min=0), ~active, its
-    St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its
-    return St, converged, iters
+    fac = (F, L) if track else None
+    if St is None: out = x.clamp(min=0), ~active, its
+    else:
+        St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its
+        out = St, converged, iters
+    return (*out, fac) if factor else out
 
 # %% ../nbs/02_nnls.ipynb #25e5ad31
 def _exact_fallback(G, C, cols, ridge):
@@ -356,14 +380,15 @@ def _nnls_gram(G, C, n_iter_max, ridge, init_support):
 def _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=3):
     """The solve of `nnls_gram` for validated arguments: G (r, r) symmetric PSD and C (r, n) of one dtype and
     device, n_iter_max an int, ridge a float, init_support None or an (r, n) bool mask (the NNLS layer calls it with
-    its own A^T A and A^T X). Returns S (r, n) and (D, Gs, Gr): the unit scaling D = diag(G)^(-1/2), the scaled
-    D G D and it plus the ridge (the gradient theorem reuses them)."""
+    its own A^T A and A^T X). Returns S (r, n) and (D, Gs, Gr, fac): the unit scaling D = diag(G)^(-1/2), the scaled
+    D G D, it plus the ridge, and the pivoting's final supports and Cholesky factors (F, L) (None for a large batch;
+    see `_bpp`): the gradient theorem reuses them (its solves are on the supports of S, most often these F)."""
     D = _unit_scaling(G)                                              # solve with A's columns at unit norm
     G = (G + G.T) / 2 * D[:, None] * D
     C = C * D[:, None]
     Gr = _ridged(G, ridge)
     with torch.inference_mode():                                      # many tiny operations: no autograd bookkeeping
-        St, _, _ = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support, Gr=Gr)
+        St, _, _, fac = _bpp(G, C, n_iter_max=n_iter_max, ridge=ridge, init_support=init_support, Gr=Gr, factor=True)
         Ct, tol = C.T, _KKT_TOL[C.dtype]
         bad = ~(_dual_violation(Gr, Ct, St) <= tol)                       # also catches NaN and inf
         if bool(bad.any()):                                               # safety net: exact Lawson-Hanson
@@ -381,7 +406,7 @@ def _solve_gram(G, C, n_iter_max, ridge, init_support, stacklevel=3):
                 warnings.warn("nnls: non-finite values (overflow?) were set to 0; rescale A or X", RuntimeWarning,
                               stacklevel=stacklevel)
                 St = torch.nan_to_num(St, nan=0.0, posinf=0.0, neginf=0.0)
-    return (St * D).T.contiguous(), (D, G, Gr)                       # a normal tensor again (S may join a graph)
+    return (St * D).T.contiguous(), (D, G, Gr, fac)                  # a normal tensor again (S may join a graph)
 
 # %% ../nbs/02_nnls.ipynb #a6757f38
 def nnls(X=None, A=None, *, G=None, C=None, n_iter_max=None, ridge=None, init_support=None):

@@ -11,8 +11,8 @@ import warnings
 import torch
 
 from .tensor import as_tensor, gemm
-from .nnls import (nnls_gram, _common, _check_ridge, cpu_threads as _cpu_threads, _masked_solve, _ridged,
-                           _solve_spd, _unit_scaling)
+from .nnls import (nnls_gram, _common, _check_ridge, cpu_threads as _cpu_threads, _factor_solve, _masked_solve,
+                           _ridged, _solve_spd, _unit_scaling)
 from .validation import check_int as _check_int
 
 # %% auto #0
@@ -73,17 +73,21 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
     """`nnls_vjp`, with the upstream gradients grad_G (r, r) and grad_C (r, n) of G = A^T A and C = A^T X (the
     forward's byproducts a Gram-form loss reuses; None: unused) folded into the same two products:
     grad_A = X (Z + grad_C)^T + A (grad_G + grad_G^T - Z S^T - S Z^T), grad_X = A (Z + grad_C).
-    scaled : optional (D, Gs, Gr) of `_scaled_gram(G, ridge)`, as the forward solve made them (`NNLSFunction`).
+    scaled : optional (D, Gs, Gr) of `_scaled_gram(G, ridge)`, as the forward solve made them (`NNLSFunction`), or
+        (D, Gs, Gr, fac) with the forward's final supports and Cholesky factors fac = (F, L) (or None): when the
+        supports of S are those F (the usual case), the small solves reuse the factors (`_factor_solve`).
     Xp : optional `SparseX` of a sparse X: X N^T is then formed on X's nonzero rows only and added into A M in place."""
     ridge = _check_ridge(ridge, S.dtype)
-    if not bool(torch.isfinite(grad_S).all()):
+    if not math.isfinite(float(grad_S.sum())) and not bool(torch.isfinite(grad_S).all()):  # a finite sum proves it
         raise ValueError("grad_S: the upstream gradient holds NaN or inf entries; the loss above the NNLS layer is not finite")
     with torch.no_grad(), _cpu_threads(S.device):
-        D, Gs, Gr = scaled if scaled is not None else _scaled_gram(A.T @ A if G is None else G, ridge)
+        D, Gs, Gr, *fac = scaled if scaled is not None else _scaled_gram(A.T @ A if G is None else G, ridge)
         if warn: _warn_if_singular(Gs, D, ridge, S.dtype)
         with torch.inference_mode():                                     # the small solves: no autograd bookkeeping
             F = (S > 0).T                                                # (n, r) supports
-            Z = _support_solve(Gr, F, (grad_S * D[:, None]).T)
+            fac = fac[0] if fac else None
+            if fac is not None and torch.equal(F, fac[0]): Z = _factor_solve(fac[1], F, (grad_S * D[:, None]).T)
+            else: Z = _support_solve(Gr, F, (grad_S * D[:, None]).T)
         Z = (Z.T * D[:, None]).contiguous()                              # a normal tensor again
         gX = gA = None
         N = Z if grad_C is None else Z + grad_C
@@ -93,12 +97,13 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
             M = (W + W.T).neg_()
             if grad_G is not None: M += grad_G + grad_G.T
             gA = gemm(A.detach(), M)                                     # (m, r): numpy's BLAS when it is faster
-            if Xp is not None: gA.index_add_(0, Xp.rows, Xp.R @ N.T)      # X N^T: only X's nonzero rows change
+            if Xp is not None:                                           # X N^T: only X's nonzero rows change (distinct
+                gA.index_copy_(0, Xp.rows, gA.index_select(0, Xp.rows).add_(Xp.R @ N.T))   # rows: gather, add, put back)
             elif X.layout != torch.strided: gA = torch.sparse.addmm(gA, X, N.T)
             else: gA.addmm_(X, N.T)
         out = []
         for name, g in (("X", gX), ("A", gA)):
-            if g is not None and not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
+            if g is not None and not math.isfinite(float(g.sum())) and not bool(torch.isfinite(g).all()):
                 warnings.warn(f"nnls_layer: the gradient wrt {name} overflowed; non-finite entries were set to 0 "
                               "(rescale X or A)", RuntimeWarning, stacklevel=3)
                 g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
@@ -146,7 +151,7 @@ class NNLSFunction(torch.autograd.Function):
             Xp = Xt if isinstance(Xt, SparseX) else None
             if Xt is not None: C = ((Xp.t if Xp is not None else Xt) @ Ad).T
             else: C = torch.sparse.mm(Xd.t(), Ad).T if Xd.layout != torch.strided else Ad.T @ Xd
-            if not bool(torch.isfinite(G).all() & torch.isfinite(C).all()):
+            if not math.isfinite(float(G.sum() + C.sum())) and not bool(torch.isfinite(G).all() & torch.isfinite(C).all()):
                 raise FloatingPointError("nnls_layer: A^T A or A^T X overflowed (entries of X or A too large for "
                                          f"{str(A.dtype).replace('torch.', '')}); rescale X or A")
             from hierfact.nnls import _solve_gram          # G, C are ours (symmetric PSD, finite): no re-validation

@@ -407,3 +407,21 @@ def test_comm_refuses_labels_across_processes(data):
     two.size = 2                                            # what a comm of two processes reports
     with pytest.raises(ValueError, match="y"):
         train_neural_nmf(NeuralNMF([4, 3], 40, n_classes=3), X, y, n_epochs=1, comm=two)
+
+
+def test_layer_backward_reuses_forward_factors_exactly():
+    """The NNLS layer's backward solves on the supports of S with the forward's Cholesky factors when the supports are
+    the pivoting's final ones: the gradients are bit for bit those of `nnls_vjp` given the same A^T A, which factorizes afresh."""
+    from hierfact.nnls_grad import nnls_layer, nnls_vjp
+    rng = np.random.default_rng(7)
+    X = torch.as_tensor(rng.random((50, 120)))
+    A = torch.as_tensor(rng.random((50, 8))).requires_grad_()
+    Xg = X.clone().requires_grad_()
+    S = nnls_layer(Xg, A)
+    g = torch.as_tensor(rng.standard_normal(S.shape))
+    gX, gA = torch.autograd.grad(S, (Xg, A), g)
+    from hierfact.tensor import gemm
+    G = gemm(A.detach().T, A.detach())                  # A^T A as the forward forms it
+    rX, rA = nnls_vjp(X, A.detach(), S.detach(), g, G=G)
+    assert 0 < int((S > 0).sum()) < S.numel()            # supports of several sizes
+    assert torch.equal(gX, rX) and torch.equal(gA, rA)

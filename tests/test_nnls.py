@@ -303,3 +303,34 @@ def test_cuda(prob):
     np.testing.assert_allclose(S.cpu().numpy(), nnls(X, A).numpy(), atol=1e-9)
     with pytest.raises(ValueError, match="same device"):
         nnls(Xc, torch.as_tensor(A))
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_bpp_factors_solve_like_fresh_factorizations(warm, monkeypatch):
+    """`_bpp(..., factor=True)` takes the same steps as without it and hands back the final supports F with the
+    Cholesky factors of their padded matrices, kept up to date through the re-solves of the active columns: solving
+    with them (`_factor_solve`, as the NNLS layer's backward does) gives exactly what a fresh factorization gives, and
+    x_F = Gr_FF^{-1} c_F (a dense solve per column). A large batch (grouped solves) hands back no factors."""
+    rng = np.random.default_rng(5)
+    A = rng.random((40, 9)) - 0.2
+    X = rng.standard_normal((40, 250))
+    G, C = torch.as_tensor(A.T @ A), torch.as_tensor(A.T @ X)
+    Gr = hn._ridged(G, 1e-12)
+    init = torch.as_tensor(rng.random((9, 250)) < 0.5) if warm else None
+    S, conv, its = hn._bpp(G, C, n_iter_max=100, ridge=1e-12, init_support=init, Gr=Gr)
+    S2, conv2, its2, (F, L) = hn._bpp(G, C, n_iter_max=100, ridge=1e-12, init_support=init, Gr=Gr, factor=True)
+    assert torch.equal(S, S2) and torch.equal(conv, conv2) and torch.equal(its, its2) and int(its.max()) >= 2
+    assert bool(conv.all()) and F.shape == (250, 9) and L.shape == (250, 9, 9)
+    B = torch.as_tensor(rng.standard_normal((250, 9)))
+    Z = hn._factor_solve(L, F, B)
+    assert torch.equal(Z, hn._masked_solve(Gr, F, B))
+    for j in range(0, 250, 25):                         # independent: a dense solve on each support
+        f = F[j].numpy()
+        z = np.zeros(9)
+        z[f] = np.linalg.solve(Gr.numpy()[np.ix_(f, f)], B[j].numpy()[f])
+        np.testing.assert_allclose(Z[j].numpy(), z, rtol=1e-9, atol=1e-12)
+    assert np.abs(S[:, :].numpy()[~F.numpy()]).max(initial=0) == 0     # S vanishes off the supports
+    monkeypatch.setattr(hn, "_PAD_BYTES", 0)
+    S3, _, its3, fac = hn._bpp(G, C, n_iter_max=100, ridge=1e-12, init_support=init, Gr=Gr, factor=True)
+    assert fac is None and torch.equal(its3, its)
+    np.testing.assert_allclose(S3.numpy(), S.numpy(), rtol=1e-10, atol=1e-12)
