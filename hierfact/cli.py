@@ -59,9 +59,9 @@ def _add_data_args(p) -> None:
     "The DATA argument and the options that read it (shared by `topics` and `ranks`)."
     p.add_argument("data", nargs="?", default=None, help=DATA_HELP)
     p.add_argument("--vocab", default=None, help="file with one word per line (for .npy/.npz/.mtx data only)")
-    p.add_argument("--text-column", default=None, help="CSV only: the column holding the text (default: text)")
+    p.add_argument("--text-column", default=None, help="tables only (CSV, TSV, Parquet, JSON lines): the column holding the text (default: text)")
     p.add_argument("--group-by", nargs="+", action="extend", default=None, metavar="COLUMN",
-                   help="CSV only: one or more columns whose values become tensor modes (space- or comma-separated, or the "
+                   help="tables only: one or more columns whose values become tensor modes (space- or comma-separated, or the "
                         "option repeated); a last value that is a data file (my.csv) is taken as DATA, never as a column")
     p.add_argument("--min-df", type=int, default=None,
                    help="texts only (CSV, tweets): drop words in fewer documents (default: 20 for the tweets, 5 for a CSV)")

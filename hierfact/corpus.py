@@ -71,7 +71,10 @@ def read_documents(source):
     except pd.errors.EmptyDataError:
         raise ValueError(f"source: {p} is empty (no header, no rows)") from None
     except (pd.errors.ParserError, ValueError) as e:
-        raise ValueError(f"source: could not parse {p} as {kind} ({e})") from e
+        hint = ("; if its fields are separated by ';' or another character, save it with commas (or tabs, as .tsv), or "
+                "read it with pandas.read_csv(path, sep=';') and pass the DataFrame as source"
+                if kind in ("CSV", "csv") and "tokenizing" in str(e) else "")
+        raise ValueError(f"source: could not parse {p} as {kind} ({e}){hint}") from e
 
 # %% ../nbs/20_corpus.ipynb #45874d33
 TIME_FREQS = ("day", "week", "month", "quarter", "year")
@@ -97,6 +100,24 @@ def period_labels(start: int, stop: int, freq: str) -> list:
     if freq == "quarter": return [f"{1970 + q // 4}-Q{q % 4 + 1}" for q in o]
     return [str(1970 + y) for y in o]
 
+def _dates_one_format(s, name: str):
+    """The dates of `s` when pandas' inferred (month-first) format does not fit every value: day-first throughout
+    (13/05/2018 and 05/01/2018 both day-first) if that fits every value; else each value parsed on its own, with a
+    UserWarning naming the column (an ambiguous 05/01/2018 is then month-first, 13/05/2018 day-first)."""
+    import pandas as pd
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(s, utc=True, dayfirst=True)
+    except (ValueError, TypeError, OverflowError):
+        pass
+    d = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+    warnings.warn(f"time: the dates of column {name!r} do not share one format, so each is read on its own "
+                  "(an ambiguous 05/01/2018 as May 1, 13/05/2018 as May 13); parse the column yourself "
+                  "(pandas.to_datetime with format=) and pass the DataFrame to be sure", UserWarning, stacklevel=3)
+    return d
+
 def _parse_dates(col, name: str):
     "datetime64[ns] (naive, UTC) Series of a DataFrame column; ValueError naming `time=` for missing or bad dates."
     import pandas as pd
@@ -113,7 +134,7 @@ def _parse_dates(col, name: str):
             warnings.simplefilter("ignore", UserWarning)
             d = pd.to_datetime(s, utc=True)
     except (ValueError, TypeError, OverflowError):
-        d = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        d = _dates_one_format(s, name)
     bad = d.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -125,7 +125,7 @@ class _WordsModel(_LayerModel):
         topics(l) and the links between layers. labels : the words of the word mode (default: `vocabulary_`, or the
         words' indices when it is None); kw : top_n, min_share, words (the scores that rank each topic's words;
         default `word_scores_`, set by `hierfact topics` (grounded words), else topics(l)). ValueError for a model without links (has_tree False)."""
-        if not self.has_tree: raise ValueError(f"labels: a {type(self).__name__} has no links between its layers, so no tree")
+        if not self.has_tree: raise ValueError(f"labels: this {type(self).__name__} (independent layers) has no links between its layers, so no topic tree")
         if labels is None: labels = self.vocabulary_
         if kw.get("words") is None: kw["words"] = self.word_scores_
         from hierfact.hnmf import topic_tree

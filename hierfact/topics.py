@@ -27,7 +27,7 @@ __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'N
            'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'format_bytes', 'corpus_dataset',
            'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode',
            'max_first_rank', 'check_data_ranks', 'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy',
-           'reference_docs', 'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics',
+           'reference_docs', 'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights',
            'save_coverage_trend', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
@@ -316,7 +316,7 @@ def hierarchy_tree(m, ds: Dataset, top_n: int = 10) -> dict | None:
     if not m.has_tree: return None
     t = m.topic_tree(ds.labels[ds.feature_mode], top_n=top_n, words=getattr(m, "word_scores_", None))
     for l, layer in enumerate(t["layers"]):                     # add the other modes' top labels
-        W = mode_weights(m, ds, l)
+        W = label_weights(m, ds, l)
         for i, name in enumerate(ds.mode_names):
             if i == ds.feature_mode: continue
             for j, topic in enumerate(layer["topics"]):
@@ -659,6 +659,24 @@ def format_metrics(q: dict) -> str:
     out += [f"  layer {r['layer']}: k={r['k']}  NPMI {r['npmi_mean']:+.3f}  diversity {r['diversity']:.2f}" for r in q["layers"]]
     return "\n".join(out)
 
+def label_weights(m, ds: Dataset, layer: int) -> list:
+    """Every mode's weights of layer `layer`'s topics (numpy, I_i x r_layer) as the report and the tree rank their
+    labels ("top accounts", "peak months"): the word mode's as in `mode_weights`; each other mode's, when the documents
+    per cell are known (ds.n_docs), is the topic's mass in the cells that hold documents times their documents (the
+    topic's words in those documents, `_cell_mass`), summed over the remaining modes. So a group or a period without
+    documents weighs 0, and a group's peak periods are periods where it wrote: a fit that leaves empty cells out does not
+    pin down the factor rows of an empty slice, and a CP factor is a marginal over the other modes. Without ds.n_docs
+    (or for a model whose layer is not a CP of r_layer topics) the factors' weights (`mode_weights`)."""
+    W = mode_weights(m, ds, layer)
+    if ds.n_docs is None: return W
+    mass = _cell_mass(m, ds, layer)
+    if mass.shape[-1] != m.ranks[layer]: return W
+    vol = mass * np.asarray(ds.n_docs, dtype=np.float64)[..., None]
+    others = [i for i in range(len(ds.X.shape)) if i != ds.feature_mode]
+    for k, i in enumerate(others):
+        W[i] = vol.sum(axis=tuple(a for a in range(len(others)) if a != k))
+    return W
+
 def _cell_mass(m, ds: Dataset, layer: int) -> np.ndarray:
     "Each topic's mass in each cell (X's shape without the word mode, then r_layer) of the fitted model `m`."
     from hierfact.plots import cell_topic_mass
@@ -738,7 +756,7 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     out.append("")
     for l, r in enumerate(m.ranks):
         out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")
-        W = mode_weights(m, ds, l)
+        W = label_weights(m, ds, l)
         for j in range(r):
             words = W[ds.feature_mode][:, j]
             top = [str(ds.labels[ds.feature_mode][k]) for k in np.argsort(-words)[:n_words] if words[k] > 0]

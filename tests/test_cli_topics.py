@@ -206,3 +206,28 @@ def test_words_fall_back_to_the_factor_without_documents(tmp_path):
     assert h.words_.startswith("factor (DATA holds no documents")
     np.testing.assert_array_equal(h.word_scores_[0], h.topics(0).numpy())
     assert "words: factor (DATA holds no documents" in report(h, ds)
+
+
+def test_peak_periods_and_top_groups_are_where_documents_are(tmp_path):
+    """The report's peak periods and top groups rank the topic's words in the cells that hold documents
+    (`label_weights`): a period without documents weighs 0, whatever the factor row of that empty slice holds."""
+    from hierfact.topics import load_dataset, fit_hierarchy, label_weights, hierarchy_tree, _cell_mass
+    rng = np.random.default_rng(2)
+    themes = ["game team score win player coach", "doctor patient cancer study hospital drug"]
+    rows = ["party,date,text"]
+    for i in range(40):
+        month = [1, 2, 4, 5][i % 4]                                      # no document in March
+        rows.append(f"{['dem', 'rep'][i % 2]},2020-{month:02d}-10,{' '.join(rng.choice(themes[i % 2].split(), 5))}")
+    p = tmp_path / "gap.csv"; p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ds = load_dataset(str(p), group_by=["party"], time="date", min_df=2)
+    m = fit_hierarchy(ds, [2, 1], progress=False)
+    t = ds.time_mode
+    assert ds.labels[t][2] == "2020-03" and ds.n_docs.sum(axis=0)[2] == 0
+    for l in range(2):
+        W = label_weights(m, ds, l)
+        vol = _cell_mass(m, ds, l) * ds.n_docs[..., None]
+        np.testing.assert_allclose(W[t], vol.sum(axis=0), rtol=1e-12)              # party x month x topic -> month
+        np.testing.assert_allclose(W[0], vol.sum(axis=1), rtol=1e-12)
+        assert np.all(W[t][2] == 0)
+    tree = hierarchy_tree(m, ds)
+    assert all("2020-03" not in topic["top_month"] for L in tree["layers"] for topic in L["topics"])

@@ -320,3 +320,31 @@ def test_parquet_roundtrip(toy, tmp_path):
     ref = load_corpus(toy, groups="party", time="date")
     c = load_corpus(p, groups="party", time="date")
     assert c.labels == ref.labels and torch.equal(c.X, ref.X)
+
+
+def test_day_first_dates_are_read_one_way(tmp_path):
+    "A column whose first dates are ambiguous (05/01/2018) and later ones day-first (13/05/2018) is read day-first throughout."
+    import pandas as pd
+    from hierfact.corpus import load_corpus
+    df = pd.DataFrame({"text": ["cat dog", "dog fish", "cat fish", "dog bird"],
+                       "date": ["05/01/2018", "06/01/2018", "13/05/2018", "28/02/2018"]})
+    c = load_corpus(df, time="date", freq="month", min_df=1)
+    assert list(c.labels[0]) == ["2018-01", "2018-02", "2018-03", "2018-04", "2018-05"]
+    assert c.n_docs.tolist() == [2, 1, 0, 0, 1]
+
+
+def test_mixed_date_formats_warn_naming_the_column():
+    import pandas as pd
+    from hierfact.corpus import load_corpus
+    df = pd.DataFrame({"text": ["cat dog", "dog fish", "cat fish"], "when": ["2018-01-05", "05/13/2018 10:00", "Jan 3 2019"]})
+    with pytest.warns(UserWarning, match="'when'"):
+        load_corpus(df, time="when", freq="year", min_df=1)
+
+
+def test_semicolon_csv_error_names_the_separator(tmp_path):
+    from hierfact.corpus import load_corpus
+    p = tmp_path / "semi.csv"
+    p.write_text("text;author\ncat dog;a\ndog fish;b\nsome, text; with a comma;c\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="source") as e:
+        load_corpus(str(p), groups=["author"])
+    assert "sep=';'" in str(e.value)
