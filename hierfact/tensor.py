@@ -112,7 +112,11 @@ def as_tensor(X, name: str = "X", *, ndim=None, dtype=None, device=None, nonnega
     else:
         try: arr = np.asarray(X)
         except Exception as e: raise TypeError(f"{name}: cannot convert {type(X).__name__} to an array ({e})") from None
-        if arr.dtype == object: raise TypeError(f"{name}: got an object array (ragged lists or mixed types?); pass a numeric array")
+        if arr.dtype == object:
+            if isinstance(getattr(X, "X", None), torch.Tensor):     # a data set object (e.g. hf.datasets.load_corpus's Corpus)
+                raise TypeError(f"{name}: got a {type(X).__name__}; pass its tensor, {type(X).__name__.lower()}.X (and set the "
+                                f"model's vocabulary_ to its words to see words in topic_words and topic_tree)")
+            raise TypeError(f"{name}: got an object array (ragged lists or mixed types?); pass a numeric array")
         if arr.dtype.kind == 'c': raise TypeError(f"{name}: complex arrays are not accepted; pass real nonnegative data")
         if arr.dtype.kind not in 'biuf': raise TypeError(f"{name}: dtype {arr.dtype} is not numeric; pass a numeric array")
         dt = _resolve_dtype(dtype, _torch_dtype_of(arr))

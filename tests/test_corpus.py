@@ -348,3 +348,12 @@ def test_semicolon_csv_error_names_the_separator(tmp_path):
     with pytest.raises(ValueError, match="source") as e:
         load_corpus(str(p), groups=["author"])
     assert "sep=';'" in str(e.value)
+
+
+def test_a_corpus_passed_as_x_names_corpus_x():
+    import pandas as pd
+    import hierfact as hf
+    c = hf.datasets.load_corpus(pd.DataFrame({"text": ["cat dog", "dog fish", "cat fish bird"], "g": ["a", "b", "a"]}),
+                                groups=["g"], min_df=1)
+    with pytest.raises(TypeError, match="corpus.X"):
+        hf.multihntf(c, [2, 1])
