@@ -118,6 +118,7 @@ def _dates_one_format(s, name: str):
                   "(pandas.to_datetime with format=) and pass the DataFrame to be sure", UserWarning, stacklevel=3)
     return d
 
+# %% ../nbs/20_corpus.ipynb #0eca98a1
 def _parse_dates(col, name: str):
     "datetime64[ns] (naive, UTC) Series of a DataFrame column; ValueError naming `time=` for missing or bad dates."
     import pandas as pd

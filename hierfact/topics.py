@@ -442,6 +442,7 @@ def check_cell_options(model: str, weighting=None, empty_cells=None) -> None:
     if weighting not in (None, "none"): raise ValueError(f"--weighting: {why}; use --weighting none with it")
     if empty_cells not in (None, "zero"): raise ValueError(f"--empty-cells: {why}; use --empty-cells zero with it")
 
+# %% ../nbs/09_topics.ipynb #96104999
 def cell_weights(ds: Dataset, model: str = "multihntf", weighting=None, empty_cells=None) -> tuple:
     """The entry weights of the fit of `model` to `ds.X`: (mask, sample_weight, cells) for `hierfact.ncpd.ncpd` /
     `hierfact.multihntf.multihntf`, each None or a float64 array of X's shape with the word mode of size 1 (one weight

@@ -411,7 +411,8 @@ def test_comm_refuses_labels_across_processes(data):
 
 def test_layer_backward_reuses_forward_factors_exactly():
     """The NNLS layer's backward solves on the supports of S with the forward's Cholesky factors when the supports are
-    the pivoting's final ones: the gradients are bit for bit those of `nnls_vjp` given the same A^T A, which factorizes afresh."""
+    the pivoting's final ones: the gradients are those of `nnls_vjp` given the same A^T A, which factorizes afresh (to
+    rounding; bit for bit on one thread)."""
     from hierfact.nnls_grad import nnls_layer, nnls_vjp
     rng = np.random.default_rng(7)
     X = torch.as_tensor(rng.random((50, 120)))
@@ -424,4 +425,6 @@ def test_layer_backward_reuses_forward_factors_exactly():
     G = gemm(A.detach().T, A.detach())                  # A^T A as the forward forms it
     rX, rA = nnls_vjp(X, A.detach(), S.detach(), g, G=G)
     assert 0 < int((S > 0).sum()) < S.numel()            # supports of several sizes
-    assert torch.equal(gX, rX) and torch.equal(gA, rA)
+    # bit for bit on one thread; with several BLAS threads A^T A may round differently between the two calls
+    torch.testing.assert_close(gX, rX, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(gA, rA, rtol=1e-12, atol=1e-14)
