@@ -732,6 +732,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'hierfact.topics._add_topic_npmi': ('topics.html#_add_topic_npmi', 'hierfact/topics.py'),
                                  'hierfact.topics._as_option_error': ('topics.html#_as_option_error', 'hierfact/topics.py'),
                                  'hierfact.topics._cell_mass': ('topics.html#_cell_mass', 'hierfact/topics.py'),
+                                 'hierfact.topics._cells_phrase': ('topics.html#_cells_phrase', 'hierfact/topics.py'),
                                  'hierfact.topics._check_data_options': ('topics.html#_check_data_options', 'hierfact/topics.py'),
                                  'hierfact.topics._dense_cells': ('topics.html#_dense_cells', 'hierfact/topics.py'),
                                  'hierfact.topics._dropped_notes': ('topics.html#_dropped_notes', 'hierfact/topics.py'),

@@ -19,8 +19,8 @@ import torch
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['CORPUS_SUFFIXES', 'TIME_FREQS', 'TOKEN_PATTERN', 'SPARSE_AUTO_ENTRIES', 'read_documents', 'period_labels', 'Corpus',
-           'load_corpus', 'health_tweets_documents']
+__all__ = ['CORPUS_SUFFIXES', 'TIME_FREQS', 'TOKEN_PATTERN', 'CONTRACTION_FRAGMENTS', 'SPARSE_AUTO_ENTRIES', 'read_documents',
+           'period_labels', 'Corpus', 'load_corpus', 'health_tweets_documents']
 
 # %% ../nbs/20_corpus.ipynb #94003700
 CORPUS_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -148,11 +148,14 @@ def _parse_dates(col, name: str):
 TOKEN_PATTERN = r"(?u)\b(?!\d+\b)\w\w+\b"   # scikit-learn's default pattern, minus pure numbers
 from .data import tweet_preprocessor  # the text cleaning shared with load_health_tweets and the CLI
 
+CONTRACTION_FRAGMENTS = frozenset("aren couldn didn doesn don hadn hasn haven isn ll mustn needn shouldn ve wasn weren "
+                                  "wouldn".split())   # what "don't", "we'll", "they've" leave behind the token pattern
+
 def _stop_words(stop_words):
-    "None or a list of stop words (scikit-learn's English list plus any extra words)."
+    "None or a list of stop words (scikit-learn's English list and the contraction fragments, plus any extra words)."
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
     if stop_words is None or (isinstance(stop_words, str) and stop_words.lower() == "none"): return None
-    if isinstance(stop_words, str) and stop_words.lower() == "english": return sorted(ENGLISH_STOP_WORDS)
+    if isinstance(stop_words, str) and stop_words.lower() == "english": return sorted(ENGLISH_STOP_WORDS | CONTRACTION_FRAGMENTS)
     if isinstance(stop_words, (str, os.PathLike)):
         p = Path(stop_words)
         if not p.is_file():
@@ -164,7 +167,7 @@ def _stop_words(stop_words):
     else:
         raise TypeError(f"stop_words: expected 'english', None, a list of extra words or a path to a file of extra "
                         f"words, got {type(stop_words).__name__}")
-    return sorted(ENGLISH_STOP_WORDS | {w.strip().lower() for w in extra if w.strip()})
+    return sorted(ENGLISH_STOP_WORDS | CONTRACTION_FRAGMENTS | {w.strip().lower() for w in extra if w.strip()})
 
 # %% ../nbs/20_corpus.ipynb #9b1c55dd
 def _natural_key(v):

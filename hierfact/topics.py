@@ -40,6 +40,7 @@ class Dataset:
     feature_mode: int
     description: str = ""
     vocab_origin: str = ""          # where the words came from, for messages ("--min-df 5 on the 240 documents of x.csv")
+    min_df: int | None = None       # the --min-df that made the vocabulary, if the words were counted here
     time_mode: int | None = None    # the mode of the periods (chronological, complete), if any
     n_docs: object = None           # documents per cell (numpy int, the shape of X without the word mode), if known
     notes: list = field(default_factory=list)   # what reading the data dropped, printed under the description
@@ -166,18 +167,18 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
                              f"or check --text-column") from None
         raise _as_option_error(e) from None
     vocab, n_kept = c.vocabulary, int(c.n_docs.sum())
-    origin = f"{how} {min_df} on the {n_docs} documents of {path}"
+    origin = f"{how} {min_df} on the {n_docs} document{'s' * (n_docs != 1)} of {path}"
     notes = _dropped_notes(c.dropped, min_docs)
     if not grouped:
         idx = c.X.indices().numpy()
         X = sp.csr_matrix((c.X.values().numpy(), (idx[0], idx[1])), shape=tuple(c.X.shape))
         return Dataset(X, ["document", "word"], [list(range(X.shape[0])), vocab], 1,
-                       f"{path}: {X.shape[0]} documents x {len(vocab)} words", origin, notes=notes)
+                       f"{path}: {X.shape[0]} documents x {len(vocab)} words", origin, min_df=min_df, notes=notes)
     X = _dense_cells(c, path, n_kept)
     tm = len(c.mode_names) - 2 if time is not None else None
     dims = " x ".join(f"{n} {g}" for n, g in zip(X.shape[:-1], c.mode_names[:-1]))
     return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
-                   origin, time_mode=tm, n_docs=c.n_docs, notes=notes, docs=c.docs)
+                   origin, min_df=min_df, time_mode=tm, n_docs=c.n_docs, notes=notes, docs=c.docs)
 
 # %% ../nbs/09_topics.ipynb #5368915b
 def _dropped_notes(dropped: dict, min_docs: int) -> list:
@@ -359,6 +360,13 @@ def max_first_rank(ds: Dataset, model: str = "multihntf") -> tuple:
     return bound, (f"the nonnegative CP rank of the tensor ({dims}) is at most {bound}, the product of all its modes but "
                    "the largest, so larger ranks only repeat components")
 
+def _cells_phrase(ds: Dataset) -> str:
+    "Where a dataset's cells lie, for messages: 'of group x day = 3 x 6', or 'among the 6 values of day' for one mode."
+    names = [m for i, m in enumerate(ds.mode_names) if i != ds.feature_mode]
+    sizes = [int(n) for i, n in enumerate(ds.X.shape) if i != ds.feature_mode]
+    if len(names) == 1: return f"among the {sizes[0]} value{'s' * (sizes[0] != 1)} of {names[0]}"
+    return f"of {' x '.join(names)} = {' x '.join(map(str, sizes))}"
+
 def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "--ranks") -> list:
     """Refuse ranks that `ds` cannot carry (strictly decreasing ranks, checked against the shape as explained above)
     before any fit: the first rank at most the number of words, the bound of `max_first_rank` and, when `ds.n_docs` is
@@ -375,7 +383,8 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
         if ds.vocab_origin:
             raise ValueError(f"{name}: {first} {r0} exceeds the {len(words)} word{'s' * (len(words) != 1)} left by "
                              f"{ds.vocab_origin} (vocabulary: {shown}); a model with more topics than words repeats "
-                             f"topics: lower --min-df, or the ranks (at most {len(words)})")
+                             f"topics: {'lower --min-df, or' if (ds.min_df or 2) > 1 else 'add documents, or lower'} "
+                             f"the ranks (at most {len(words)})")
         raise ValueError(f"{name}: {first} {r0} exceeds the number of words, {len(words)} (the last mode of "
                          f"{' x '.join(map(str, shape))}); at most {len(words)}")
     bound, why = max_first_rank(ds, model)
@@ -388,9 +397,8 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
         n_obs = int((np.asarray(ds.n_docs) > 0).sum())
         if r0 > n_obs:
             raise ValueError(f"{name}: {first} {r0} is more than the {n_obs} observed cell{'s' * (n_obs != 1)} (cells "
-                             f"holding documents) of {' x '.join(ds.mode_names[:ds.feature_mode] + ds.mode_names[ds.feature_mode + 1:])}"
-                             f" = {' x '.join(str(n) for i, n in enumerate(shape) if i != fm)}: more topics than observed "
-                             f"cells only repeat them; at most {n_obs}")
+                             f"holding documents) {_cells_phrase(ds)}: more topics than observed cells only repeat them; "
+                             f"at most {n_obs}")
     if model not in ("hnmf", "neural-nmf"):
         for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
             if i != fm and n == 1:       # a CP model's factor of one row: its scale drifts under MU and the fit fails

@@ -389,6 +389,24 @@ def test_min_df_is_not_capped(tiny, capsys):
     np.testing.assert_allclose(ds.X[0], [0.5, 0.5, 0.5, 1, 1])                 # dem: mean of two documents
 
 
+def test_small_corpus_advice(tmp_path, capsys):
+    "Seen by a fresh user: one document was told to 'lower --min-df' (already 1), and one time mode read 'of day = 6'."
+    (tmp_path / "one.csv").write_text('text\n"the cat sat on the mat with the dog"\n')
+    assert main(["topics", str(tmp_path / "one.csv"), "--text-column", "text", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the 4 words left by the default --min-df 1 on the 1 document of" in err
+    assert "add documents, or lower the ranks (at most 4)" in err and "lower --min-df" not in err
+    from hierfact.topics import Dataset, check_data_ranks
+    n_docs = np.array([3, 0, 0, 2, 0, 0])                              # 2 of 6 days hold documents
+    ds = Dataset(np.ones((6, 30)), ["day", "word"], [list(range(6)), [f"w{i}" for i in range(30)]], 1, n_docs=n_docs)
+    with pytest.raises(ValueError, match="--ranks") as e: check_data_ranks(ds, [3, 1])
+    assert "the 2 observed cells (cells holding documents) among the 6 values of day" in str(e.value)
+    ds2 = Dataset(np.ones((2, 3, 30)), ["group", "day", "word"], [[0, 1], [0, 1, 2], [f"w{i}" for i in range(30)]], 2,
+                  n_docs=np.array([[1, 0, 0], [0, 0, 1]]))
+    with pytest.raises(ValueError, match="--ranks") as e: check_data_ranks(ds2, [3, 1])
+    assert "the 2 observed cells (cells holding documents) of group x day = 2 x 3" in str(e.value)
+
+
 def test_csv_encoding(tmp_path, capsys):
     "A UTF-8 file with a byte-order mark (spreadsheets) reads; latin-1 bytes are refused with the fix."
     text = "party,text\ndem,caf\u00e9 health care\nrep,taxes caf\u00e9 economy\n"
