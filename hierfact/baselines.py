@@ -135,6 +135,26 @@ def _check_order(order, mode, k):
         raise ValueError(f"order: expected a permutation of 0..{k - 1} that starts with mode={mode}, got {order}")
     return order
 
+def _check_layer_options(layer_options, random_state) -> tuple:
+    """(the options of every layer NCPD, their init) from `hntf`'s layer_options over the defaults solver='mu',
+    init='random', n_iter_max=100, tol=1e-6 (one HALS sweep per mode update); 'numpy_seed' needs an integer seed."""
+    lo = dict(solver="mu", init="random", n_iter_max=100, tol=1e-6, n_inner=1) | check_options(
+        layer_options, "layer_options", ("solver", "init", "n_iter_max", "tol"))
+    layer_init = lo.pop("init")
+    if not isinstance(layer_init, str) or layer_init not in _LAYER_INITS:
+        raise ValueError(f"layer_options['init']: got {layer_init!r}; accepted are {', '.join(map(repr, _LAYER_INITS))}")
+    if layer_init == "numpy_seed" and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
+                                       or random_state < 0):
+        raise ValueError(f"random_state: layer_options['init']='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
+    return lo, layer_init
+
+def _layer_init(layer_init, random_state, shape, rank, dtype, device):
+    """The init of a layer NCPD of a tensor of `shape`: `layer_init` itself, or for 'numpy_seed' uniform draws of
+    numpy.random.RandomState(random_state), reseeded at each layer (exactly tensorly 0.4.3's init='random')."""
+    if layer_init != "numpy_seed": return layer_init
+    rs = np.random.RandomState(int(random_state))
+    return (None, [torch.as_tensor(rs.random_sample((s, rank)), dtype=dtype, device=device) for s in shape])
+
 # %% ../nbs/12_baselines.ipynb #58f7b5eb
 def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", init="abs_svd", n_iter_max: int = 100,
          tol: float = 1e-6, layer_options=None, random_state=None, dtype=None, device=None,
@@ -164,14 +184,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
     ranks = check_ranks(ranks)
     mode = check_mode(mode, k)
     order = _check_order(order, mode, k)
-    lo = dict(solver="mu", init="random", n_iter_max=100, tol=1e-6, n_inner=1) | check_options(
-        layer_options, "layer_options", ("solver", "init", "n_iter_max", "tol"))
-    layer_init = lo.pop("init")
-    if not isinstance(layer_init, str) or layer_init not in _LAYER_INITS:
-        raise ValueError(f"layer_options['init']: got {layer_init!r}; accepted are {', '.join(map(repr, _LAYER_INITS))}")
-    if layer_init == "numpy_seed" and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
-                                       or random_state < 0):
-        raise ValueError(f"random_state: layer_options['init']='numpy_seed' needs an integer seed >= 0, got {random_state!r}")
+    lo, layer_init = _check_layer_options(layer_options, random_state)
     gen = get_generator(random_state)
     X, kx = pow2_normalize(X)                     # X / 2**kx: the fit runs on data of size 1 (exact)
     if cp is None:
@@ -183,11 +196,7 @@ def hntf(X, ranks, *, mode: int = 0, order=None, cp=None, solver: str = "mu", in
     for l in range(1, len(ranks)):
         eye = torch.eye(ranks[l - 1], dtype=X.dtype, device=X.device)
         small = cp_to_tensor((None, [eye] + others))           # [[I, X_o1, ..., X_o(k-1)]]
-        if layer_init == "numpy_seed":
-            rs = np.random.RandomState(int(random_state))
-            init_l = (None, [torch.as_tensor(rs.random_sample((s, ranks[l])), dtype=X.dtype, device=X.device)
-                             for s in small.shape])
-        else: init_l = layer_init
+        init_l = _layer_init(layer_init, random_state, small.shape, ranks[l], X.dtype, X.device)
         sub = ncpd(small, ranks[l], init=init_l, random_state=gen, **lo)
         f = check_cp(sub, tuple(small.shape), ranks[l], X.dtype, X.device, "layer NCPD")
         Ws.append(f[0]); top = top @ f[0]; others = f[1:]

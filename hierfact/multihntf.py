@@ -247,6 +247,50 @@ def _layer_loop(X, w, factors, Wx, Px, Gx, bw, lab, *, exact, cv, on_cpu, nx2, n
             Bx = Bx * ((MYx @ Z.T) / ((Mx * (Bx @ Z)) @ Z.T + eps))
     return Wx, (Bx if sup else None), errors, cerrs, stopped, it
 
+# %% ../nbs/06_multihntf.ipynb #f357e385
+def _unit_scale(X, factors, X_sq_norm) -> tuple:
+    """An unsupervised layer's units: X / 2**k (exact; max entry in [1/2, 1)), the factors divided by 2**k split over the
+    modes (the model of X / 2**k with the same W), and ||X||^2 / 4**k if given. Returns (X, factors, X_sq_norm)."""
+    X, kx = pow2_normalize(X)
+    if kx:
+        factors = scale_factors(list(factors), -kx)
+        if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
+    return X, factors, X_sq_norm
+
+def _start_W(W, r, rank, gen, dt, dev) -> torch.Tensor:
+    "The layer's starting W (r, rank): uniform [0, 1) draws from `gen`, or the given W checked and copied."
+    if W is None: return rand((r, rank), gen, dtype=dt, device=dev)
+    W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
+    if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
+    return W
+
+# %% ../nbs/06_multihntf.ipynb #6c1f2f1d
+def _layer_data(X, w, factors, X_sq_norm) -> tuple:
+    """What the layer's iterations need of X: (exact, Gu, P, nx2). exact: the entry weights w are constant over a mode
+    (the exact weighted update); Gu: the k unfoldings of the core tensor of X (of w X when exact; None for weights over
+    every mode, whose majorizer renews it at every check); P: the Gram matrices F_i^T F_i, (k, r, r); nx2: ||X||^2
+    (sum w x^2 with weights; X_sq_norm if given). ValueError for an all-zero X."""
+    exact = w is not None and any(s == 1 for s in w.shape)              # weights constant over a mode: exact update
+    if w is None: Gu = _unfoldings(core_tensor(X, factors))             # (k, r, r^(k-1))
+    elif exact: Gu = _unfoldings(core_tensor(w * X, factors))           # the core of w * X, once
+    else: Gu = None                                                     # the majorizer's, at every check
+    P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
+    nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
+    if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
+    return exact, Gu, P, nx2
+
+def _loop_arrays(W, P, Gu, w, factors, exact, lab) -> tuple:
+    """The arrays `_layer_loop` runs on: (on_cpu, cv, W, P, Gu, the broadcast weights (exact) or None, the label
+    arrays or None). The iterations only see r x r_{l+1} matrices (and, for weights, the weighted modes' small factors).
+    On the CPU they run on numpy views of the same memory (cv = Tensor.numpy): numpy's per-operation overhead (about
+    1 us) is a fraction of torch's, and the loop is nothing but overhead. On a GPU they stay in torch (cv the identity).
+    The same array code serves both. lab: None or the label tensors (B, F_m, L o Y, L, F_m^T (L o Y)^T) and ||L o Y||^2."""
+    on_cpu = W.device.type == "cpu"
+    cv = (lambda t: t.numpy()) if on_cpu else (lambda t: t)
+    bw = _BroadcastWeights(w, [cv(f) for f in factors], on_cpu) if exact else None
+    if lab is not None: lab = tuple(cv(t) for t in lab[:-1]) + (lab[-1],)
+    return on_cpu, cv, cv(W), cv(P), (None if Gu is None else cv(Gu)), bw, lab
+
 # %% ../nbs/06_multihntf.ipynb #ca67bfe4
 def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, lam: float = 1.0, W=None, B=None,
               n_iter_max: int = 800, tol: float = 1e-7, random_state=None, eps: float = 1e-10, check_every: int = 10,
@@ -286,34 +330,15 @@ def fit_layer(X, factors, rank: int, y=None, *, n_classes=None, mode: int = -1, 
     sup = y is not None
     if not sup:
         if B is not None: raise ValueError("B: a classifier init was given without labels y")
-        X, kx = pow2_normalize(X)
-        if kx:
-            factors = scale_factors(list(factors), -kx)
-            if X_sq_norm is not None: X_sq_norm = float(X_sq_norm) * 4.0 ** -kx
+        X, factors, X_sq_norm = _unit_scale(X, factors, X_sq_norm)
     _check_core_size(r, k, dt, "factors (rank)")
     gen = get_generator(random_state)
-    if W is None: W = rand((r, rank), gen, dtype=dt, device=dev)
-    else:
-        W = as_tensor(W, "W", ndim=2, dtype=dt, device=dev, allow_sparse=False).clone()
-        if tuple(W.shape) != (r, rank): raise ValueError(f"W: expected shape {(r, rank)}, got {tuple(W.shape)}")
+    W = _start_W(W, r, rank, gen, dt, dev)                              # drawn before B
     if sup:
         Am = factors[mode]
         B, M, MY, AmMY, ny2 = _label_init(y, Am, n_classes, B, rank, gen, dt, dev)
-    exact = w is not None and any(s == 1 for s in w.shape)              # weights constant over a mode: exact update
-    if w is None: Gu = _unfoldings(core_tensor(X, factors))             # (k, r, r^(k-1))
-    elif exact: Gu = _unfoldings(core_tensor(w * X, factors))           # the core of w * X, once
-    else: Gu = None                                                     # the majorizer's, at every check
-    P = torch.stack([A.T @ A for A in factors])                         # (k, r, r)
-    nx2 = float(sq_norm(X) if w is None else (w * X * X).sum()) if X_sq_norm is None else float(X_sq_norm)
-    if nx2 == 0: raise ValueError("X: is all zero; there is nothing to factorize")
-    # The iterations only see r x r_{l+1} matrices (and, for weights, the weighted modes' small factors). On the CPU
-    # they run on numpy views of the same memory: numpy's per-operation overhead (about 1 us) is a fraction of
-    # torch's, and the loop is nothing but overhead. On a GPU they stay in torch. The same array code serves both.
-    on_cpu = dev.type == "cpu"
-    cv = (lambda t: t.numpy()) if on_cpu else (lambda t: t)
-    Wx, Px, Gx = cv(W), cv(P), None if Gu is None else cv(Gu)
-    bw = _BroadcastWeights(w, [cv(f) for f in factors], on_cpu) if exact else None
-    lab = (cv(B), cv(Am), cv(MY), cv(M), cv(AmMY), ny2) if sup else None
+    exact, Gu, P, nx2 = _layer_data(X, w, factors, X_sq_norm)
+    on_cpu, cv, Wx, Px, Gx, bw, lab = _loop_arrays(W, P, Gu, w, factors, exact, (B, Am, MY, M, AmMY, ny2) if sup else None)
     Wx, Bx, errors, cerrs, stopped, it = _layer_loop(X, w, factors, Wx, Px, Gx, bw, lab, exact=exact, cv=cv, on_cpu=on_cpu,
                                                      nx2=nx2, n_iter_max=n_iter_max, check_every=check_every, tol=tol,
                                                      lam=lam, eps=eps, mode=mode, callback=callback)

@@ -298,6 +298,28 @@ def _starting_model(X, ranks, model, yv, n_classes, *, mode, lam, random_state, 
         else: model = multihntf(X, ranks, random_state=random_state, **opts)
     return model
 
+# %% ../nbs/17_neural_multihntf.ipynb #5047e70d
+def _known_labels(yv, n_classes, dtype) -> tuple:
+    "(the indices of the known labels, their one-hot targets Y (c, n_known), ||Y||_F^2) for labels yv (-1: unknown)."
+    idx = torch.nonzero(yv >= 0).flatten()
+    Yk = torch.nn.functional.one_hot(yv[idx], n_classes).T.to(dtype)     # (c, n_known)
+    return idx, Yk, float((Yk * Yk).sum())
+
+def _objective(D, A, W, w, nx2, known=None, lam=0.0, mode=-1) -> tuple:
+    """Neural Multi-HNTF's objective at the factors A and the W's: (J, the layers' squared errors e2, the label term's
+    squared error c2 and its classifier B (None without labels)), J = (sum_l w_l e2_l + lam c2) / ||X||^2 and c2 =
+    min_{B>=0} ||Y - B S_L||^2 over the known labels `known` (from `_known_labels`) of mode `mode`."""
+    e2 = _sq_errors(D, A, W, nx2)
+    J = (w * e2).sum()
+    c2 = B = None
+    if known is not None:
+        idx, Yk, _ = known
+        M = W[0]
+        for Wl in W[1:]: M = M @ Wl
+        c2, B = label_sq_error((A[mode][idx] @ M).T, Yk)
+        J = J + lam * c2
+    return J / nx2, e2, c2, B
+
 # %% ../nbs/17_neural_multihntf.ipynb #944946c8
 def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int = 500, lr: float = 0.01, y=None,
                      mode: int = -1, lam: float = 0.0, multihntf_options=None, random_state=None,
@@ -331,28 +353,15 @@ def neural_multihntf(X, ranks, *, model=None, layer_weights=None, n_epochs: int 
     params = A + W
     for p in params: p.requires_grad_(True)
     w = torch.tensor(weights, dtype=X.dtype, device=X.device)
-    if supervised:
-        idx = torch.nonzero(yv >= 0).flatten()
-        Yk = torch.nn.functional.one_hot(yv[idx], n_classes).T.to(X.dtype)     # (c, n_known)
-        ny2 = float((Yk * Yk).sum())
+    known = _known_labels(yv, n_classes, X.dtype) if supervised else None
     opt = train.optimizer((params, None, train.lr))           # lr: relative to each matrix's mean entry
-
-    def objective():
-        e2 = _sq_errors(D, A, W, nx2)
-        J = (w * e2).sum()
-        c2 = B = None
-        if supervised:
-            M = W[0]
-            for Wl in W[1:]: M = M @ Wl
-            c2, B = label_sq_error((A[mode][idx] @ M).T, Yk)
-            J = J + lam * c2
-        return J / nx2, e2, c2, B
+    objective = lambda: _objective(D, A, W, w, nx2, known, lam, mode)   # A, W: the current parameters
 
     hist, errs, lerrs = {"loss": []}, [], []
     def recorded():
         J, e2, c2, _ = objective()
         errs.append(e2.detach())
-        if supervised: lerrs.append(math.sqrt(max(float(c2.detach()), 0.0) / ny2))
+        if supervised: lerrs.append(math.sqrt(max(float(c2.detach()), 0.0) / known[2]))
         return J
     steps, best_epoch = train.run(params, recorded, opt, hist, project=params, final=True, keep_best=True,
                                   device=X.device, desc="Neural Multi-HNTF")

@@ -506,6 +506,33 @@ def check_nmf_options(beta_loss, solver, init, n_iter_max, tol) -> str:
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     return loss
 
+# %% ../nbs/03_nmf.ipynb #918d17bb
+def _check_nmf_start(X, rank, init, solver, A, S, update_A, update_S, cast=False) -> tuple:
+    """`nmf`'s checks of the start: a factor held fixed must be given, a given free factor needs init='custom', an
+    SVD-type init allows rank <= min(n1, n2). Returns the given factors (A, S) checked against X's shape, dtype and
+    device (None where not given), cast to X's dtype if `cast`."""
+    n1, n2 = X.shape
+    if not update_A and A is None: raise ValueError("A: update_A=False holds A fixed, so A must be given")
+    if not update_S and S is None: raise ValueError("S: update_S=False holds S fixed, so S must be given")
+    both_free = update_A and update_S
+    if init != "custom":
+        for name, F, upd in (("A", A, update_A), ("S", S, update_S)):
+            if F is not None and upd:
+                raise ValueError(f"{name}: was given but init={init!r} would overwrite it; pass init='custom' "
+                                 f"to start from it (or update_{name}=False to hold it fixed)")
+    elif both_free and (A is None or S is None):
+        raise ValueError("init: 'custom' needs both A and S (or one of them fixed with update_A/update_S=False)")
+    if both_free and init in ("nndsvd", "nndsvda") and rank > min(n1, n2):
+        raise ValueError(f"rank: {rank} is larger than min(n1, n2) = {min(n1, n2)}, the most an SVD-type init "
+                         f"(init={init!r}) allows; use init='random' for a larger rank")
+    if both_free and solver == "mu" and init == "nndsvd":
+        warnings.warn("init: 'nndsvd' leaves exact zeros in A and S, which the multiplicative updates of "
+                      "solver='mu' can never change, so the fit is poorer; use init='nndsvda' (zeros filled "
+                      "with the mean) or solver='hals'", UserWarning, stacklevel=3)
+    A = None if A is None else check_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
+    S = None if S is None else check_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
+    return A, S
+
 # %% ../nbs/03_nmf.ipynb #383a40eb
 def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: str = "nndsvda", A=None, S=None,
         update_A: bool = True, update_S: bool = True, n_iter_max: int = 500, tol: float = 1e-4,
@@ -545,27 +572,7 @@ def nmf(X, rank, *, beta_loss: str = "frobenius", solver: str = "hals", init: st
     check_callback(callback)
     X = as_tensor(X, "X", ndim=2, dtype=dtype, device=device)
     rank = check_rank(rank)
-    n1, n2 = X.shape
-    if not update_A and A is None: raise ValueError("A: update_A=False holds A fixed, so A must be given")
-    if not update_S and S is None: raise ValueError("S: update_S=False holds S fixed, so S must be given")
-    both_free = update_A and update_S
-    if init != "custom":
-        for name, F, upd in (("A", A, update_A), ("S", S, update_S)):
-            if F is not None and upd:
-                raise ValueError(f"{name}: was given but init={init!r} would overwrite it; pass init='custom' "
-                                 f"to start from it (or update_{name}=False to hold it fixed)")
-    elif both_free and (A is None or S is None):
-        raise ValueError("init: 'custom' needs both A and S (or one of them fixed with update_A/update_S=False)")
-    if both_free and init in ("nndsvd", "nndsvda") and rank > min(n1, n2):
-        raise ValueError(f"rank: {rank} is larger than min(n1, n2) = {min(n1, n2)}, the most an SVD-type init "
-                         f"(init={init!r}) allows; use init='random' for a larger rank")
-    if both_free and solver == "mu" and init == "nndsvd":
-        warnings.warn("init: 'nndsvd' leaves exact zeros in A and S, which the multiplicative updates of "
-                      "solver='mu' can never change, so the fit is poorer; use init='nndsvda' (zeros filled "
-                      "with the mean) or solver='hals'", UserWarning, stacklevel=2)
-    cast = dtype is not None
-    A = None if A is None else check_factor(A, "A", (n1, rank), X.dtype, X.device, cast)
-    S = None if S is None else check_factor(S, "S", (rank, n2), X.dtype, X.device, cast)
+    A, S = _check_nmf_start(X, rank, init, solver, A, S, update_A, update_S, cast=dtype is not None)
     with torch.no_grad():
         res, unconverged = _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
                                 get_generator(random_state), verbose, callback)
@@ -607,6 +614,48 @@ def _reduce_frob(D, Q, H, S, update_A, comm=ONE_PROCESS) -> tuple:
     G, e2, *P = comm.sum(G, _frob_part(D, Q, H, S, G), *((D.mm(S.T),) if update_A else ()))
     return G, e2, (P[0] if P else None)
 
+# %% ../nbs/03_nmf.ipynb #1ac989c1
+def _hals_iteration(D, At, S, P, G, QH, inA, inS, update_A, update_S, comm=ONE_PROCESS) -> tuple:
+    """One HALS iteration: the rows of At = A^T (in place) from P = X S^T and G = S S^T, then S (in place) from
+    QH = (A^T X, A^T A), recomputed when A moved or not yet computed (QH None). Returns (QH, S S^T, e2, X S^T) summed."""
+    if update_A: _hals_update(At, P.T, G, inA)                      # A is the same on every process
+    if update_A or QH is None: QH = D.tmm(At.T).T, At @ At.T       # constant when A is fixed
+    if update_S: _hals_update(S, *QH, inS, comm=comm)
+    return (QH, *_reduce_frob(D, *QH, S, update_A, comm))
+
+def _mu_frobenius_iteration(D, A, S, P, G, lift, update_A, update_S, comm=ONE_PROCESS) -> tuple:
+    """One multiplicative iteration for the Frobenius loss: A (in place) from P = X S^T and G = S S^T, then S (in place),
+    entries lifted to at least `lift`. Returns (S S^T, e2, X S^T) summed over the processes."""
+    if update_A: _mu_frobenius_A(A, P, G); _lift_tiny(A, lift)
+    if update_S: Q, H = _mu_frobenius_S(D, A, S); _lift_tiny(S, lift)
+    else: Q, H = D.tmm(A).T, A.T @ A
+    return _reduce_frob(D, Q, H, S, update_A, comm)
+
+def _mu_kl_iteration(D, A, S, num_ssum, floor, lift, k, update_A, update_S, comm=ONE_PROCESS) -> tuple:
+    """One multiplicative iteration for the KL loss: A (in place) from num_ssum = ((X / AS) S^T, S's row sums), then S
+    (in place). Returns the next num_ssum (reused by the next update of A) and D(X || AS)."""
+    if update_A: _mu_kl_A(A, *num_ssum); _lift_tiny(A, lift)
+    if update_S: _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
+    return _reduce_kl(D, A, S, floor, k, update_A, comm)
+
+# %% ../nbs/03_nmf.ipynb #99340dd1
+def _nmf_stop(it, errors, to_e, tol, callback):
+    """Why the NMF loop stops after iteration `it`: 'callback' (it asked to stop at this check), 'tol' (the one stopping
+    rule at a check, or an exact fit with tol > 0; tol=0 always runs n_iter_max), else None (go on)."""
+    if it % 10 == 0:                                                # a check
+        if callback is not None and callback(it, errors[-1]): return "callback"
+        if _stopped(to_e(errors[-11]), to_e(errors[-1]), tol): return "tol"
+    if tol > 0 and errors[-1] == 0: return "tol"
+    return None
+
+def _nmf_output(A, S, mask, n1, ka, ks, errors) -> tuple:
+    "The returned (A, S): A's all-zero rows put back as zero rows, both factors back in the units of X, checked finite."
+    if mask is not None:
+        full = torch.zeros(n1, A.shape[1], dtype=A.dtype, device=A.device)
+        full[mask] = A
+        A = full
+    return _check_output(pow2_scale(A, ka), pow2_scale(S, ks), errors, "nmf")
+
 # %% ../nbs/03_nmf.ipynb #ac194d4f
 def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol, gen, verbose, callback=None,
          comm=ONE_PROCESS):
@@ -633,7 +682,7 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
         errors = [_frob_rel(D, e2, A, S, True, comm)]
         to_e = lambda v: v
     if solver == "hals":
-        At = A.T.contiguous()
+        At, QH = A.T.contiguous(), None
         inA = _inner_sweeps(D.shape[0], n2, nnz, rank) if update_A else 0
         inS = _inner_sweeps(n2, D.shape[0], nnz, rank) if update_S else 0
 
@@ -644,44 +693,26 @@ def _nmf(X, rank, loss, solver, init, A, S, update_A, update_S, n_iter_max, tol,
     try:
         for it in range(1, n_iter_max + 1 if (update_A or update_S) else 1):
             if solver == "hals":
-                if update_A: _hals_update(At, P.T, G, inA)                  # A is the same on every process
-                if update_A or it == 1: Q, H = D.tmm(At.T).T, At @ At.T     # constant when A is fixed
-                if update_S: _hals_update(S, Q, H, inS, comm=comm)
-                G, e2, P = _reduce_frob(D, Q, H, S, update_A, comm)
+                QH, G, e2, P = _hals_iteration(D, At, S, P, G, QH, inA, inS, update_A, update_S, comm)
                 errors.append(_frob_rel(D, e2, At.T, S, it % 10 == 0, comm))
             elif loss == "frobenius":
-                if update_A: _mu_frobenius_A(A, P, G); _lift_tiny(A, lift)
-                if update_S: Q, H = _mu_frobenius_S(D, A, S); _lift_tiny(S, lift)
-                else: Q, H = D.tmm(A).T, A.T @ A
-                G, e2, P = _reduce_frob(D, Q, H, S, update_A, comm)
+                G, e2, P = _mu_frobenius_iteration(D, A, S, P, G, lift, update_A, update_S, comm)
                 errors.append(_frob_rel(D, e2, A, S, it % 10 == 0, comm))
             else:
-                if update_A: _mu_kl_A(A, *num_ssum); _lift_tiny(A, lift)
-                if update_S: _mu_kl_S(D, A, S, floor); _lift_tiny(S, lift)
-                num_ssum, e = _reduce_kl(D, A, S, floor, k, update_A, comm)  # reused by the next update of A
+                num_ssum, e = _mu_kl_iteration(D, A, S, num_ssum, floor, lift, k, update_A, update_S, comm)
                 errors.append(e)
             bar.update(1)
-            if it % 10 == 0:                                        # a check
-                bar.set_postfix(error=f"{errors[-1]:.6g}")
-                if callback is not None and callback(it, errors[-1]):
-                    stopped = True
-                    break
-                if _stopped(to_e(errors[-11]), to_e(errors[-1]), tol):
-                    converged = True
-                    break
-            if tol > 0 and errors[-1] == 0:                         # exact fit; tol=0 always runs n_iter_max
-                converged = True
+            if it % 10 == 0: bar.set_postfix(error=f"{errors[-1]:.6g}")
+            why = _nmf_stop(it, errors, to_e, tol, callback)
+            if why is not None:
+                converged, stopped = why == "tol", why == "callback"
                 break
     finally:
         bar.close()
     if solver == "hals": A = At.T.contiguous()
     if loss == "frobenius" and it % 10:                              # the final error as accurate as the checked ones
         errors[-1] = _frob_rel(D, e2, A, S, True, comm)
-    if mask is not None:
-        full = torch.zeros(n1, rank, dtype=A.dtype, device=A.device)
-        full[mask] = A
-        A = full
-    A, S = _check_output(pow2_scale(A, ka), pow2_scale(S, ks), errors, "nmf")
+    A, S = _nmf_output(A, S, mask, n1, ka, ks, errors)
     unconverged = tol > 0 and not converged and not stopped and (update_A or update_S)   # n_iter_max reached
     return NMFResult(A, S, errors, it, converged), unconverged
 
@@ -748,6 +779,21 @@ class ComponentsMixin:
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+# %% ../nbs/03_nmf.ipynb #b91a1de1
+def _n_components(n, n_features) -> int:
+    "The rank of `NMF(n_components=n)`: n_features for 'auto' or None (as scikit-learn), else an integer >= 1."
+    if n is None or (isinstance(n, str) and n == "auto"): return n_features
+    if isinstance(n, str): raise ValueError(f"n_components: got {n!r}; accepted are an integer >= 1, 'auto' and None")
+    return check_rank(n, "n_components")
+
+def _reconstruction_err(Xt, loss, last) -> float:
+    """scikit-learn's `reconstruction_err_` from `nmf`'s last error `last`: ||X - WH||_F = last ||X||_F (||X||_F as
+    2**k ||X 2**-k||_F, without overflow) for the Frobenius loss, sqrt(2 D(X||WH)) for KL (`last` is D)."""
+    if loss == "frobenius":
+        Xn, k = pow2_normalize(Xt)
+        return math.ldexp(last * math.sqrt(float(sq_norm(Xn.double()))), k)
+    return math.sqrt(2 * max(last, 0.0))
+
 # %% ../nbs/03_nmf.ipynb #77dcd80f
 class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Nonnegative matrix factorization X (n_samples x n_features) ~ W H, a drop-in for `sklearn.decomposition.NMF`.
@@ -770,12 +816,6 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.tol, self.max_iter, self.random_state, self.verbose = tol, max_iter, random_state, verbose
         self.dtype, self.device = dtype, device
 
-    def _rank(self, n_features, n_samples):
-        n = self.n_components
-        if n is None or (isinstance(n, str) and n == "auto"): return n_features
-        if isinstance(n, str): raise ValueError(f"n_components: got {n!r}; accepted are an integer >= 1, 'auto' and None")
-        return check_rank(n, "n_components")
-
     def _solver(self):
         return "hals" if self.solver == "cd" else self.solver
 
@@ -786,7 +826,7 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "Fit to X (n_samples x n_features) and return the codes W (n_samples x n_components, numpy)."
         Xt = estimator_input(self, X, reset=True)
         n_features, n_samples = Xt.shape
-        rank = self._rank(n_features, n_samples)
+        rank = _n_components(self.n_components, n_features)
         init = self.init
         if init is None: init = "nndsvda" if rank <= min(n_features, n_samples) else "random"
         res = nmf(Xt, rank, beta_loss=self.beta_loss, solver=self._solver(), init=init,
@@ -795,11 +835,7 @@ class NMF(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.components_ = to_numpy(res.A.T)
         self.n_components_ = rank
         self.n_iter_, self.errors_, self.converged_ = res.n_iter, res.errors, res.converged
-        last = res.errors[-1]
-        if self._loss() == "frobenius":                                   # ||X|| = 2**k ||X 2**-k|| without overflow
-            Xn, k = pow2_normalize(Xt)
-            self.reconstruction_err_ = math.ldexp(last * math.sqrt(float(sq_norm(Xn.double()))), k)
-        else: self.reconstruction_err_ = math.sqrt(2 * max(last, 0.0))
+        self.reconstruction_err_ = _reconstruction_err(Xt, self._loss(), res.errors[-1])
         return to_numpy(res.S.T)
 
     def fit(self, X, y=None):
