@@ -1,6 +1,4 @@
 "Bad input, dtypes, reproducibility and invariants of hierfact.ncpd (chapter nbs/04_ncpd.ipynb)."
-import math
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -198,7 +196,6 @@ def test_sparse_svd_init_equals_dense():
 
 
 def test_scipy_sparse_matrix():
-    rng = np.random.default_rng(0)
     A = sp.random(60, 40, density=0.2, format='csr', random_state=1)
     cp = ncpd(A, 3, n_iter_max=50, random_state=0)
     cpd = ncpd(A.toarray(), 3, n_iter_max=50, random_state=0)
