@@ -147,7 +147,6 @@ def test_neural_models_same_outputs_as_the_others(small_tensor, tmp_path, model,
 
 def test_neural_ncpd_weights_are_the_layer_model_marginals(small_tensor):
     "A Neural NCPD layer's account (mode 0) weights per topic sum, over all topics, to the layer model summed over modes 1, 2."
-    import torch
     from hierfact.topics import load_dataset, fit_hierarchy
     from hierfact.tensor import cp_to_tensor
     ds = load_dataset(small_tensor / "t.npy")

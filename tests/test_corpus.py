@@ -60,8 +60,6 @@ def test_no_groups_no_time_is_documents_by_words(toy):
 
 
 def test_missing_or_blank_text_is_dropped_and_reported(toy):
-    full = load_corpus(toy, groups="party")
-    red = full.labels[0].index("red")
     toy.loc[2, "text"] = None
     toy.loc[3, "text"] = "   "
     c = load_corpus(toy, groups="party")

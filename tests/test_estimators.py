@@ -3,7 +3,6 @@ parameter table `PARAMETER_MAP` held against the estimators, the functions and C
 import importlib
 import inspect
 import pathlib
-import re
 import sys
 
 import numpy as np

@@ -142,7 +142,6 @@ def test_tiny_entries_finite(solver, loss):
 
 
 def test_kl_sparse_tiny_entries():
-    rng = np.random.default_rng(3)
     X = sp.random(50, 40, density=0.2, random_state=3, format="csr")
     X.data[::3] = 1e-300
     res = nmf(X, 4, solver="mu", beta_loss="kl", random_state=0, n_iter_max=100)

@@ -114,7 +114,7 @@ def test_scale_estimator_fit_transform(dt, solver, loss):
     "The estimator: components_ and transform codes carry the scale; reconstruction_err_ scales with c (sqrt c for KL)."
     X = _data(False).T
     est1 = NMF(4, solver=solver, beta_loss=loss, tol=0, max_iter=40, random_state=0)
-    W1 = est1.fit_transform(X.astype(dt)); T1 = est1.transform(X.astype(dt))
+    est1.fit_transform(X.astype(dt)); T1 = est1.transform(X.astype(dt))
     for c in (1e-30, 1e30):
         if not _representable(X, c, dt): continue
         est = NMF(4, solver=solver, beta_loss=loss, tol=0, max_iter=40, random_state=0)
