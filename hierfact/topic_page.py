@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from .topics import Dataset, model_name, mode_weights, is_time_mode
+from .topics import Dataset, model_name, shown_weights, is_time_mode
 
 # %% auto #0
 __all__ = ['period_start', 'topics_html']
@@ -134,11 +134,11 @@ def topics_html(m, ds: Dataset, tree=None, weights=None) -> str:
     """A self-contained HTML page (str) to explore the fitted model `m` on `ds`: the topic tree (`tree`, from
     `hierarchy_tree`; a flat list of layers for a model without a tree), and for the clicked topic its words, its
     weight per group (a bar chart per non-time mode) and its trend over time on a date axis with gaps where a period
-    holds no document (`ds.n_docs`). plotly.js is embedded, so the page works offline. `weights`: `mode_weights` of
-    every layer (computed if None)."""
+    holds no document (`ds.n_docs`). plotly.js is embedded, so the page works offline. `weights`: `shown_weights` of
+    every layer (computed if None): never a factor row that a fit leaving empty cells out did not pin down."""
     import html
     from plotly.offline import get_plotlyjs
-    if weights is None: weights = [mode_weights(m, ds, l) for l in range(len(m.ranks))]
+    if weights is None: weights = [shown_weights(m, ds, l) for l in range(len(m.ranks))]
     data = _html_data(m, ds, tree, weights)
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     sub = f"{data['model']}, ranks {' -> '.join(map(str, data['ranks']))}; click a topic"

@@ -28,7 +28,8 @@ __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'N
            'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode',
            'max_first_rank', 'check_data_ranks', 'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy',
            'reference_docs', 'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights',
-           'save_coverage_trend', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
+           'save_coverage_trend', 'shown_weights', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs',
+           'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -719,6 +720,23 @@ def _add_topic_npmi(tree, q: dict) -> None:
     for layer, r in zip(tree["layers"], q["layers"]):
         for topic in layer["topics"]: topic["npmi"] = r["npmi"][topic["id"]]
 
+# %% ../nbs/09_topics.ipynb #b6f2c8d4
+def shown_weights(m, ds: Dataset, layer: int) -> list:
+    """Every mode's weights of layer `layer`'s topics as the figures and topics.html show them (numpy, I_i x r_layer):
+    with ds.n_docs, a non-time mode's are `label_weights` (the topic's words in the documents of each label) and a time
+    mode's are the topic's share of each period's documents on the observed cells (`hierfact.plots.observed_trends`,
+    rows summing to 1, 0 in a period without documents); without ds.n_docs, or for a layer that is not a CP of
+    r_layer topics, `label_weights` (the factors' weights). The word mode's are `mode_weights`'s."""
+    from hierfact.plots import observed_trends
+    W = label_weights(m, ds, layer)
+    if ds.n_docs is None: return W
+    mass = _cell_mass(m, ds, layer)
+    if mass.shape[-1] != m.ranks[layer]: return W
+    for i in range(len(ds.X.shape)):
+        if i != ds.feature_mode and is_time_mode(ds, i):
+            W[i] = observed_trends(mass, ds.n_docs, i - (i > ds.feature_mode))[0]
+    return W
+
 # %% ../nbs/09_topics.ipynb #e498d5be
 def describe_cells(cells: dict) -> str:
     "One line of the report saying how the cells entered the fit (`cell_weights`'s `cells`)."
@@ -788,9 +806,11 @@ def save_outputs(m, ds: Dataset, out) -> list:
     """Write model.npz (`m.save`, read back by `hierfact.load`), topic_tree.json, topics.html (`topics_html`: the tree to
     explore in a browser, offline) and PNG figures (a heatmap per non-feature mode with at most `MAX_HEATMAP_LABELS`
     labels -- a longer mode is named on stderr with the reason --, the topic tree, and for a time mode -- the --time
-    mode, or one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends, `{mode}_trends.png`, by super-topic for Multi-HNTF whose super-topic trends
-    are sums of their sub-topics', else by layer, and when ds.n_docs is known `{mode}_coverage.png`, `save_coverage_trend`)
-    into the folder `out` (created if needed); returns the written paths.
+    mode, or one named in `TIME_MODES`, e.g. the tweets' 'month' -- the topics' trends, `{mode}_trends.png`, and when
+    ds.n_docs is known `{mode}_coverage.png`, `save_coverage_trend`) into the folder `out` (created if needed); returns
+    the written paths. The figures and the page show `shown_weights`: with ds.n_docs, each layer's shares of each
+    period's documents (trends by layer) and each group's words in the topic; without, the factors (trends by
+    super-topic for Multi-HNTF, whose super-topic factors are sums of their sub-topics', else by layer).
     Raises OSError if `out` cannot be written."""
     from hierfact.plots import plot_topic_tree, plot_mode_heatmaps, plot_trends, tree_labels
     from hierfact.topic_page import topics_html
@@ -807,7 +827,7 @@ def save_outputs(m, ds: Dataset, out) -> list:
     if getattr(m, "cells_", None): summary["cells"] = m.cells_
     (out / "topic_tree.json").write_text(json.dumps(summary, indent=1))
     written.append(out / "topic_tree.json")
-    weights = [mode_weights(m, ds, l) for l in range(len(ranks))]
+    weights = [shown_weights(m, ds, l) for l in range(len(ranks))]     # never a factor row the fit left free
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode: continue
         if len(ds.labels[i]) > MAX_HEATMAP_LABELS:
@@ -817,18 +837,22 @@ def save_outputs(m, ds: Dataset, out) -> list:
                   + (f" (a coarser --freq gives fewer periods)" if i == ds.time_mode else ""))
             continue
         fig = plot_mode_heatmaps([w[i] for w in weights], ds.labels[i], name, ranks)[0].figure
+        if ds.n_docs is not None: fig.suptitle(_shown_title(ds, i), fontsize=10)
         p = out / f"{name}_factors.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
     if t is not None:
         ax = plot_topic_tree(t, title=f"{name_m} topic tree ({' -> '.join(map(str, ranks))})")
         p = out / "topic_tree.png"; ax.figure.savefig(p, dpi=110, bbox_inches="tight"); plt.close(ax.figure); written.append(p)
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode or not is_time_mode(ds, i): continue
-        by = "supertopic" if name_m in ("multihntf", "neural-multihntf") and len(ranks) > 1 else "layer"
+        shares = ds.n_docs is not None      # shares of the documents per layer: not sums over W, so by layer
+        by = "supertopic" if name_m in ("multihntf", "neural-multihntf") and len(ranks) > 1 and not shares else "layer"
         cov = None if ds.n_docs is None else np.asarray(ds.n_docs).sum(     # documents per period: none -> a gap
             axis=tuple(a for a in range(np.ndim(ds.n_docs)) if a != i - (i > ds.feature_mode)))
         fig = plot_trends([w[i] for w in weights], [str(v) for v in ds.labels[i]],
                           groupings=list(m.W) if by == "supertopic" else None,    # Multi-HNTF's W^(l), unnormalised
-                          topic_labels=tree_labels(t) if t is not None else None, by=by, coverage=cov)[0].figure
+                          topic_labels=tree_labels(t) if t is not None else None, by=by, coverage=cov,
+                          normalise=not shares)[0].figure
+        if shares: fig.suptitle(_shown_title(ds, i), fontsize=10)
         p = out / f"{name}_trends.png"; fig.savefig(p, dpi=110, bbox_inches="tight"); plt.close(fig); written.append(p)
         if ds.n_docs is not None:
             written.append(save_coverage_trend(m, ds, i, out / f"{name}_coverage.png",
@@ -837,6 +861,12 @@ def save_outputs(m, ds: Dataset, out) -> list:
     return written
 
 MAX_HEATMAP_LABELS = 200
+
+def _shown_title(ds: Dataset, i: int) -> str:
+    "The title of a figure of `shown_weights` for mode i (ds.n_docs known)."
+    name = ds.mode_names[i]
+    if is_time_mode(ds, i): return f"each topic's share of each {name}'s documents (observed cells only), at each layer"
+    return f"each topic's words in each {name}'s documents, at each layer"
 
 def _note(msg: str) -> None:
     print(f"hierfact: note: {msg}", file=sys.stderr)
