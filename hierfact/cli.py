@@ -69,10 +69,12 @@ def _add_data_args(p) -> None:
                    help="texts only: drop words in more than this fraction of the documents, in (0, 1] (default: 0.5 "
                         "for the tweets, 1 for a table); e.g. 0.3 drops 'hon, friend, right, member'")
     p.add_argument("--stop-words", default=None, metavar="{english,none,FILE}",
-                   help="tables only: 'english' (default, scikit-learn's list), 'none', or a file of extra words (one a "
+                   help="tables only: 'english' (default, scikit-learn's list and the fragments of contractions: don, ll, "
+                        "ve, ...), 'none', or a file of extra words (one a "
                         "line) added to the English list")
     p.add_argument("--time", default=None, metavar="COLUMN",
-                   help="tables only: a date column (any name; 2017-02-07, 2017/2/7, ...) that becomes a time mode")
+                   help="tables only: a date column (any name; 2017-02-07, 2017/2/7, ...) that becomes a time mode; times "
+                        "with a UTC offset (2017-02-07T00:30+02:00) are converted to UTC first")
     p.add_argument("--freq", default=None, choices=TIME_FREQS_CLI,
                    help="with --time: the period of the time mode (default month); labels are ISO (2017, 2017-Q1, "
                         "2017-02, 2017-W05, 2017-02-07), every period from the first to the last")
@@ -125,11 +127,19 @@ def _check_out(out) -> None:
     if out.exists():
         if not out.is_dir(): raise ValueError(f"--out: {out} exists and is not a folder")
         if not os.access(out, os.W_OK): raise ValueError(f"--out: the folder {out} is not writable")
+        _probe_write(out, "the folder is not writable")
         return
     parent = out.absolute().parent
     while not parent.exists(): parent = parent.parent
     if not parent.is_dir(): raise ValueError(f"--out: cannot create the folder {out}: {parent} is a file")
     if not os.access(parent, os.W_OK): raise ValueError(f"--out: cannot create the folder {out}: {parent} is not writable")
+    _probe_write(parent, f"cannot create the folder {out}")
+
+def _probe_write(folder: Path, what: str) -> None:
+    "Create and remove a scratch folder in `folder` (what permissions alone do not say: /proc, a read-only mount)."
+    import tempfile
+    try: tempfile.TemporaryDirectory(dir=folder, prefix=".hierfact-").cleanup()
+    except OSError as e: raise ValueError(f"--out: {what}: {folder} does not take new files ({e.strerror or e})") from None
 
 def _add_run_args(p) -> None:
     "Options of the computation itself (shared by `topics` and `ranks`)."
@@ -162,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how each topic's words are ranked where they are shown: grounded (default: the documents that "
                         "load on the topic, class-based tf-idf; needs documents, else the factor's) or factor (the "
                         "fitted word weights)")
+    t.add_argument("--n-iter-max", type=int, default=None, metavar="N",
+                   help="iterations of each fit of --model multihntf / ncpd / hnmf (the NCPD start and each layer; "
+                        "default 200 and 800 for weighted cells), e.g. when a fit warns that it reached its budget")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs of --model neural-nmf / neural-ncpd / neural-multihntf (default {DEFAULT_EPOCHS})")
     _add_run_args(t)
@@ -214,6 +227,10 @@ def _check_args(args) -> None:
             if args.model not in NEURAL_MODELS:
                 raise ValueError(f"--epochs: only the neural models ({', '.join(NEURAL_MODELS)}) train for epochs; got --model {args.model}")
             if args.epochs < 0: raise ValueError(f"--epochs: must be >= 0, got {args.epochs}")
+        if args.n_iter_max is not None:
+            if args.model in NEURAL_MODELS:
+                raise ValueError(f"--n-iter-max: the neural models train for --epochs; got --model {args.model}")
+            if args.n_iter_max < 1: raise ValueError(f"--n-iter-max: must be >= 1, got {args.n_iter_max}")
         check_ranks(args.ranks, "--ranks")
         check_cell_options(args.model, args.weighting, args.empty_cells)
         if args.model in TWO_RANK_MODELS and len(args.ranks) < 2:
@@ -276,7 +293,7 @@ def _fit_reporting(fit, *args, **kwargs):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno); continue
         msg = str(w.message).split(";")[0]
         if msg not in seen: seen.append(msg)
-    for msg in seen: _warn(msg)
+    for msg in seen: _warn(msg + "; --n-iter-max N gives each fit more iterations")
     return out
 
 # %% ../nbs/09b_cli.ipynb #a83e58b3
@@ -320,7 +337,7 @@ def main(argv=None) -> int:
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
                                random_state=args.random_state, device=args.device, progress=True if not args.quiet else PROGRESS_EVERY,
                                n_epochs=args.epochs, weighting=args.weighting, empty_cells=args.empty_cells,
-                               words=args.words)
+                               words=args.words, n_iter_max=args.n_iter_max)
         else: res = rank_choice(ds, args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as e:      # ImportError: Parquet without pyarrow
         print(f"hierfact: error: {e}", file=sys.stderr); return 2

@@ -431,7 +431,7 @@ def _add_layers(model, X, factors, w, err, *, n_iter_max, tol, gen, nx2, callbac
     layers = range(1, len(ranks))
     if verbose:
         from tqdm.auto import tqdm
-        layers = tqdm(layers, desc="Multi-HNTF layers")
+        layers = tqdm(layers, desc="Multi-HNTF layers above the NCPD")
     for l in layers:
         fit = fit_layer(X, F, ranks[l], n_iter_max=n_iter_max, tol=tol, random_state=gen, X_sq_norm=nx2, callback=callback,
                         sample_weight=w)

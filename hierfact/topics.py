@@ -21,15 +21,15 @@ from .multihntf import multihntf
 from .baselines import IndependentNCPDModel
 
 # %% auto #0
-__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS', 'TWO_RANK_MODELS',
-           'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS', 'EMPTY_CELLS', 'WEIGHTED_MODELS',
-           'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL', 'PROGRESS_EVERY', 'MIN_TREE_SHARE',
-           'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset', 'format_bytes', 'corpus_dataset',
-           'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode',
-           'max_first_rank', 'check_data_ranks', 'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy',
-           'reference_docs', 'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights',
-           'save_coverage_trend', 'shown_weights', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs',
-           'save_rank_outputs']
+__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'LONG_DOCS_SHARE', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS',
+           'TWO_RANK_MODELS', 'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS', 'EMPTY_CELLS',
+           'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL', 'PROGRESS_EVERY',
+           'DEFAULT_BUDGETS', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset',
+           'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
+           'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks', 'check_cell_options',
+           'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'has_documents', 'topic_word_scores',
+           'layer_metrics', 'format_metrics', 'label_weights', 'save_coverage_trend', 'shown_weights', 'describe_cells',
+           'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -66,12 +66,13 @@ def _read_vocab(path, n: int) -> list:
 MAX_TENSOR_BYTES = 4 * 2**30          # largest dense tensor a CSV grouping may build (see `_tensor_memory_limit`)
 
 def _tensor_memory_limit() -> int:
-    "Bytes a grouped CSV tensor may take: `MAX_TENSOR_BYTES`, or half the available memory (Linux MemAvailable) if less."
+    """Bytes a grouped CSV tensor may take: `MAX_TENSOR_BYTES`, or a quarter of the available memory (Linux MemAvailable)
+    if less: a fit holds about three more arrays of the tensor's size (measured: 6.6 GB for a 2.2 GiB tensor)."""
     try:
         with open("/proc/meminfo") as f:
             avail = next(int(l.split()[1]) * 1024 for l in f if l.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError, IndexError): return MAX_TENSOR_BYTES
-    return min(MAX_TENSOR_BYTES, avail // 2)
+    return min(MAX_TENSOR_BYTES, avail // 4)
 
 def format_bytes(n: float) -> str:
     "A byte count (int or float >= 0) as text: '512 bytes', '11.2 KiB', '4.0 GiB' (binary units, up to TiB)."
@@ -79,8 +80,14 @@ def format_bytes(n: float) -> str:
         if n < 1024 or unit == "TiB": return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
 
-def _grouping_too_big(path, group_by, shape, n_words: int, n_docs: int, nbytes: float, what: str) -> str:
-    "The message for a --group-by tensor that does not fit: the tensor's shape and each column's number of distinct values."
+def _grouping_too_big(path, group_by, shape, n_words: int, n_docs: int, nbytes: float, what: str, time_name=None) -> str:
+    """The message for a --group-by tensor that does not fit: the tensor's shape and each column's number of distinct
+    values; named after --freq when the time mode (`time_name`, the last of `group_by`) is the longest mode."""
+    if time_name is not None and shape[-1] == max(shape) and shape[-1] > 1:
+        dims = " x ".join([*group_by, "word"]) + " = " + " x ".join(f"{n:,}" for n in [*shape, n_words])
+        return (f"--freq: the tensor of {path} would be {dims} entries, {format_bytes(nbytes)} as float64, {what}: "
+                f"the time mode has {shape[-1]:,} periods of one {time_name}; use a coarser --freq (week, month, "
+                "quarter, year) or a narrower --since/--until" + (", or fewer --group-by columns" if len(shape) > 1 else ""))
     dims = " x ".join([*group_by, "word"]) + " = " + " x ".join(f"{n:,}" for n in [*shape, n_words])
     cols = ", ".join(f"{g!r} has {n:,}" + (" (one per document: an identifier, not a grouping)" if n == n_docs and n_docs > 1
                                            else " (nearly one per document)" if n > n_docs / 2 and n > 1 else "")
@@ -101,7 +108,9 @@ def _as_option_error(e: Exception) -> Exception:
     msg = str(e)
     m = re.match(r"([a-z_/]+)(?=[:=])", msg)
     if m and m[1] in _CORPUS_OPTIONS: msg = _CORPUS_OPTIONS[m[1]] + msg[m.end():]
-    return type(e)(msg)
+    msg = re.sub(r",? or (read it with pandas\.read_csv\([^)]*\)|parse the column yourself \(pandas\.to_datetime\)) "
+                 r"and pass the DataFrame( as source)?", "", msg)      # Python-only advice
+    return type(e)(msg.replace("not also as time=", "not also as --time"))
 
 def _table_suffix(path) -> str | None:
     "The table suffix of a path ('.csv', ... also under a compression suffix: x.csv.gz), or None."
@@ -110,7 +119,7 @@ def _table_suffix(path) -> str | None:
     return sufs[-1] if sufs and sufs[-1] in TABLE_SUFFIXES else None
 
 # %% ../nbs/09_topics.ipynb #04ef855f
-def _dense_cells(c, path, n_docs: int):
+def _dense_cells(c, path, n_docs: int, time_name=None):
     """The dense numpy tensor of a sparse `Corpus` c, after checking its size against `_tensor_memory_limit()`
     (ValueError naming --group-by) and turning a MemoryError into one naming the --group-by columns."""
     shape, sizes = tuple(c.X.shape), tuple(c.X.shape[:-1])
@@ -118,14 +127,14 @@ def _dense_cells(c, path, n_docs: int):
     limit = _tensor_memory_limit()
     if nbytes > limit:
         raise ValueError(_grouping_too_big(path, c.mode_names[:-1], sizes, shape[-1], n_docs, nbytes,
-                                           f"above the limit of {format_bytes(limit)}"))
+                                           f"above the limit of {format_bytes(limit)}", time_name))
     idx, val = c.X.indices().numpy(), c.X.values().numpy()
     rows = np.ravel_multi_index(tuple(idx[:-1]), sizes)
     M = sp.csr_matrix((val, (rows, idx[-1])), shape=(int(np.prod(sizes)), shape[-1]))
     try: return M.toarray().reshape(shape)
     except MemoryError:
         raise MemoryError(_grouping_too_big(path, c.mode_names[:-1], sizes, shape[-1], n_docs, nbytes,
-                                            "more than this machine could allocate")) from None
+                                            "more than this machine could allocate", time_name)) from None
 
 # %% ../nbs/09_topics.ipynb #c99c428d
 def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | None = None, *, time=None, freq=None,
@@ -147,6 +156,7 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
     if text_column not in df.columns:
         raise ValueError(f"--text-column: column {text_column!r} not in {path} (columns: {[str(c) for c in df.columns]})")
     n_docs = int((~df[text_column].fillna("").astype(str).str.strip().eq("")).sum())
+    if n_docs == 0: raise ValueError(f"DATA: every text of column {text_column!r} in {path} is empty or missing; check --text-column")
     if min_df is None: min_df, how = min(5, max(1, n_docs // 2)), "the default --min-df"
     else: how = "--min-df"
     if min_df > n_docs:
@@ -169,13 +179,13 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
         raise _as_option_error(e) from None
     vocab, n_kept = c.vocabulary, int(c.n_docs.sum())
     origin = f"{how} {min_df} on the {n_docs} document{'s' * (n_docs != 1)} of {path}"
-    notes = _dropped_notes(c.dropped, min_docs)
+    notes = _dropped_notes(c.dropped, min_docs) + _corpus_notes(df, c, text_column, [*group_by, *([time] if time else [])])
     if not grouped:
         idx = c.X.indices().numpy()
         X = sp.csr_matrix((c.X.values().numpy(), (idx[0], idx[1])), shape=tuple(c.X.shape))
         return Dataset(X, ["document", "word"], [list(range(X.shape[0])), vocab], 1,
                        f"{path}: {X.shape[0]} documents x {len(vocab)} words", origin, min_df=min_df, notes=notes)
-    X = _dense_cells(c, path, n_kept)
+    X = _dense_cells(c, path, n_kept, time_name=c.mode_names[-2] if time is not None else None)
     tm = len(c.mode_names) - 2 if time is not None else None
     dims = " x ".join(f"{n} {g}" for n, g in zip(X.shape[:-1], c.mode_names[:-1]))
     return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
@@ -192,6 +202,29 @@ def _dropped_notes(dropped: dict, min_docs: int) -> list:
         notes.append(f"--min-docs {min_docs}: dropped {d['values']:,} value{'s' * (d['values'] != 1)} of {col!r} "
                      f"with fewer documents ({d['documents']:,} documents)" if d["values"] else
                      f"--min-docs {min_docs}: every value of {col!r} has that many documents, none dropped")
+    return notes
+
+# %% ../nbs/09_topics.ipynb #d8b4e0f6
+LONG_DOCS_SHARE = 1 / 3      # note when the longest 1% of the documents hold more of the words than this
+
+def _corpus_notes(df, c, text_column: str, cols: list) -> list:
+    """Lines on what a reader should know of a table's documents: rows that repeat an earlier row (same text and
+    columns `cols`; they count again, in the cells and in --min-df) and a few long documents that hold most of the
+    words (a cell's mean counts are then theirs)."""
+    notes = []
+    texts = df[text_column].fillna("").astype(str)
+    dup = int((df.loc[texts.str.strip() != ""].duplicated(subset=[text_column, *cols])).sum())
+    if dup: notes.append(f"{dup:,} rows repeat an earlier row (same text{', ' + ', '.join(map(str, cols)) if cols else ''}); "
+                         "they are kept and count again in the cells and in --min-df: drop them if they are copies")
+    D = c.docs if c.docs is not None else c.X
+    lengths = np.asarray(D.sum(1) if sp.issparse(D) else to_numpy(torch.sparse.sum(D, 1).to_dense()
+                         if getattr(D, "is_sparse", False) else D.sum(1))).ravel()
+    total, k = float(lengths.sum()), max(1, len(lengths) // 100)
+    top = float(np.sort(lengths)[::-1][:k].sum())
+    if total > 0 and len(lengths) > 1 and top / total > LONG_DOCS_SHARE:
+        notes.append(f"the {k:,} longest of {len(lengths):,} documents hold {top / total:.0%} of the words, so they "
+                     "weigh that much in the topics; split or trim long documents (or leave them out) to let the "
+                     "others count")
     return notes
 
 # %% ../nbs/09_topics.ipynb #60312cf6
@@ -404,9 +437,10 @@ def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "
         for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
             if i != fm and n == 1:       # a CP model's factor of one row: its scale drifts under MU and the fit fails
                 opt = "--time/--freq" if i == ds.time_mode else "--group-by"
+                fix = ("use a finer --freq or a wider --since/--until, leave --time out" if i == ds.time_mode else
+                       f"leave {mode!r} out of --group-by (or group by a column with several values)")
                 raise ValueError(f"{opt}: the data hold a single {mode} ({ds.labels[i][0]}), so the tensor has a mode of "
-                                 f"length 1 and a tensor model learns nothing along it: use a finer --freq or a wider "
-                                 f"--since/--until, leave that column out, or --model hnmf")
+                                 f"length 1 and a tensor model learns nothing along it: {fix}, or --model hnmf")
     warnings = []
     if model not in ("hnmf", "neural-nmf"):
         for i, (mode, n) in enumerate(zip(ds.mode_names, shape)):
@@ -516,7 +550,7 @@ class FitProgress:
 # %% ../nbs/09_topics.ipynb #c7093f10
 def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, random_state=0,
                   device=None, progress: bool = True, n_epochs=None, weighting=None, empty_cells=None,
-                  words: str = DEFAULT_WORDS):
+                  words: str = DEFAULT_WORDS, n_iter_max=None):
     """Fit `model` with strictly decreasing `ranks` to `ds.X` (a nonnegative tensor I_1 x ... x I_k, dense or sparse).
 
     'multihntf': Multi-HNTF (Vendrow, Haddock & Needell 2022); 'hnmf': hierarchical NMF (Cichocki & Zdunek 2006) of the
@@ -529,7 +563,9 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     None for the others. weighting, empty_cells : the cells' weights in the fit of 'multihntf' and 'ncpd' (`cell_weights`:
     by default empty cells are missing and the observed ones weigh alike; a weighted fit stops by the library's rule at
     tol `WEIGHTED_TOL` within the same budgets); the model's `cells_` says what was used. solver : None (each model's library default: 'mu' for 'multihntf', 'hals' for the others),
-    'hals' or 'mu'. progress : True (the library's progress bars, and a `FitProgress` line on stderr at least every
+    'hals' or 'mu'. n_iter_max : None or an int >= 1, the iterations of each fit (the NCPD start and every layer of
+    'multihntf', each rank of 'ncpd', each layer of 'hnmf'; not for the neural models, which train for n_epochs); None:
+    `DEFAULT_BUDGETS`, the budgets measured in chapter *Cells are not all equal*. progress : True (the library's progress bars, and a `FitProgress` line on stderr at least every
     `PROGRESS_EVERY` s), False (nothing) or a number s > 0 (only the line, at least every s seconds: `hierfact topics
     --quiet` passes `PROGRESS_EVERY`). The model gets `vocabulary_` (the words of ds) and `mode_labels_` (the named
     labels of the other modes), which `save` writes into the model file, and `word_scores_` / `words_`
@@ -544,6 +580,10 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if model not in MODELS: raise ValueError(f"--model: unknown model {model!r}; accepted are {', '.join(MODELS)}")
     if n_epochs is not None and model not in NEURAL_MODELS:
         raise ValueError(f"--epochs: only the neural models ({', '.join(NEURAL_MODELS)}) train for epochs; got --model {model}")
+    if n_iter_max is not None and (isinstance(n_iter_max, bool) or not isinstance(n_iter_max, (int, np.integer))
+                                   or n_iter_max < 1 or model in NEURAL_MODELS):
+        raise ValueError(f"--n-iter-max: expected None or an integer >= 1 for --model {', '.join(m for m in MODELS if m not in NEURAL_MODELS)} "
+                         f"(the neural models train for --epochs), got {n_iter_max!r} for --model {model}")
     if n_epochs is None: n_epochs = DEFAULT_EPOCHS
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
         raise ValueError(f"--epochs: expected an integer >= 0, got {n_epochs!r}")
@@ -553,7 +593,8 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     if words not in WORDS: raise ValueError(f"--words: unknown value {words!r}; accepted are {', '.join(WORDS)}")
     mask, sw, cells = cell_weights(ds, model, weighting, empty_cells)
     X = as_tensor(ds.X, "DATA", device=device)
-    h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs, mask, sw)
+    h = _fit_model(X, ds.feature_mode, ranks, model, solver, random_state, progress, n_epochs, mask, sw,
+                   None if n_iter_max is None else int(n_iter_max))
     h.cells_ = cells
     h.vocabulary_ = [str(w) for w in ds.labels[ds.feature_mode]]
     h.mode_labels_ = {str(name): [str(v) for v in ds.labels[i]] for i, name in enumerate(ds.mode_names)
@@ -566,9 +607,12 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     return h
 
 # %% ../nbs/09_topics.ipynb #541f5daa
-def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, mask=None, sample_weight=None):
+DEFAULT_BUDGETS = {"multihntf": (200, 800), "ncpd": 500}   # a weighted Multi-HNTF's (NCPD start, each layer); each NCPD
+
+def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, mask=None, sample_weight=None,
+               n_iter_max=None):
     """`fit_hierarchy` after validation: fit `model` to the torch tensor X whose feature mode is `fm`, with the entry
-    weights `mask` / `sample_weight` (`cell_weights`; 'multihntf' and 'ncpd' only)."""
+    weights `mask` / `sample_weight` (`cell_weights`; 'multihntf' and 'ncpd' only) and `n_iter_max` (None: the defaults)."""
     sv = {} if solver is None else dict(solver=solver)            # None: the library's default solver
     beat = None if progress is False else FitProgress(PROGRESS_EVERY if progress is True else progress, f"--model {model}")
     cb = {} if beat is None else dict(callback=beat)               # the heartbeat: every fit below reports through it
@@ -576,11 +620,14 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, ma
     weighted = mask is not None or sample_weight is not None
     wt = dict(mask=mask, sample_weight=sample_weight) if weighted else {}
     if model == "multihntf":                  # weighted: the same budgets, stopped once the weighted error settles
-        budget = dict(ncpd_options=dict(n_iter_max=200, tol=WEIGHTED_TOL), n_iter_max=800, tol=WEIGHTED_TOL) if weighted else {}
+        n0, n1 = DEFAULT_BUDGETS["multihntf"] if n_iter_max is None else (n_iter_max, n_iter_max)
+        budget = dict(ncpd_options=dict(n_iter_max=n0, tol=WEIGHTED_TOL), n_iter_max=n1, tol=WEIGHTED_TOL) if weighted else (
+            {} if n_iter_max is None else dict(ncpd_options=dict(n_iter_max=n0), n_iter_max=n1))
         if cb: budget["ncpd_options"] = {**budget.get("ncpd_options", {}), **cb}
         m = multihntf(X, ranks, random_state=random_state, verbose=progress, **sv, **wt, **budget, **cb)
     elif model == "hnmf":
-        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv, **cb)
+        it = {} if n_iter_max is None else dict(n_iter_max=n_iter_max)
+        return hnmf(_word_unfolding(X, fm), ranks, random_state=random_state, verbose=progress, **sv, **it, **cb)
     elif model == "neural-nmf":
         from hierfact.neural_nmf import neural_nmf
         return neural_nmf(_word_unfolding(X, fm), ranks, init="hnmf", loss="reconstruction", n_epochs=n_epochs,
@@ -600,7 +647,7 @@ def _fit_model(X, fm, ranks, model, solver, random_state, progress, n_epochs, ma
             from tqdm.auto import tqdm
             it = tqdm(ranks, desc="NCPD ranks")
         for r in it:
-            cp = ncpd(X, r, init="nndsvda", n_iter_max=500, tol=WEIGHTED_TOL if weighted else 1e-8,
+            cp = ncpd(X, r, init="nndsvda", n_iter_max=n_iter_max or DEFAULT_BUDGETS["ncpd"], tol=WEIGHTED_TOL if weighted else 1e-8,
                       random_state=random_state, **sv, **wt, **cb)
             errors.append(cp.errors_[0] if weighted else rel_error(X, cp)); layers.append(list(cp.factors))
         m = IndependentNCPDModel(list(ranks), layers, errors)

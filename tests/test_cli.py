@@ -780,3 +780,76 @@ def test_single_period_is_refused_naming_the_option(tmp_path, capsys):
                  "--min-df", "1", "--quiet"]) == 0                                   # five days: a real time mode
     assert main(["topics", str(f), "--group-by", "grp", "--time", "date", "--freq", "year", "--ranks", "2", "1",
                  "--min-df", "1", "--model", "hnmf", "--quiet"]) == 0               # no tensor mode: hnmf fits
+
+
+def test_fresh_eyes_messages(tmp_path, capsys, monkeypatch):
+    "Seen by a fresh user on Debian changelogs: each message names the option that fixes it, in the command's words."
+    rows = [("dem", "2019-01-0%d" % (1 + i % 9), f"health care vaccine masks schools jobs {i}") for i in range(30)]
+    p = tmp_path / "one_group.csv"
+    p.write_text("party,date,text\n" + "".join(f"{a},{d},{t}\n" for a, d, t in rows), encoding="utf-8")
+    assert main(["topics", str(p), "--group-by", "party", "--time", "date", "--freq", "day", "--ranks", "2", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--group-by: the data hold a single party (dem)" in err and "leave 'party' out of --group-by" in err
+    assert "--freq" not in err
+    (tmp_path / "empty.csv").write_text("party,text\ndem,\nrep,  \n", encoding="utf-8")
+    assert main(["topics", str(tmp_path / "empty.csv"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "DATA: every text of column 'text'" in err and "--min-df" not in err
+    assert main(["topics", str(p), "--group-by", "party", "--time", "party", "--quiet"]) == 2
+    assert "not also as --time" in capsys.readouterr().err
+    (tmp_path / "latin.csv").write_bytes("party,text\ndem,caf\u00e9 health\n".encode("latin-1"))
+    assert main(["topics", str(tmp_path / "latin.csv"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "re-save it as UTF-8" in err and "DataFrame" not in err                 # no Python-only advice
+    import hierfact.topics as topics
+    monkeypatch.setattr(topics, "MAX_TENSOR_BYTES", 1000)                          # the day mode is the long one
+    two = tmp_path / "two.csv"
+    two.write_text("party,date,text\n" + "".join(f"{'dr'[i % 2]},2019-01-{1 + i % 28:02d},health care jobs {i}\n"
+                                              for i in range(40)), encoding="utf-8")
+    assert main(["topics", str(two), "--group-by", "party", "--time", "date", "--freq", "day", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hierfact: error: --freq: the tensor of") and "28 periods of one day" in err
+    assert "use a coarser --freq" in err
+
+
+def test_out_that_takes_no_files_is_refused_before_the_fit(tiny, capsys):
+    "An --out inside /proc passes a permission check as root but takes no folder: refused before any fit."
+    if not Path("/proc/self").exists(): pytest.skip("no /proc on this system")
+    assert main(["topics", str(tiny), "--group-by", "party", "--out", "/proc/hierfact-out", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--out: cannot create the folder /proc/hierfact-out" in err and "layer 0" not in capsys.readouterr().out
+
+
+def test_notes_on_repeated_rows_and_long_documents(tmp_path):
+    "Rows that repeat an earlier row and a few documents holding most of the words are said, with the numbers."
+    from hierfact.topics import load_dataset
+    base = [f"dem,2019-0{1 + i % 3}-01,health care vaccine masks schools jobs number{i}" for i in range(200)]
+    long_doc = "dem,2019-02-01," + " ".join(["budget tax economy"] * 400)
+    p = tmp_path / "d.csv"
+    p.write_text("party,date,text\n" + "\n".join(base + base[:7] + [long_doc]) + "\n", encoding="utf-8")
+    ds = load_dataset(str(p), group_by=["party"], time="date", min_df=1)
+    assert "7 rows repeat an earlier row (same text, party, date)" in "\n".join(ds.notes)
+    # 208 documents: 207 of 7 words (the 7 repeats included) and one of 1,200; the longest 1% are 2 documents
+    assert f"the 2 longest of 208 documents hold {(1200 + 7) / (1200 + 7 * 207):.0%} of the words" in ds.notes[1]
+    ds = load_dataset(str(p), group_by=["party"], time="date", min_df=1, since="2019-03-01")   # no long one left
+    assert not any("longest" in n for n in ds.notes)
+
+
+def test_n_iter_max_reaches_every_fit(corpus, capsys):
+    "--n-iter-max is each fit's budget: the NCPD start and every Multi-HNTF layer stop there, and the warning says so."
+    from hierfact.topics import load_dataset, fit_hierarchy
+    ds = load_dataset(str(corpus), group_by=["source", "month"], min_df=2)
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always", ConvergenceWarning)
+        h = fit_hierarchy(ds, [3, 2], progress=False, n_iter_max=3)
+    assert all(n <= 3 for n in h.n_iter_ if n is not None) and any("n_iter_max=3" in str(x.message) for x in w)
+    h = fit_hierarchy(ds, [3, 2], "ncpd", progress=False, n_iter_max=2)
+    with pytest.raises(ValueError, match="--n-iter-max"): fit_hierarchy(ds, [3, 2], "neural-nmf", n_iter_max=5)
+    with pytest.raises(ValueError, match="--n-iter-max"): fit_hierarchy(ds, [3, 2], n_iter_max=0)
+    assert main(["topics", str(corpus), "--group-by", "source", "month", "--ranks", "3", "2", "--min-df", "2",
+                 "--n-iter-max", "3", "--quiet"]) == 0
+    assert "--n-iter-max N gives each fit more iterations" in capsys.readouterr().err
+    assert main(["topics", str(corpus), "--model", "neural-nmf", "--n-iter-max", "3", "--quiet"]) == 2
+    assert "--n-iter-max: the neural models train for --epochs" in capsys.readouterr().err
