@@ -60,7 +60,7 @@ def read_documents(source):
         engine = _parquet_engine()
         if engine is None:
             raise ImportError(f"source: reading the Parquet file {p} needs pyarrow or fastparquet, and neither is "
-                              "installed; `pip install pyarrow` (or `pip install hierfact[parquet]`), or convert the "
+                              "installed; `pip install pyarrow` (in a clone of hierfact: `pip install -e '.[parquet]'`), or convert the "
                               "file to CSV")
         return pd.read_parquet(p, engine=engine)
     except UnicodeDecodeError as e:

@@ -311,7 +311,7 @@ def test_parquet_without_engine_is_clear(toy, tmp_path, monkeypatch):
 _ENGINE = next((m for m in ("pyarrow", "fastparquet") if importlib.util.find_spec(m)), None)
 
 
-@pytest.mark.skipif(_ENGINE is None, reason="Parquet needs pyarrow or fastparquet (pip install hierfact[parquet]); "
+@pytest.mark.skipif(_ENGINE is None, reason="Parquet needs pyarrow or fastparquet (pip install pyarrow); "
                                             "neither is installed")
 def test_parquet_roundtrip(toy, tmp_path):
     p = tmp_path / "d.parquet"; toy.to_parquet(p, engine=_ENGINE)
