@@ -11,7 +11,7 @@ change. A variant is (values, assign, min_df, ranking):
   when < 1);
 - ranking: 'ctfidf' / 'weight' / 'relevance' of the grounded counts (`hierfact.metrics.grounded_word_scores`).
 
-- ranking 'relevance0.8': relevance with lam = 0.8; assign 'share' / 'sharp': each document's loadings (or their
+- ranking 'relevance0.8': relevance with lam = 0.8; 'ctfidf2': c-TF-IDF with its idf factor squared; assign 'share' / 'sharp': each document's loadings (or their
   squares) divided by their sum (a document counts once, spread over its topics, sharpened by the square).
 The rows 'value, soft, 0, ctfidf' (session 5's `GROUNDED`) and 'presence, soft, 5, ctfidf' (session 6's) are checked
 against `hierfact.metrics.grounded_word_scores` on every layer and seed. --lda adds tomotopy LDA (1000 iterations,
@@ -56,11 +56,31 @@ def ground(W, D, values="value", assign="soft", min_df=0, ranking="ctfidf"):
         return S
     mass = C.sum(0, keepdims=True)
     P = C / np.where(mass > 0, mass, 1.0)
-    if ranking == "ctfidf":
+    if ranking.startswith("ctfidf"):
+        alpha = float(ranking[6:] or 1)
         f = C.sum(1, keepdims=True); cbar = C.sum() / C.shape[1]
-        P = P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0)
+        P = P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0) ** alpha
     P[~keep] = 0.0
     return P
+
+
+def half_dataset(corpus, ds, docs, A):
+    """The main job's data built from half A of the documents only: the newsgroups' documents A x words; the tweets'
+    account x month x word mean cells of the tweets in A (cells without a tweet of A are empty)."""
+    from hierfact.topics import Dataset
+    if corpus == "newsgroups":
+        D = docs[A]
+        return Dataset(D, ds.mode_names, [list(range(D.shape[0])), ds.labels[1]], 1, "half A", docs=D)
+    from hierfact.data import load_health_tweets, tweets_counts
+    tw = load_health_tweets()
+    cell = tweets_counts(tw.source, tw.min_df, tw.max_df, True)[2]
+    n_cells = int(np.prod(ds.X.shape[:2]))
+    G = sp.csr_matrix((np.ones(len(A)), (cell[A], np.arange(len(A)))), shape=(n_cells, len(A)))
+    sums = np.asarray((G @ docs[A]).todense())
+    n = np.bincount(cell[A], minlength=n_cells).astype(float)
+    X = (sums / np.where(n > 0, n, 1.0)[:, None]).reshape(ds.X.shape)
+    return Dataset(X, ds.mode_names, ds.labels, ds.feature_mode, "half A", time_mode=ds.time_mode,
+                   n_docs=n.reshape(ds.X.shape[:2]).astype(np.int64), docs=docs[A])
 
 
 def measure(S, docs, B):
@@ -78,6 +98,8 @@ def measure2(S_all, S_A, docs, B):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lda", action="store_true")
+    ap.add_argument("--fit-half", action="store_true", help="also fit the main job on half A only (NPMI all: of "
+                    "words grounded on A, over all documents)")
     ap.add_argument("--corpus", nargs="*", default=["newsgroups", "tweets"])
     ap.add_argument("--variants", default="final")
     args = ap.parse_args()
@@ -98,7 +120,7 @@ def main():
         else: ds, docs, vocab, _ = tweets_corpus()
         docs = docs.tocsr()
         res = {}
-        lda = {}
+        lda, res_half = {}, {}
         for seed in SEEDS:
             A, B = halves(docs.shape[0], seed)
             F, dt = fit_hierarchy_seed(ds, seed)
@@ -118,6 +140,13 @@ def main():
                 for v in V:
                     with Timer() as g: val = measure2(ground(W, docs, *v), ground(W, DA, *v), docs, B)
                     vals, c = res[v][-1]; vals[li] = val; res[v][-1] = (vals, c + g.cpu)
+            if args.fit_half:          # the main job fitted on half A only and grounded on A (NPMI on B)
+                FA, _ = fit_hierarchy_seed(half_dataset(corpus, ds, docs, A), seed)
+                for li, W in enumerate(FA):
+                    W = W.numpy().astype(np.float64)
+                    for v in V[:1] + [("presence", "soft", 5, "ctfidf")]:
+                        SA = ground(W, DA, *v)
+                        res_half.setdefault(v, {}).setdefault(li, []).append(measure(SA, docs, B))
             if args.lda:
                 import tomotopy as tp
                 texts = bags(docs)
@@ -136,6 +165,10 @@ def main():
             m = np.mean([r[0] for r in rs], axis=0)      # layers x 3
             print(f"| {', '.join(map(str, v))} | " + " | ".join(" / ".join(f"{x:+.3f}" if i < 2 else f"{x:.2f}" for x in m[:, i])
                                                        for i in range(3)) + f" | {np.mean([r[1] for r in rs]):.1f} |")
+        for v, L in res_half.items():
+            m = np.array([np.mean(L[l], axis=0) for l in sorted(L)])
+            print(f"| main job fitted on half A, {', '.join(map(str, v))} | " +
+                  " | ".join(" / ".join(f"{x:+.3f}" if i < 2 else f"{x:.2f}" for x in m[:, i]) for i in range(3)) + " | - |")
         for name, keys in (("tomotopy LDA k = 8/4/2, fitted on all documents", (0, 1, 2)),
                            ("tomotopy LDA k = 8/4/2, fitted on half A", (("A", 0), ("A", 1), ("A", 2)))):
             if not lda: break
