@@ -11,7 +11,8 @@ change. A variant is (values, assign, min_df, ranking):
   when < 1);
 - ranking: 'ctfidf' / 'weight' / 'relevance' of the grounded counts (`hierfact.metrics.grounded_word_scores`).
 
-- ranking 'relevance0.8': relevance with lam = 0.8; 'ctfidf2': c-TF-IDF with its idf factor squared; assign 'share' / 'sharp': each document's loadings (or their
+- ranking 'relevance0.8': relevance with lam = 0.8; 'ctfidf2': c-TF-IDF with its idf factor squared; 'ctfidfxf0.5':
+  c-TF-IDF times (the factor's weight / its column's largest)^0.5 (words the fit ranks high and the documents confirm); assign 'share' / 'sharp': each document's loadings (or their
   squares) divided by their sum (a document counts once, spread over its topics, sharpened by the square).
 The rows 'value, soft, 0, ctfidf' (session 5's `GROUNDED`) and 'presence, soft, 5, ctfidf' (session 6's) are checked
 against `hierfact.metrics.grounded_word_scores` on every layer and seed. --lda adds tomotopy LDA (1000 iterations,
@@ -56,10 +57,14 @@ def ground(W, D, values="value", assign="soft", min_df=0, ranking="ctfidf"):
         return S
     mass = C.sum(0, keepdims=True)
     P = C / np.where(mass > 0, mass, 1.0)
+    ranking_factor = 0.0
+    if "xf" in ranking: ranking, ranking_factor = ranking.split("xf")[0], float(ranking.split("xf")[1])
     if ranking.startswith("ctfidf"):
         alpha = float(ranking[6:] or 1)
         f = C.sum(1, keepdims=True); cbar = C.sum() / C.shape[1]
         P = P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0) ** alpha
+    if ranking_factor:
+        P = P * (W / np.maximum(W.max(0, keepdims=True), 1e-300)) ** ranking_factor
     P[~keep] = 0.0
     return P
 
