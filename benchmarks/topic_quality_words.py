@@ -12,7 +12,9 @@ change. A variant is (values, assign, min_df, ranking):
 - ranking: 'ctfidf' / 'weight' / 'relevance' of the grounded counts (`hierfact.metrics.grounded_word_scores`).
 
 - ranking 'relevance0.8': relevance with lam = 0.8; 'ctfidf2': c-TF-IDF with its idf factor squared; 'ctfidfxf0.5':
-  c-TF-IDF times (the factor's weight / its column's largest)^0.5 (words the fit ranks high and the documents confirm); assign 'share' / 'sharp': each document's loadings (or their
+  c-TF-IDF times (the factor's weight / its column's largest)^0.5 (words the fit ranks high and the documents confirm);
+  assign 'bg': the loadings fitted with one more column, the corpus's word frequencies (a background topic that takes
+  the words of every document), then dropped; assign 'share' / 'sharp': each document's loadings (or their
   squares) divided by their sum (a document counts once, spread over its topics, sharpened by the square).
 The rows 'value, soft, 0, ctfidf' (session 5's `GROUNDED`) and 'presence, soft, 5, ctfidf' (session 6's) are checked
 against `hierfact.metrics.grounded_word_scores` on every layer and seed. --lda adds tomotopy LDA (1000 iterations,
@@ -36,6 +38,12 @@ def ground(W, D, values="value", assign="soft", min_df=0, ranking="ctfidf"):
     key = (W.shape, float(W.sum()), D.shape, float(D.sum()))
     if key not in _H: _H.clear() if len(_H) > 8 else None; _H[key] = document_loadings(W, D, word_weights="none")
     H = _H[key]
+    if assign == "bg":          # a background column (the corpus's word frequencies) takes the words of every document
+        bkey = key + ("bg",)
+        if bkey not in _H:
+            bgw = np.asarray(D.sum(0)).ravel()
+            _H[bkey] = document_loadings(np.column_stack([W, bgw]), D, word_weights="none")[:, :-1]
+        H = _H[bkey]
     if assign == "hard":
         Hh = np.zeros_like(H)
         live = H.max(1) > 0
