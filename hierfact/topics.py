@@ -420,7 +420,7 @@ DEFAULT_WORDS = "grounded"
 # and LDA's bags of a tf-idf corpus see it) and a word shown is in at least 5 documents (min_df, the CLI's --min-df;
 # half the documents below 10), so that a word of 1-2 documents, whose co-occurrences are noise, is not shown
 # (session 6: on the 20 Newsgroups subsample layer 0-2 NPMI +0.108 / +0.018 / +0.031 -> +0.217 / +0.207 / +0.182,
-# held out -0.750 / -0.636 / -0.510 -> -0.289 / -0.102 / -0.037; the tweets unchanged to 3 decimals)
+# held out -0.750 / -0.636 / -0.510 -> -0.289 / -0.102 / -0.037; the tweets within 0.001)
 GROUNDED = {"ranking": "ctfidf", "word_weights": "none", "binary": True, "min_df": 5}
 WEIGHTINGS = ("none", "documents", "sqrt")          # --weighting: a cell's weight 1, n or sqrt(n) (n its documents)
 EMPTY_CELLS = ("missing", "zero")                   # --empty-cells: a cell without documents left out, or fitted as 0
