@@ -270,6 +270,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'hierfact.metrics._docs_shape': ('metrics.html#_docs_shape', 'hierfact/metrics.py'),
                                   'hierfact.metrics._factor_array': ('metrics.html#_factor_array', 'hierfact/metrics.py'),
                                   'hierfact.metrics._is_int': ('metrics.html#_is_int', 'hierfact/metrics.py'),
+                                  'hierfact.metrics._min_df_floor': ('metrics.html#_min_df_floor', 'hierfact/metrics.py'),
                                   'hierfact.metrics._npmi_matrix': ('metrics.html#_npmi_matrix', 'hierfact/metrics.py'),
                                   'hierfact.metrics._top_indices': ('metrics.html#_top_indices', 'hierfact/metrics.py'),
                                   'hierfact.metrics._topic_means': ('metrics.html#_topic_means', 'hierfact/metrics.py'),

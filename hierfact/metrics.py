@@ -458,39 +458,66 @@ def document_loadings(factor, docs, *, word_weights="idf") -> np.ndarray:
     return H
 
 # %% ../nbs/21_metrics.ipynb #e02b7852
-def grounded_counts(factor, docs, *, word_weights="idf") -> np.ndarray:
-    """The word counts of each topic in the documents that load on it: c[w, t] = sum_d h[d, t] docs[d, w], with h the
-    `document_loadings(factor, docs, word_weights=...)`. Returns a float64 numpy array (n_words, k), >= 0, of the
-    factor's shape. Raises the errors of `document_loadings`."""
+def grounded_counts(factor, docs, *, word_weights="idf", binary: bool = False) -> np.ndarray:
+    """The word counts of each topic in the documents that load on it: c[w, t] = sum_d h[d, t] x[d, w], with h the
+    `document_loadings(factor, docs, word_weights=...)` and x = docs (binary=False) or its presence, 1 where
+    docs > 0 (binary=True: c[w, t] is then the loading-weighted number of documents holding w). Returns a float64
+    numpy array (n_words, k), >= 0, of the factor's shape. Raises TypeError naming binary (not a bool) and the errors
+    of `document_loadings`."""
+    if not isinstance(binary, (bool, np.bool_)): raise TypeError(f"binary: expected True or False, got {binary!r}")
     H = document_loadings(factor, docs, word_weights=word_weights)
-    return np.asarray((_docs_csr(docs).T @ H), dtype=np.float64)
+    D = _docs_csr(docs)
+    if binary: D = D.copy(); D.data[:] = 1.0           # a copy: _docs_csr may share the caller's arrays
+    return np.asarray((D.T @ H), dtype=np.float64)
 
-def grounded_word_scores(factor, docs, *, ranking: str = "ctfidf", word_weights="idf", lam: float = 0.6) -> np.ndarray:
+def _min_df_floor(min_df, n_docs: int) -> float:
+    "The documents a shown word must be in: min_df itself (an int >= 1) or min_df x n_docs (a float in (0, 1))."
+    if isinstance(min_df, (bool, np.bool_)) or not isinstance(min_df, numbers.Real) or not np.isfinite(min_df) or \
+            not (min_df >= 1 and float(min_df).is_integer() or 0 < min_df < 1):
+        raise ValueError(f"min_df: expected a whole number of documents >= 1 or a fraction of them in (0, 1), got {min_df!r}")
+    return float(min_df) if min_df >= 1 else float(min_df) * n_docs
+
+def grounded_word_scores(factor, docs, *, ranking: str = "ctfidf", word_weights="idf", lam: float = 0.6,
+                         binary: bool = False, min_df=1) -> np.ndarray:
     """Scores of every word in every topic from the documents that load on the topic (`grounded_counts`); a topic's
     words are ranked by them, largest first (`top_words(scores, n)` for 'ctfidf' and 'weight', whose scores are >= 0).
 
     factor : words x topics (n_words, k), >= 0, any model's word-mode factor; docs : documents x words (n_docs,
     n_words) counts, the documents to ground the topics in (the reference corpus, or one half of it); word_weights :
-    see `document_loadings`. With c = the grounded counts and p(w | t) = c[w, t] / sum_v c[v, t]:
+    see `document_loadings`; binary : count the documents that hold a word (True) rather than its counts or weights
+    (False; `grounded_counts`); min_df : a word in fewer than min_df documents of docs (an int >= 1; a float in
+    (0, 1): that fraction of the documents) is not shown: it scores 0 ('ctfidf', 'weight') or -inf ('relevance').
+    With c = the grounded counts and p(w | t) = c[w, t] / sum_v c[v, t]:
     'ctfidf' (default): p(w | t) log(1 + cbar / sum_t' c[w, t']), cbar = sum c / k (class-based tf-idf, BERTopic,
         Grootendorst 2022; each topic one class);
-    'relevance': lam log p(w | t) + (1 - lam) log(p(w | t) / p(w)), p(w) the word frequencies of docs (Sievert &
-        Shirley 2014; `word_scores`); a word with p(w | t) = 0 scores -inf;
+    'relevance': lam log p(w | t) + (1 - lam) log(p(w | t) / p(w)), p(w) the word frequencies of docs (of its
+        presence when binary; Sievert & Shirley 2014; `word_scores`); a word with p(w | t) = 0 scores -inf;
     'weight': p(w | t).
     A topic no document loads on scores 0 ('ctfidf', 'weight') or -inf ('relevance') everywhere.
 
-    Returns a float64 numpy array (n_words, k). Raises ValueError naming ranking (unknown) or lam (not in [0, 1]),
-    and the errors of `document_loadings`."""
+    Returns a float64 numpy array (n_words, k). Raises ValueError naming ranking (unknown), lam (not in [0, 1]) or
+    min_df (not a count >= 1 or a fraction in (0, 1); no word in that many documents), TypeError naming binary, and
+    the errors of `document_loadings`."""
     if ranking not in GROUNDED_RANKINGS:
         raise ValueError(f"ranking: unknown ranking {ranking!r}; accepted are {', '.join(map(repr, GROUNDED_RANKINGS))}")
     if ranking == "relevance" and (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 <= lam <= 1):
         raise ValueError(f"lam: expected a number in [0, 1] (0.6 in Sievert & Shirley 2014), got {lam!r}")
-    C = grounded_counts(factor, docs, word_weights=word_weights)
+    C = grounded_counts(factor, docs, word_weights=word_weights, binary=binary)
+    D = _docs_csr(docs)
+    floor = _min_df_floor(min_df, D.shape[0])
+    low = np.bincount(D.indices, minlength=D.shape[1]) < floor          # documents holding each word < the floor
+    if low.all():
+        raise ValueError(f"min_df: no word is in at least {floor:g} of the {D.shape[0]} documents; pass a smaller min_df")
     if ranking == "relevance":
-        return word_scores(C, "relevance", lam=lam, background=np.asarray(_docs_csr(docs).sum(0)).ravel())
+        if binary: D = D.copy(); D.data[:] = 1.0
+        S = word_scores(C, "relevance", lam=lam, background=np.asarray(D.sum(0)).ravel())
+        S[low] = -np.inf
+        return S
     mass = C.sum(0, keepdims=True)
     P = C / np.where(mass > 0, mass, 1.0)
-    if ranking == "weight": return P
-    f = C.sum(1, keepdims=True)
-    cbar = C.sum() / C.shape[1]
-    return P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0)
+    if ranking == "ctfidf":
+        f = C.sum(1, keepdims=True)
+        cbar = C.sum() / C.shape[1]
+        P = P * np.where(f > 0, np.log1p(cbar / np.where(f > 0, f, 1.0)), 0.0)
+    P[low] = 0.0
+    return P

@@ -459,8 +459,12 @@ DEFAULT_WORDS = "grounded"
 # how grounded words are scored: c-TF-IDF of the loading-weighted counts, loadings by unweighted NNLS (measured in
 # benchmarks/results/topic_quality.md: on the tweets NPMI +0.088 / +0.100 / +0.057 at layers 0-2 against +0.079 /
 # +0.107 / +0.063 with idf-weighted loadings, +0.071 against +0.056 at layer 0 on a held-out half; on the newsgroups
-# better at every layer)
-GROUNDED = {"ranking": "ctfidf", "word_weights": "none"}
+# better at every layer); a topic's documents are counted (binary: a word once per document that holds it, as NPMI
+# and LDA's bags of a tf-idf corpus see it) and a word shown is in at least 5 documents (min_df, the CLI's --min-df;
+# half the documents below 10), so that a word of 1-2 documents, whose co-occurrences are noise, is not shown
+# (session 6: on the 20 Newsgroups subsample layer 0-2 NPMI +0.108 / +0.018 / +0.031 -> +0.217 / +0.207 / +0.182,
+# held out -0.750 / -0.636 / -0.510 -> -0.289 / -0.102 / -0.037; the tweets within 0.001)
+GROUNDED = {"ranking": "ctfidf", "word_weights": "none", "binary": True, "min_df": 5}
 WEIGHTINGS = ("none", "documents", "sqrt")          # --weighting: a cell's weight 1, n or sqrt(n) (n its documents)
 EMPTY_CELLS = ("missing", "zero")                   # --empty-cells: a cell without documents left out, or fitted as 0
 WEIGHTED_MODELS = ("multihntf", "ncpd")             # the models whose fit takes `mask` / `sample_weight`
@@ -682,7 +686,8 @@ def topic_word_scores(m, ds: Dataset, words: str = DEFAULT_WORDS) -> tuple:
     NPMI): a list with one float64 numpy array (n_words, r_l) >= 0 per layer, and a str saying which.
     words : 'grounded' (default): `hierfact.metrics.grounded_word_scores` (options `GROUNDED`) of each layer's topics(l) over the documents
     behind ds (`reference_docs`): each document's topic loadings by NNLS, then the words of the documents that load on a
-    topic ranked by class-based tf-idf (Grootendorst 2022; chapter 21), so a topic is named by words that co-occur in its
+    topic ranked by class-based tf-idf (Grootendorst 2022; chapter 21) of the documents holding each word, a word shown
+    being in at least min(5, half the documents) of them, so a topic is named by words that co-occur in its
     documents and are not everywhere; when ds holds no documents (only cells) the factor's weights are used and the str
     says so. 'factor': the model's word-mode weights topics(l) (the words the fit itself ranks first).
     The fit is not changed: the scores only rank the words. Raises ValueError naming --words for an unknown value."""
@@ -692,7 +697,8 @@ def topic_word_scores(m, ds: Dataset, words: str = DEFAULT_WORDS) -> tuple:
     if not has_documents(ds): return T, "factor (DATA holds no documents to ground the words in)"
     from hierfact.metrics import grounded_word_scores
     docs, what = reference_docs(ds)
-    return [grounded_word_scores(t, docs, **GROUNDED) for t in T], f"grounded in {what} (c-TF-IDF)"
+    kw = dict(GROUNDED, min_df=min(GROUNDED["min_df"], max(1, docs.shape[0] // 2)))   # as --min-df: half of < 10 documents
+    return [grounded_word_scores(t, docs, **kw) for t in T], f"grounded in {what} (c-TF-IDF)"
 
 def layer_metrics(m, ds: Dataset, ranking: str = "weight") -> dict:
     """NPMI coherence (top 10 words, Lau et al. 2014) and diversity (top 25, Dieng et al. 2020) of every layer of the

@@ -175,7 +175,7 @@ def test_words_grounded_by_default_factor_on_request(dated, tmp_path):
     """--words grounded (default) ranks the words shown by `grounded_word_scores` of the documents, --words factor by
     the fitted word weights; the fit itself is the same, and so are the tree's masses and edges."""
     from hierfact.metrics import grounded_word_scores, top_words
-    from hierfact.topics import load_dataset, fit_hierarchy, reference_docs, hierarchy_tree, layer_metrics
+    from hierfact.topics import load_dataset, fit_hierarchy, reference_docs, hierarchy_tree, layer_metrics, GROUNDED
     ds = load_dataset(str(dated), group_by=["party"], time="date", min_df=2)
     g = fit_hierarchy(ds, [3, 2], progress=False)
     f = fit_hierarchy(ds, [3, 2], progress=False, words="factor")
@@ -184,7 +184,8 @@ def test_words_grounded_by_default_factor_on_request(dated, tmp_path):
     vocab = ds.labels[ds.feature_mode]
     for l in range(2):
         np.testing.assert_array_equal(f.topics(l).numpy(), g.topics(l).numpy())          # one fit
-        S = grounded_word_scores(g.topics(l).numpy(), docs, ranking="ctfidf", word_weights="none")
+        S = grounded_word_scores(g.topics(l).numpy(), docs, ranking="ctfidf", word_weights="none", binary=True, min_df=5)
+        assert GROUNDED == dict(ranking="ctfidf", word_weights="none", binary=True, min_df=5)   # 60 documents: floor 5
         np.testing.assert_array_equal(g.word_scores_[l], S)
         tg, tf = hierarchy_tree(g, ds, top_n=4), hierarchy_tree(f, ds, top_n=4)
         for j, (a, b) in enumerate(zip(tg["layers"][l]["topics"], tf["layers"][l]["topics"])):

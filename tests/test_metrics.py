@@ -352,7 +352,61 @@ def test_document_loadings_errors(args, kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(ranking="lift"), "ranking"), (dict(ranking="relevance", lam=1.5), "lam"),
-                                           (dict(ranking="relevance", lam=True), "lam")])
+                                           (dict(ranking="relevance", lam=True), "lam"),
+                                           (dict(min_df=0), "min_df"), (dict(min_df=-1), "min_df"),
+                                           (dict(min_df=1.5), "min_df"), (dict(min_df=True), "min_df"),
+                                           (dict(min_df="5"), "min_df"), (dict(min_df=float("nan")), "min_df"),
+                                           (dict(min_df=8), "min_df"),           # no word in 8 of the 7 documents
+                                           (dict(binary=1), "binary"), (dict(binary="yes"), "binary")])
 def test_grounded_word_scores_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         grounded_word_scores(np.ones((6, 2)), DOCS, **kwargs)
+
+
+def test_grounded_binary_and_min_df_by_hand():
+    # the two disjoint topics of test_grounded_counts_and_ctfidf_by_hand: with binary=True word 3 (three times in
+    # document 3, once in document 2) counts as 2 documents; min_df=2 leaves out the words of one document (words 1
+    # and 2: documents 0 and 2 only; words 0 and 3 are in 2 documents each)
+    docs = np.array([[1, 1, 0, 0], [2, 0, 0, 0], [0, 0, 1, 1], [0, 0, 0, 3]])
+    A = np.array([[1, 0], [1, 0], [0, 1], [0, 1.]])
+    r = 1 / np.sqrt(2)
+    H = np.array([[2 * r, 0], [2 * r, 0], [0, 2 * r], [0, 3 * r]])      # checked in the test above
+    C = grounded_counts(A, docs, word_weights="none", binary=True)
+    assert np.allclose(C, [[4 * r, 0], [2 * r, 0], [0, 2 * r], [0, 5 * r]], rtol=0, atol=1e-9)
+    assert np.allclose(C, (docs > 0).T @ H, rtol=0, atol=1e-9)
+    want = C / C.sum(0) * np.log1p(C.sum() / 2 / C.sum(1))[:, None]
+    S = grounded_word_scores(A, docs, word_weights="none", binary=True)
+    assert np.allclose(S, want, rtol=0, atol=1e-9)
+    S2 = grounded_word_scores(A, docs, word_weights="none", binary=True, min_df=2)
+    assert (S2[[1, 2]] == 0).all() and np.allclose(S2[[0, 3]], want[[0, 3]], rtol=0, atol=1e-12)
+    assert np.array_equal(grounded_word_scores(A, docs, word_weights="none", binary=True, min_df=0.5), S2)  # 2 of 4
+    # the scores of the words kept do not depend on the floor: it only takes words out (ranked last, ties by index)
+    assert top_words(S, 2).tolist() == [[0, 1], [3, 2]] and top_words(S2, 1).tolist() == [[0], [3]]
+
+
+def test_grounded_binary_leaves_the_callers_docs_alone():
+    D = sp.csr_matrix(DOCS.astype(np.float64))
+    before = D.data.copy()
+    A = np.random.default_rng(0).random((6, 2))
+    grounded_word_scores(A, D, binary=True)
+    grounded_word_scores(A, D, binary=True, ranking="relevance", min_df=2)
+    assert np.array_equal(D.data, before)
+    # binary on 0/1 documents changes nothing
+    B = (DOCS > 0).astype(float)
+    assert np.array_equal(grounded_word_scores(A, B, binary=True), grounded_word_scores(A, B))
+
+
+def test_cli_grounded_words_on_a_tiny_corpus():
+    # the CLI's floor (GROUNDED min_df = 5) is capped at half the documents, as --min-df: 7 documents -> 3
+    from types import SimpleNamespace
+    from hierfact.topics import GROUNDED, Dataset, topic_word_scores
+    assert GROUNDED == {"ranking": "ctfidf", "word_weights": "none", "binary": True, "min_df": 5}
+    A = np.random.default_rng(1).random((6, 2)) + 0.1
+    m = SimpleNamespace(n_layers=1, topics=lambda l: torch.tensor(A))
+    ds = Dataset(sp.csr_matrix(DOCS.astype(float)), ["document", "word"], [list(range(N)), VOCAB], 1, "toy")
+    S, what = topic_word_scores(m, ds)
+    assert "grounded" in what
+    want = grounded_word_scores(A, DOCS, word_weights="none", binary=True, min_df=3)
+    assert np.allclose(S[0], want, rtol=0, atol=1e-12)
+    df = (DOCS > 0).sum(0)                                        # 7, 4, 3, 4, 3, 2: "diet" (2 documents) is left out
+    assert (S[0][df < 3] == 0).all() and (S[0][df >= 3] > 0).any()
