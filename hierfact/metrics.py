@@ -397,7 +397,8 @@ def _docs_csr(docs) -> sp.csr_matrix:
         D = sp.csr_matrix(np.asarray(docs, dtype=np.float64))
     if not np.isfinite(D.data).all(): raise ValueError("docs: holds NaN or inf entries; pass finite counts")
     if (D.data < 0).any(): raise ValueError("docs: holds negative entries; pass counts or weights >= 0")
-    D.eliminate_zeros()
+    if (D.data == 0).any():                     # a copy first: D may share the caller's arrays (scipy keeps them)
+        D = D.copy(); D.eliminate_zeros()
     return D
 
 def _word_weights(word_weights, D: sp.csr_matrix) -> np.ndarray:

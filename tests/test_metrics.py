@@ -410,3 +410,15 @@ def test_cli_grounded_words_on_a_tiny_corpus():
     assert np.allclose(S[0], want, rtol=0, atol=1e-12)
     df = (DOCS > 0).sum(0)                                        # 7, 4, 3, 4, 3, 2: "diet" (2 documents) is left out
     assert (S[0][df < 3] == 0).all() and (S[0][df >= 3] > 0).any()
+
+
+def test_docs_with_explicit_zeros_are_left_as_they_are():
+    "Seen in review: the metrics pruned a caller's CSR matrix in place (explicit zeros; scipy shares the arrays)."
+    from hierfact.metrics import npmi_coherence
+    A = sp.csr_matrix(np.array([[1., 0, 2], [0, 3, 1], [1, 1, 0]]))
+    A.data[0] = 0.0                                             # an explicit zero, as some pipelines leave them
+    before = (A.indptr.copy(), A.indices.copy(), A.data.copy())
+    got = npmi_coherence([[1, 2]], A, top_n=None)
+    ref = npmi_coherence([[1, 2]], sp.csr_matrix(A.toarray()), top_n=None)
+    assert np.allclose(got, ref)
+    assert all(np.array_equal(x, y) for x, y in zip((A.indptr, A.indices, A.data), before))
