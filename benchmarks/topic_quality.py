@@ -1,7 +1,8 @@
 """Topic quality of hierfact's hierarchies against topic-model peers (issue 14): NPMI coherence, topic diversity, fit time.
 
 One run, the same corpus and the same tokens for every model:
-- health-news tweets (`hierfact.data.load_health_tweets`: the project's tokenizer, min_df=20, max_df=0.5, V = 3,540).
+- health-news tweets (`hierfact.topics.health_tweets_dataset`, the words of `hierfact topics`: the project's tokenizer,
+  min_df=20, max_df=0.5, the talk's V = 3,540 without the 13 contraction fragments: V = 3,527).
   hierfact fits the account x month x word tensor (the CLI's main job: `hierfact topics`, Multi-HNTF 8/4/2) and
   hierarchical NMF of its word unfolding; tomotopy fits the 63,326 tweets themselves (each tweet a bag of the same
   tokens). The reference corpus of the NPMI is the tweets for every model (document co-occurrence, top 10 words;
@@ -55,13 +56,13 @@ def _cpu() -> str:
 
 
 def tweets_corpus():
-    "(tensor dataset for the CLI, documents x words CSR of the tweets, vocabulary, n_tweets per cell)."
+    """(tensor dataset for the CLI, documents x words CSR of the tweets, vocabulary, the HealthTweets): the words of
+    `hierfact topics` (`health_tweets_dataset`: the talk's 3,540 without the contraction fragments) for every model."""
     from hierfact.topics import health_tweets_dataset
-    from hierfact.data import tweets_counts, load_health_tweets
-    tw = load_health_tweets()
-    _, _, _, D, vocab = tweets_counts(tw.source, tw.min_df, tw.max_df, True)
-    assert vocab == tw.vocab
-    return health_tweets_dataset(), D.tocsr(), list(vocab), tw
+    from hierfact.data import load_health_tweets
+    ds = health_tweets_dataset()
+    assert ds.docs.shape[1] == ds.X.shape[-1] == len(ds.labels[-1])
+    return ds, ds.docs.tocsr(), list(ds.labels[-1]), load_health_tweets()
 
 
 def newsgroups_corpus():

@@ -48,13 +48,19 @@ class Dataset:
     docs: object = None             # documents x words counts behind X (the NPMI's reference corpus; `reference_docs`)
 
 def health_tweets_dataset(path=None, min_df: int = 20, max_df: float = 0.5) -> Dataset:
-    "The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`."
+    """The health-news tweets tensor (account x month x word), from `hierfact.data.load_health_tweets`, without the
+    fragments of contractions ("don", "ll", ...; `hierfact.corpus.CONTRACTION_FRAGMENTS`) that the talk's vocabulary
+    keeps: the words of the main job are those of any corpus read by `load_corpus`."""
     from hierfact.data import load_health_tweets
+    from hierfact.corpus import CONTRACTION_FRAGMENTS
     d = load_health_tweets(path, min_df=min_df, max_df=max_df)
-    return Dataset(d.tensor, ["account", "month", "word"], [list(d.accounts), list(d.months), list(d.vocab)], 2,
-                   f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(d.vocab)} words",
-                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", time_mode=1, docs=_tweet_docs(d),
-                   n_docs=d.n_tweets)
+    keep = [i for i, w in enumerate(d.vocab) if w not in CONTRACTION_FRAGMENTS]
+    vocab = [d.vocab[i] for i in keep]
+    return Dataset(np.ascontiguousarray(d.tensor[..., keep]), ["account", "month", "word"],
+                   [list(d.accounts), list(d.months), vocab], 2,
+                   f"health-news tweets: {len(d.accounts)} accounts x {len(d.months)} months x {len(vocab)} words",
+                   f"--min-df {min_df} on the {int(np.sum(d.n_tweets)):,} health-news tweets", time_mode=1,
+                   docs=_tweet_docs(d)[:, keep], n_docs=d.n_tweets)
 
 def _read_vocab(path, n: int) -> list:
     if path is None: return [f"w{i}" for i in range(n)]
