@@ -616,6 +616,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'hierfact.nnls_grad._nnls_vjp': ('nnls_grad.html#_nnls_vjp', 'hierfact/nnls_grad.py'),
                                     'hierfact.nnls_grad._scaled_gram': ('nnls_grad.html#_scaled_gram', 'hierfact/nnls_grad.py'),
                                     'hierfact.nnls_grad._support_solve': ('nnls_grad.html#_support_solve', 'hierfact/nnls_grad.py'),
+                                    'hierfact.nnls_grad._tall_gemm': ('nnls_grad.html#_tall_gemm', 'hierfact/nnls_grad.py'),
                                     'hierfact.nnls_grad._warn_if_singular': ('nnls_grad.html#_warn_if_singular', 'hierfact/nnls_grad.py'),
                                     'hierfact.nnls_grad.nnls_layer': ('nnls_grad.html#nnls_layer', 'hierfact/nnls_grad.py'),
                                     'hierfact.nnls_grad.nnls_vjp': ('nnls_grad.html#nnls_vjp', 'hierfact/nnls_grad.py')},
