@@ -157,7 +157,85 @@ def _dtype_arg(dtype):
     return dt
 
 # %% ../nbs/11_neural_nmf.ipynb #af86389b
-class NeuralNMF(HierarchicalModel, torch.nn.Module):
+def _initial_factors(ranks, n_features, A, dtype, device, gen):
+    """The initial A_l (detached copies) and the dims [m, r_0, ..., r_L]: A validated against n_features and ranks, or
+    (A None) uniform [0, 1) entries drawn with the generator `gen` (as the NeuralNMF package)."""
+    if A is None:
+        if n_features is None: raise ValueError("n_features: required (the number of rows of X) unless A is given")
+        dims = [check_rank(n_features, "n_features")] + ranks
+        return [torch.rand(dims[l], dims[l + 1], generator=gen, dtype=dtype).to(device) for l in range(len(ranks))], dims
+    if not isinstance(A, (list, tuple)) or len(A) != len(ranks):
+        raise ValueError(f"A: expected a list of {len(ranks)} matrices (one per rank), got "
+                         f"{type(A).__name__}{f' of length {len(A)}' if isinstance(A, (list, tuple)) else ''}")
+    As = [as_tensor(M, f"A[{l}]", ndim=2, dtype=dtype, device=device, allow_sparse=False).detach().clone()
+          for l, M in enumerate(A)]
+    dims = [As[0].shape[0] if n_features is None else check_rank(n_features, "n_features")] + ranks
+    for l, M in enumerate(As):
+        if tuple(M.shape) != (dims[l], dims[l + 1]):
+            raise ValueError(f"A[{l}]: expected shape {(dims[l], dims[l + 1])} (from n_features and ranks), got {tuple(M.shape)}")
+    return As, dims
+
+def _initial_classifier(n_classes, B, r_last, dtype, device, gen):
+    """The classification layer's initial B (c, r_L) as a Parameter (None without n_classes): B validated, or uniform in
+    +-1/sqrt(r_L) (torch.nn.Linear's) drawn with `gen`."""
+    if B is not None and n_classes is None: raise ValueError("B: given without n_classes")
+    if n_classes is None: return None
+    shape = (n_classes, r_last)
+    if B is None: B = ((2 * torch.rand(shape, generator=gen, dtype=dtype) - 1) / math.sqrt(r_last)).to(device)
+    else:
+        B = as_tensor(B, "B", ndim=2, dtype=dtype, device=device, nonnegative=False, allow_sparse=False).detach().clone()
+        if tuple(B.shape) != shape: raise ValueError(f"B: expected shape {shape} (n_classes, ranks[-1]), got {tuple(B.shape)}")
+    return torch.nn.Parameter(B)
+
+# %% ../nbs/11_neural_nmf.ipynb #92a77dd6
+class _NeuralModelParts:
+    """What a `NeuralNMF` is beyond its layers: the scores B S_L, the topics A_0 ... A_l, the projection, and the
+    `HierarchicalModel` plumbing (factors, links, the saved state)."""
+    def scores(self, S_last):
+        "The classification scores B S_L (n_classes, n). Raises ValueError without a classification layer."
+        if self.B is None: raise ValueError("n_classes: this NeuralNMF has no classification layer (built with n_classes=None)")
+        return self.B @ S_last
+
+    def topics(self, layer=None):
+        "Layer `layer`'s topics in feature space, A_0 A_1 ... A_layer (m, r_layer), detached (None: the last layer)."
+        layer = len(self.A) - 1 if layer is None else layer
+        T = self.A[0].detach()
+        for A in self.A[1:layer + 1]: T = T @ A.detach()
+        return T
+
+    @torch.no_grad()
+    def project_(self):
+        "Clamp every A_l at 0, in place (the projection of projected gradient steps); returns self."
+        for A in self.A: A.clamp_(min=0)
+        return self
+
+    def _factors(self, layer):
+        if self.codes_ is None:
+            raise ValueError("codes_: this NeuralNMF holds no codes of its data; fit it with neural_nmf, or set "
+                             "model.codes_ = [S.detach() for S in model(X)]")
+        return [self.topics(layer), self.codes_[layer].T]
+
+    def _link(self, layer): return self.A[layer + 1].detach()
+
+    def _state(self):
+        arrays = {f"A_{l}": A.detach() for l, A in enumerate(self.A)}
+        if self.B is not None: arrays["B"] = self.B.detach()
+        if self.codes_ is not None: arrays.update({f"S_{l}": S for l, S in enumerate(self.codes_)})
+        return ({"n_features": self.n_features, "n_classes": self.n_classes, "ridge": self.ridge,
+                 "codes": self.codes_ is not None, "history": self.history}, arrays, {})
+
+    @classmethod
+    def _from_state(cls, meta, arrays, children):
+        st, n = meta["state"], len(meta["ranks"])
+        A = [arrays[f"A_{l}"] for l in range(n)]
+        m = cls(list(meta["ranks"]), st["n_features"], n_classes=st["n_classes"], A=A, B=arrays.get("B"),
+                dtype=A[0].dtype, ridge=st["ridge"])
+        if st["codes"]: m.codes_ = [arrays[f"S_{l}"] for l in range(n)]
+        m.history = st["history"]
+        return m
+
+# %% ../nbs/11_neural_nmf.ipynb #877a31bb
+class NeuralNMF(_NeuralModelParts, HierarchicalModel, torch.nn.Module):
     """Neural NMF (Gao et al. 2019; Will et al. 2022): S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l), optional scores B S_L.
 
     ranks : strictly decreasing [r_0, ..., r_L]; n_features : m, the rows of X (needed unless A is given).
@@ -178,32 +256,11 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
         ranks = check_ranks(ranks)
         dtype = _dtype_arg(dtype)
         gen = get_generator(random_state)
-        if A is None:
-            if n_features is None: raise ValueError("n_features: required (the number of rows of X) unless A is given")
-            dims = [check_rank(n_features, "n_features")] + ranks
-            As = [torch.rand(dims[l], dims[l + 1], generator=gen, dtype=dtype).to(device) for l in range(len(ranks))]
-        else:
-            if not isinstance(A, (list, tuple)) or len(A) != len(ranks):
-                raise ValueError(f"A: expected a list of {len(ranks)} matrices (one per rank), got "
-                                 f"{type(A).__name__}{f' of length {len(A)}' if isinstance(A, (list, tuple)) else ''}")
-            As = [as_tensor(M, f"A[{l}]", ndim=2, dtype=dtype, device=device, allow_sparse=False).detach().clone()
-                  for l, M in enumerate(A)]
-            dims = [As[0].shape[0] if n_features is None else check_rank(n_features, "n_features")] + ranks
-            for l, M in enumerate(As):
-                if tuple(M.shape) != (dims[l], dims[l + 1]):
-                    raise ValueError(f"A[{l}]: expected shape {(dims[l], dims[l + 1])} (from n_features and ranks), got {tuple(M.shape)}")
+        As, dims = _initial_factors(ranks, n_features, A, dtype, device, gen)
         self.ranks, self.n_features, self.ridge = ranks, dims[0], ridge
         self.A = torch.nn.ParameterList([torch.nn.Parameter(M) for M in As])
         self.n_classes = None if n_classes is None else check_rank(n_classes, "n_classes")
-        if B is not None and self.n_classes is None: raise ValueError("B: given without n_classes")
-        if self.n_classes is None: self.B = None
-        else:
-            shape = (self.n_classes, ranks[-1])
-            if B is None: B = ((2 * torch.rand(shape, generator=gen, dtype=dtype) - 1) / math.sqrt(ranks[-1])).to(As[0].device)
-            else:
-                B = as_tensor(B, "B", ndim=2, dtype=dtype, device=As[0].device, nonnegative=False, allow_sparse=False).detach().clone()
-                if tuple(B.shape) != shape: raise ValueError(f"B: expected shape {shape} (n_classes, ranks[-1]), got {tuple(B.shape)}")
-            self.B = torch.nn.Parameter(B)
+        self.B = _initial_classifier(self.n_classes, B, ranks[-1], dtype, As[0].device, gen)
         self.errors_, self.n_iter_, self.history_, self.codes_, self.history = [], [None] * len(ranks), [[] for _ in ranks], None, {}
 
     @property
@@ -239,50 +296,7 @@ class NeuralNMF(HierarchicalModel, torch.nn.Module):
         self._supports = [S.detach() > 0 for S in Ss]
         return Ss
 
-    def scores(self, S_last):
-        "The classification scores B S_L (n_classes, n). Raises ValueError without a classification layer."
-        if self.B is None: raise ValueError("n_classes: this NeuralNMF has no classification layer (built with n_classes=None)")
-        return self.B @ S_last
-
-    def topics(self, layer=None):
-        "Layer `layer`'s topics in feature space, A_0 A_1 ... A_layer (m, r_layer), detached (None: the last layer)."
-        layer = len(self.A) - 1 if layer is None else layer
-        T = self.A[0].detach()
-        for A in self.A[1:layer + 1]: T = T @ A.detach()
-        return T
-
-    @torch.no_grad()
-    def project_(self):
-        "Clamp every A_l at 0, in place (the projection of projected gradient steps); returns self."
-        for A in self.A: A.clamp_(min=0)
-        return self
-
     kind, word_mode = "neural-nmf", 0
-
-    def _factors(self, layer):
-        if self.codes_ is None:
-            raise ValueError("codes_: this NeuralNMF holds no codes of its data; fit it with neural_nmf, or set "
-                             "model.codes_ = [S.detach() for S in model(X)]")
-        return [self.topics(layer), self.codes_[layer].T]
-
-    def _link(self, layer): return self.A[layer + 1].detach()
-
-    def _state(self):
-        arrays = {f"A_{l}": A.detach() for l, A in enumerate(self.A)}
-        if self.B is not None: arrays["B"] = self.B.detach()
-        if self.codes_ is not None: arrays.update({f"S_{l}": S for l, S in enumerate(self.codes_)})
-        return ({"n_features": self.n_features, "n_classes": self.n_classes, "ridge": self.ridge,
-                 "codes": self.codes_ is not None, "history": self.history}, arrays, {})
-
-    @classmethod
-    def _from_state(cls, meta, arrays, children):
-        st, n = meta["state"], len(meta["ranks"])
-        A = [arrays[f"A_{l}"] for l in range(n)]
-        m = cls(list(meta["ranks"]), st["n_features"], n_classes=st["n_classes"], A=A, B=arrays.get("B"),
-                dtype=A[0].dtype, ridge=st["ridge"])
-        if st["codes"]: m.codes_ = [arrays[f"S_{l}"] for l in range(n)]
-        m.history = st["history"]
-        return m
 
 # %% ../nbs/11_neural_nmf.ipynb #8cd201af
 LOSSES = ("energy", "reconstruction")
@@ -342,24 +356,53 @@ class _GD(torch.optim.Optimizer):
     def step(self, closure=None):
         for g in self.param_groups:
             for p in g["params"]:
-                if p.grad is None: continue
-                buf = self.state[p].get("step_buffer")           # lr * grad lands in one buffer per parameter
-                if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
-                p.sub_(torch.mul(p.grad, g["lr"], out=buf))
+                if p.grad is not None: p.sub_(p.grad, alpha=g["lr"])       # one pass (fused multiply-add where the CPU has it)
 
     @torch.no_grad()
     def step_from(self, sources):
-        """The step written from the old values: p <- sources[id(p)] - lr grad (the same numbers as `step`), for a
-        loop that has swapped each parameter's storage with a spare buffer instead of copying it (`Training.run`)."""
+        """The step written from the old values: p <- sources[id(p)] - lr grad (the same numbers as `step`, in one pass),
+        for a loop that has swapped each parameter's storage with a spare buffer instead of copying it (`Training.run`)."""
         for g in self.param_groups:
             for p in g["params"]:
                 src = sources[id(p)]
-                if p.grad is None: p.copy_(src); continue
-                buf = self.state[p].get("step_buffer")
-                if buf is None or buf.shape != p.shape: buf = self.state[p]["step_buffer"] = torch.empty_like(p.grad)
-                torch.sub(src, torch.mul(p.grad, g["lr"], out=buf), out=p)
+                if p.grad is None: p.copy_(src)
+                else: torch.sub(src, p.grad, alpha=g["lr"], out=p)
 
 # %% ../nbs/11_neural_nmf.ipynb #3fcd8b3b
+def _make_optimizer(kind, specs):
+    """The optimizer ('adam' or 'gd') over (params, lr, rel) specs, one group per parameter: step lr, or (lr None) rel
+    times the parameter's mean |entry| (a step relative to each matrix's scale, set once)."""
+    groups = []
+    for params, lr, rel in specs:
+        groups += [{"params": [p], "lr": lr if lr is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
+                   for p in params]
+    return torch.optim.Adam(groups) if kind == "adam" else _GD(groups)
+
+def _step_keeping(opt, params, saved, swap):
+    """One step of `opt` on `params` that keeps their values from before it in `saved` (made at the first call and
+    returned; the loop restores them after an overflow). Plain steps (swap: the ids of `_GD`'s parameters) swap each
+    parameter's storage with its spare in `saved` and write p = old - lr grad from it (no copy); others copy, then step."""
+    if swap:
+        if saved is None: saved = [torch.empty_like(p.detach()) for p in params]
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                if id(p) in swap: saved[i], p.data = p.data, saved[i]
+                else: saved[i].copy_(p)
+        opt.step_from({id(p): s for p, s in zip(params, saved)})
+        return saved
+    if saved is None: saved = [p.detach().clone() for p in params]
+    else:
+        for s, p in zip(saved, params): s.copy_(p)
+    opt.step()
+    return saved
+
+def _restore(params, saved):
+    "Put the values `saved` (None: nothing saved yet) back into `params`, in place."
+    if saved is None: return
+    with torch.no_grad():
+        for p, s in zip(params, saved): p.copy_(s)
+
+# %% ../nbs/11_neural_nmf.ipynb #eea3b30c
 class Training:
     """The one training loop of the neural models: validated settings (`name` names the function in messages;
     n_epochs an integer >= 0; lr None (each matrix's default step) or a finite number > 0, required for 'gd';
@@ -374,13 +417,8 @@ class Training:
         self.verbose, self.callback, self.stopped = bool(verbose), callback, False
 
     def optimizer(self, *specs):
-        """The optimizer over (params, lr, rel) specs, one group per parameter: step lr, or (lr None) rel times the
-        parameter's mean |entry| (a step relative to each matrix's scale, set once)."""
-        groups = []
-        for params, lr, rel in specs:
-            groups += [{"params": [p], "lr": lr if lr is not None else rel * float(p.detach().abs().mean().clamp(min=1e-30))}
-                       for p in params]
-        return torch.optim.Adam(groups) if self.kind == "adam" else _GD(groups)
+        "The optimizer over (params, lr, rel) specs (`_make_optimizer`): one group per parameter."
+        return _make_optimizer(self.kind, specs)
 
     def run(self, params, objective, opt, hist, *, n_epochs=None, project=(), after_step=None, reduce=None,
             final=False, keep_best=False, device=None, desc=None):
@@ -395,9 +433,7 @@ class Training:
         # plain gradient steps need no copy of the parameters to restore them: their storages are swapped instead
         swap = {id(p) for g in opt.param_groups for p in g["params"]} if isinstance(opt, _GD) else None
         def fail(epoch, why):
-            if saved is not None:
-                with torch.no_grad():
-                    for p, s in zip(params, saved): p.copy_(s)
+            _restore(params, saved)
             raise FloatingPointError(f"{self.name}: {why} at epoch {epoch} (step too large?); the parameters before "
                                      "the last step were restored; lower lr")
         def backward(loss):
@@ -418,18 +454,7 @@ class Training:
                 if self.callback is not None and self.callback(epoch, value): self.stopped = True; break
                 if final and e == n: break
                 if reduce is None: backward(loss)
-                if swap:                               # plain steps: swap storages, write the step from the old values
-                    if saved is None: saved = [torch.empty_like(p.detach()) for p in params]
-                    with torch.no_grad():
-                        for i, p in enumerate(params):
-                            if id(p) in swap: saved[i], p.data = p.data, saved[i]
-                            else: saved[i].copy_(p)
-                    opt.step_from({id(p): s for p, s in zip(params, saved)})
-                else:
-                    if saved is None: saved = [p.detach().clone() for p in params]
-                    else:
-                        for s, p in zip(saved, params): s.copy_(p)
-                    opt.step()
+                saved = _step_keeping(opt, params, saved, swap)     # the values before the step, for `fail`
                 if project:
                     with torch.no_grad():
                         for p in project: p.clamp_(min=0)
@@ -439,12 +464,77 @@ class Training:
                 if not _all_finite(params): fail(epoch, "a parameter overflowed")
                 steps += 1
         bar.close()
-        if keep_best and best[2] is not None:
-            with torch.no_grad():
-                for p, b in zip(params, best[2]): p.copy_(b)
+        if keep_best: _restore(params, best[2])
         return steps, best[1]
 
-# %% ../nbs/11_neural_nmf.ipynb #6a4ce0ac
+# %% ../nbs/11_neural_nmf.ipynb #0d55a800
+def _training_data(model, X, y, lam, comm):
+    """`train_neural_nmf`'s data checks: X (m, n) cast to the model's dtype and device, with m = n_features; labels y
+    (None: unsupervised; they need a classification layer, and lam > 0 needs them); comm (None: one process; several
+    only unsupervised); finite A's (checked once: the loop checks them after every step). Returns X, y, comm."""
+    X = as_tensor(X, "X", ndim=2, dtype=model.dtype, device=model.device)
+    if X.shape[0] != model.n_features:
+        raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
+    if y is not None:
+        if model.B is None: raise ValueError("y: labels were given but the model has no classification layer (n_classes=None)")
+        y, _ = check_labels(y, X.shape[1], model.n_classes, model.device)
+    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
+    comm = ONE_PROCESS if comm is None else comm
+    if y is not None and comm.size > 1:
+        raise ValueError("y: semi-supervised training runs in one process only; pass y=None with a comm of several processes")
+    for l, A in enumerate(model.A):
+        if not _all_finite([A]): raise ValueError(f"A[{l}]: contains NaN or inf entries")
+    return X, y, comm
+
+def _gradient_sum(comm, params):
+    "reduce(total) for `Training.run` with several processes: the loss and the gradients of `params` summed (None: one)."
+    if comm.size == 1: return None
+    def reduce(total):                                   # the global loss and gradients: one all_reduce
+        total, *grads = comm.sum(total.detach().reshape(1), *[p.grad for p in params])
+        with torch.no_grad():
+            for p, g in zip(params, grads): p.grad.copy_(g)
+        return total[0]
+    return reduce
+
+# %% ../nbs/11_neural_nmf.ipynb #7f53fb19
+def _objectives(model, X, y, hist, loss, reduction, x_sq, lam, classification, class_iters, lr_decay, decay_every,
+                opt, opt_B):
+    """objective() and after_step(epoch) of `train_neural_nmf` (they record the losses in `hist`): the loss of the
+    warm-started forward (plus lam times the classification loss with labels y), and after a step the B-only steps
+    (class_iters of them, on the fixed new codes) and the rate decay."""
+    supervised = y is not None
+    grams = loss == "energy" and gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
+    Xt = SparseX.of(X)                                     # X^T and X's nonzero rows in CSR, built once
+    def forward():
+        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt, check=False)
+        return Ss, main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
+
+    def objective():
+        Ss, main = forward()
+        hist[loss].append(main.detach().item())
+        if not supervised:
+            hist["classification"].append(float("nan")); return main
+        cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
+        hist["classification"].append(cls.detach().item())
+        return main + lam * cls
+
+    def after_step(epoch):
+        if supervised and class_iters:                       # B-only steps on the (fixed) new codes
+            with torch.no_grad():
+                Ss, main_now = forward()
+                main_now = main_now.item()
+            for _ in range(class_iters):
+                model.B.grad = None
+                c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
+                hist["classification_steps"].append(main_now + lam * c.detach().item())
+                (lam * c).backward()
+                opt_B.step()
+        if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
+            for o in (opt, opt_B):
+                for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
+    return objective, after_step
+
+# %% ../nbs/11_neural_nmf.ipynb #96d5e538
 def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0,
                      classification: str = "cross_entropy", reduction: str = "sum", n_epochs: int = 100,
                      optimizer: str = "adam", lr=None, lr_class=None, lr_decay: float = 1.0, decay_every: int = 1,
@@ -484,19 +574,8 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
     lr_decay = check_float(lr_decay, "lr_decay", strict=True)
     decay_every = check_rank(decay_every, "decay_every")
     class_iters = check_int(class_iters, "class_iters")
-    X = as_tensor(X, "X", ndim=2, dtype=model.dtype, device=model.device)
-    if X.shape[0] != model.n_features:
-        raise ValueError(f"X: has {X.shape[0]} rows (features) but the model was built for n_features={model.n_features}")
+    X, y, comm = _training_data(model, X, y, lam, comm)
     supervised = y is not None
-    if supervised:
-        if model.B is None: raise ValueError("y: labels were given but the model has no classification layer (n_classes=None)")
-        y, _ = check_labels(y, X.shape[1], model.n_classes, model.device)
-    elif lam > 0: raise ValueError(f"lam: is {lam} but no labels y were given; pass y (-1 for unknown labels) or lam=0")
-    comm = ONE_PROCESS if comm is None else comm
-    if supervised and comm.size > 1:
-        raise ValueError("y: semi-supervised training runs in one process only; pass y=None with a comm of several processes")
-    for l, A in enumerate(model.A):                          # once: the loop checks the parameters after every step
-        if not _all_finite([A]): raise ValueError(f"A[{l}]: contains NaN or inf entries")
     x_sq = sq_norm(X)
     A_params, B_params = list(model.A), ([model.B] if supervised else [])
     rate_B = lr_class if lr_class is not None else train.lr
@@ -506,43 +585,9 @@ def train_neural_nmf(model, X, y=None, *, loss: str = "energy", lam: float = 0.0
 
     hist = {"loss": [], loss: [], "classification": []}
     if supervised and class_iters: hist["classification_steps"] = []
-    grams = loss == "energy" and gram_form(X)              # the energy reuses the forward's A_0^T A_0 and A_0^T X
-    Xt = SparseX.of(X)                                     # X^T and X's nonzero rows in CSR, built once
-    def forward():
-        Ss = model._forward(X, warm_start=True, grams=grams, Xt=Xt, check=False)
-        return Ss, main_loss(model, X, Ss, loss, reduction, x_sq, model._grams if grams else None)
-
-    def objective():
-        Ss, main = forward()
-        hist[loss].append(main.detach().item())
-        if not supervised:
-            hist["classification"].append(float("nan")); return main
-        cls = classification_loss(model.scores(Ss[-1]), y, kind=classification, reduction=reduction)
-        hist["classification"].append(cls.detach().item())
-        return main + lam * cls
-
-    def after_step(epoch):
-        if supervised and class_iters:                       # B-only steps on the (fixed) new codes
-            with torch.no_grad():
-                Ss, main_now = forward()
-                main_now = main_now.item()
-            for _ in range(class_iters):
-                model.B.grad = None
-                c = classification_loss(model.B @ Ss[-1], y, kind=classification, reduction=reduction)
-                hist["classification_steps"].append(main_now + lam * c.detach().item())
-                (lam * c).backward()
-                opt_B.step()
-        if lr_decay != 1.0 and (epoch + 1) % decay_every == 0:
-            for o in (opt, opt_B):
-                for g in (o.param_groups if o is not None else []): g["lr"] *= lr_decay
-
-    reduce = None
-    if comm.size > 1:
-        def reduce(total):                                   # the global loss and gradients: one all_reduce
-            total, *grads = comm.sum(total.detach().reshape(1), *[p.grad for p in A_params])
-            with torch.no_grad():
-                for p, g in zip(A_params, grads): p.grad.copy_(g)
-            return total[0]
+    objective, after_step = _objectives(model, X, y, hist, loss, reduction, x_sq, lam, classification, class_iters,
+                                        lr_decay, decay_every, opt, opt_B)
+    reduce = _gradient_sum(comm, A_params)
     steps, _ = train.run(A_params + B_params, objective, opt, hist, project=list(model.A) if project else (),
                          after_step=after_step, reduce=reduce, device=model.device, desc="Neural NMF")
     if reduce is not None: hist[loss] = list(hist["loss"])   # the global loss (the objective saw this process's part)
@@ -606,7 +651,26 @@ def auto_ranks(m, n):
     r0 = min(10, m, n)
     return [r0, min(6, r0 - 1)] if r0 > 1 else [1]
 
-# %% ../nbs/11_neural_nmf.ipynb #605f86f5
+def _estimator_ranks(ranks, init, m, n):
+    """The estimator's ranks for m features and n samples: 'auto' (`auto_ranks`) or strictly decreasing integers, with
+    r_0 at most m (and at most n with init='hnmf'). Returns a list of ints; ValueError naming `ranks` otherwise."""
+    if isinstance(ranks, str) and ranks != "auto":
+        raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {ranks!r}")
+    ranks = auto_ranks(m, n) if isinstance(ranks, str) else check_ranks(ranks)
+    r0 = ranks[0]
+    if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
+    if init == "hnmf" and r0 > n:
+        raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} samples with init='hnmf', got n_samples = {n}")
+    return ranks
+
+def _estimator_labels(y):
+    "scikit-learn's label checks on y (None passes), then a numpy array for `neural_nmf` (object arrays converted)."
+    if y is None: return None
+    y = column_or_1d(y)
+    type_of_target(y, input_name="y", raise_unknown=True)
+    return np.asarray(y.tolist()) if y.dtype == object else y
+
+# %% ../nbs/11_neural_nmf.ipynb #6f7cdfed
 class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Neural NMF, scikit-learn style: X (n_samples x n_features) ~ W H with W = S_L^T and H = (A_0 ... A_L)^T.
 
@@ -632,18 +696,8 @@ class NeuralNMFEstimator(ComponentsMixin, ClassNamePrefixFeaturesOutMixin, Trans
     def fit(self, X, y=None):
         "Train on X (n_samples x n_features), with labels y (n_samples,), -1 for unknown, if given; returns self."
         Xt = _estimator_input(self, X, reset=True)
-        (m, n) = Xt.shape
-        if isinstance(self.ranks, str) and self.ranks != "auto":
-            raise ValueError(f"ranks: expected 'auto' or strictly decreasing integers such as (10, 6), got {self.ranks!r}")
-        ranks = auto_ranks(m, n) if isinstance(self.ranks, str) else check_ranks(self.ranks)
-        r0 = ranks[0]
-        if r0 > m: raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} features, got n_features = {m}")
-        if self.init == "hnmf" and r0 > n:
-            raise ValueError(f"ranks: ranks[0]={r0} needs at least {r0} samples with init='hnmf', got n_samples = {n}")
-        if y is not None:                                # scikit-learn's label checks, then an int array for neural_nmf
-            y = column_or_1d(y)
-            type_of_target(y, input_name="y", raise_unknown=True)
-            if y.dtype == object: y = np.asarray(y.tolist())
+        ranks = _estimator_ranks(self.ranks, self.init, *Xt.shape)
+        y = _estimator_labels(y)
         model = neural_nmf(Xt, ranks, y=y, n_classes=self.n_classes, init=self.init, loss=self.loss, lam=self.lam,
                            classification=self.classification, reduction=self.reduction, n_epochs=check_int(self.max_iter, "max_iter"),
                            optimizer=self.optimizer, lr=self.lr, class_iters=self.class_iters, project=self.project,

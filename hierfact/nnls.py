@@ -114,7 +114,21 @@ def _eye(r, dtype, device):
     if key not in _EYES: _EYES[key] = torch.eye(r, dtype=dtype, device=device)
     return _EYES[key]
 
+def _ridged(G, ridge):
+    "G + ridge * mean(diag G) * I (mean(diag G) replaced by 1 when G is zero)."
+    d = float(G.diagonal().mean())
+    return G + (ridge * (d if d > 0 else 1.0)) * _eye(G.shape[0], G.dtype, G.device)
+
 # %% ../nbs/02_nnls.ipynb #63bcc1b8
+def _padded(Gr, F):
+    """The padded matrices M (k, r, r) of the supports F (k, r) bool: Gr on F x F, 0 elsewhere and 1 on the diagonal off
+    F (products of Gr by 1 and 0, which are exact: the same numbers as torch.where(F F^T, Gr, I), in two float products)."""
+    Ff = F.to(Gr.dtype)
+    M = (Ff.unsqueeze(2) * Ff.unsqueeze(1)).mul_(Gr)
+    M.diagonal(dim1=1, dim2=2).add_(1 - Ff)
+    return M
+
+# %% ../nbs/02_nnls.ipynb #aa8566cc
 def _masked_solve(Gr, F, Ct, pad_bytes=None, factor=False):
     """x with x_F = Gr_FF^{-1} c_F and x_B = 0 for every row of the masks F (k, r) and of Ct (k, r).
 
@@ -127,9 +141,7 @@ def _masked_solve(Gr, F, Ct, pad_bytes=None, factor=False):
     other right-hand sides on the same supports (None for a larger batch or when a factorization failed)."""
     k, r = F.shape
     if k * r * r * Ct.element_size() <= (_PAD_BYTES if pad_bytes is None else pad_bytes):
-        Ff = F.to(Gr.dtype)                             # M = Gr on F x F, 0 elsewhere, 1 on the diagonal off F: the
-        M = (Ff.unsqueeze(2) * Ff.unsqueeze(1)).mul_(Gr)     # same numbers as torch.where(F F^T, Gr, I) (products by
-        M.diagonal(dim1=1, dim2=2).add_(1 - Ff)         # 1 and 0 are exact), in two multiplications of floats
+        M = _padded(Gr, F)
         L, info = torch.linalg.cholesky_ex(M)           # M is block diagonal (F x F and the identity): entries of
         z = torch.cholesky_solve(Ct.unsqueeze(-1), L).squeeze(-1)   # c off F only reach z off F, zeroed below
         if bool(info.any()):
@@ -166,12 +178,70 @@ def _factor_solve(L, F, Bt):
     return torch.cholesky_solve(Bt.unsqueeze(-1), L).squeeze(-1).mul_(F)
 
 # %% ../nbs/02_nnls.ipynb #44c523f3
-def _ridged(G, ridge):
-    "G + ridge * mean(diag G) * I (mean(diag G) replaced by 1 when G is zero)."
-    d = float(G.diagonal().mean())
-    return G + (ridge * (d if d > 0 else 1.0)) * torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
+def _bpp_start(G, Gr, c, init_support, keep_factors):
+    """The pivoting's first iterate for c = C^T (n, r): Kim & Park's cold start (F empty, x = 0, y = -c; the padded
+    matrices are then I, so L = I), or x solved on the supports init_support (r, n) and y = G x - c off them (0 on
+    them). Returns F (n, r) bool, x, y (n, r) and the padded matrices' Cholesky factors L (None unless keep_factors)."""
+    n, r = c.shape
+    if init_support is None:
+        L = _eye(r, c.dtype, c.device).expand(n, r, r).clone() if keep_factors else None
+        return torch.zeros(n, r, dtype=torch.bool, device=c.device), torch.zeros_like(c), -c, L
+    F = init_support.T.to(device=c.device, dtype=torch.bool).clone()
+    x, L = _masked_solve(Gr, F, c, factor=True)
+    return F, x, (x @ G - c).masked_fill_(F, 0), (L if keep_factors else None)
 
-# %% ../nbs/02_nnls.ipynb #47562233
+def _infeasible(x, y, gmax, cmax, delta):
+    """The infeasible entries V (k, r) of the iterate (x, y): x_i below -delta max|x| (on F) or y_i below
+    -delta (max|G| sum|x| + max|c|) (off F); x = 0 off F and y = 0 on F, so the masks F and ~F are implied."""
+    ax = x.abs()
+    return (x < ax.amax(1, keepdim=True).mul_(-delta)) | (y < ax.sum(1, keepdim=True).mul_(gmax).add_(cmax).mul_(-delta))
+
+# %% ../nbs/02_nnls.ipynb #ecd6ecf9
+def _kp_counters(alpha, beta, nVs):
+    """Kim & Park's counters brought up to date over nVs, the infeasibility counts (k,) of the full exchanges made since
+    the last update: beta = the fewest infeasibilities so far, alpha = the budget of full exchanges without progress
+    (3 at the first exchange, and 3 again at every new fewest). (None, None) with nothing yet: before the fifth
+    exchange alpha cannot run out, so `_bpp` keeps the counts and brings the counters up only when it needs them."""
+    for nV in nVs:
+        if beta is None: alpha, beta = torch.full_like(nV, 3), nV; continue
+        case1 = nV < beta
+        beta, alpha = torch.where(case1, nV, beta), torch.where(case1, 3, alpha - 1)
+    return alpha, beta
+
+def _backup_exchange(V, nV, active, alpha, beta):
+    """The exchange from the fifth on (Kim & Park 2011, Alg. 2; Judice & Pires 1994): a full exchange E = V when the
+    count nV is the fewest so far (the budget alpha back to 3) or when budget is left (alpha - 1), else the backup
+    rule, only the largest infeasible index (of an active column). Returns E (k, r), alpha, beta."""
+    r = V.shape[1]
+    case1 = nV < beta                                   # fewest infeasibilities so far: full exchange
+    beta = torch.where(case1, nV, beta)
+    alpha = torch.where(case1, 3, alpha)
+    case2 = (alpha >= 1) & ~case1                       # no progress, budget left: full exchange
+    alpha = torch.where(case2, alpha - 1, alpha)
+    last = (V * torch.arange(1, r + 1, device=V.device)).argmax(1)      # backup rule: the largest infeasible index
+    E = torch.where((case1 | case2).unsqueeze(1), V, torch.nn.functional.one_hot(last, r).bool() & active.unsqueeze(1))
+    return E, alpha, beta
+
+# %% ../nbs/02_nnls.ipynb #b681dd96
+def _iters(base, acts, k, device):
+    "Iterations per column (k,): base (None: 0) plus the number of exchanges in acts [(k,) bool masks] it took part in."
+    its = torch.stack(acts).sum(0) if acts else torch.zeros(k, dtype=torch.long, device=device)
+    return its if base is None else its + base
+
+def _retire(out, idx, active, x, its):
+    """Move the optimal (not active) columns of the working set into out = (St, converged, iters) (made at the first
+    call, for all n columns); idx (k,) are the working set's columns. Returns out and the positions of the active ones."""
+    if out is None:
+        n, r = idx.shape[0], x.shape[1]
+        out = (torch.zeros(n, r, dtype=x.dtype, device=x.device), torch.zeros(n, dtype=torch.bool, device=x.device),
+               torch.zeros(n, dtype=torch.long, device=x.device))
+    St, converged, iters = out
+    done = ~active
+    gi = idx[done]
+    St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = its[done]
+    return out, active.nonzero().squeeze(1)
+
+# %% ../nbs/02_nnls.ipynb #34aecf7e
 def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None, factor=False):
     """Batched block principal pivoting (Kim & Park 2011, Alg. 2 with the Judice-Pires backup rule).
 
@@ -183,92 +253,56 @@ def _bpp(G, C, *, n_iter_max, ridge, init_support=None, Gr=None, factor=False):
     factor True: also return (F, L), the final supports F (n, r) and the Cholesky factors L (n, r, r) of their padded
     matrices (kept up to date as columns are solved again; `_factor_solve` reuses them), or None for a large batch."""
     r, n = C.shape
-    dt, dev = C.dtype, C.device
     if Gr is None: Gr = _ridged(G, ridge)
-    delta = _FEAS_TOL[dt]
-    gmax = G.abs().amax()
-    St = converged = iters = idx = None                 # filled when columns leave the working set
+    delta, gmax = _FEAS_TOL[C.dtype], G.abs().amax()
     c = C.T.contiguous()
     cmax = c.abs().amax(1, keepdim=True)
     big = n * r * r * c.element_size() > _PAD_BYTES     # retiring frozen columns pays only for a large batch
-    L = None
-    if init_support is None:                            # Kim & Park start: F empty, s = 0, y = -c
-        F = torch.zeros(n, r, dtype=torch.bool, device=dev)
-        x = torch.zeros(n, r, dtype=dt, device=dev)
-        y = -c
-        if factor and not big: L = _eye(r, dt, dev).expand(n, r, r).clone()   # the padded matrices are I: L = I
-    else:
-        F = init_support.T.to(device=dev, dtype=torch.bool).clone()
-        x, L = _masked_solve(Gr, F, c, factor=True)
-        y = (x @ G - c).masked_fill_(F, 0)
-    track = factor and not big and L is not None        # keep the factors of the current supports
-    # Kim & Park's counters, made at the first exchange: beta = the fewest infeasibilities so far (r + 1 at first),
-    # alpha = the budget of full exchanges without progress (3): it cannot run out before the fifth exchange, so the
-    # backup rule is looked at from then on only (the same iterates, fewer operations in the 1-4 iterations a column
-    # usually takes); a warm start that is already optimal in every column makes none of them
-    its = active = order = None
+    F, x, y, L = _bpp_start(G, Gr, c, init_support, factor and not big)
+    track = L is not None                               # keep the factors of the current supports
+    out = idx = active = None                           # out: the retired columns (a large batch)
+    acts, its0 = [], None                               # each exchange's active columns: the iterations, counted at the end
+    nVs, alpha, beta = [], None, None                   # Kim & Park's counters, brought up to date when needed
     for it in range(n_iter_max + 1):
-        ax = x.abs()                                    # x = 0 off F and y = 0 on F, so the masks F, ~F are implied:
-        V = (x < ax.amax(1, keepdim=True).mul_(-delta)) | (y < ax.sum(1, keepdim=True).mul_(gmax).add_(cmax).mul_(-delta))
-        if it > 0: V &= active                          # infeasible entries (none in a frozen column)
+        V = _infeasible(x, y, gmax, cmax, delta)
+        if it > 0: V &= active.unsqueeze(1)             # infeasible entries (none in a frozen column)
         nV = V.sum(1)
-        active = (nV > 0).unsqueeze(1)
+        active = nV > 0
         n_left = int(nV.count_nonzero())                # the one host sync of an iteration
         if n_left == 0 or it == n_iter_max: break
-        if it == 0:
-            its = active.squeeze(1).long()              # iterations of the working set's columns
-            three = torch.full((n,), 3, dtype=torch.long, device=dev)
-            alpha, beta = three, nV
-        else: its += active.squeeze(1)
+        acts.append(active)
         k = x.shape[0]
         if big and 2 * n_left <= k:                     # optimal columns leave the working set
-            if St is None:
-                St = torch.zeros(n, r, dtype=dt, device=dev)
-                converged = torch.zeros(n, dtype=torch.bool, device=dev)
-                iters = torch.zeros(n, dtype=torch.long, device=dev)
-                idx = torch.arange(n, device=dev)
-            done = ~active.squeeze(1)
-            gi = idx[done]
-            St[gi] = x[done].clamp(min=0); converged[gi] = True; iters[gi] = its[done]
-            keep = active.squeeze(1).nonzero().squeeze(1)
-            idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its = (t.index_select(0, keep) for t in
-                (idx, F, x, y, c, cmax, alpha, beta, three, V, nV, active, its))
+            alpha, beta = _kp_counters(alpha, beta, nVs)
+            nVs, its0, acts = [], _iters(its0, acts, k, x.device), []
+            if idx is None: idx = torch.arange(n, device=x.device)
+            out, keep = _retire(out, idx, active, x, its0)
+            idx, F, x, y, c, cmax, alpha, beta, V, nV, active, its0 = (None if t is None else t.index_select(0, keep)
+                for t in (idx, F, x, y, c, cmax, alpha, beta, V, nV, active, its0))
             k = n_left
             big = k * r * r * c.element_size() > _PAD_BYTES
-        if it == 0:                                     # first exchange: |V| < beta = r + 1, a full exchange
-            beta, E = nV, V
-        elif it < 4:                                    # alpha >= 1 still: a full exchange whatever |V| does
-            case1 = nV < beta                           # fewest infeasibilities so far: budget back to 3
-            beta = torch.where(case1, nV, beta)
-            alpha = torch.where(case1, three, alpha - 1)
-            E = V
+        if it < 4: nVs.append(nV); E = V                # alpha >= 1 still: a full exchange whatever |V| does
         else:
-            if order is None: order = torch.arange(1, r + 1, device=dev)
-            case1 = nV < beta                           # fewest infeasibilities so far: full exchange
-            beta = torch.where(case1, nV, beta)
-            alpha = torch.where(case1, three, alpha)
-            case2 = (alpha >= 1) & ~case1               # no progress, budget left: full exchange
-            alpha = torch.where(case2, alpha - 1, alpha)
-            last = (V * order).argmax(1)                # backup rule: only the largest infeasible index
-            E = torch.where((case1 | case2).unsqueeze(1), V, torch.nn.functional.one_hot(last, r).bool() & active)
+            alpha, beta = _kp_counters(alpha, beta, nVs); nVs = []
+            E, alpha, beta = _backup_exchange(V, nV, active, alpha, beta)
         F = F ^ E
         if n_left == k: x, L = _masked_solve(Gr, F, c, factor=True)
         else:                                           # only the active columns: the frozen ones keep their x
-            a = active.squeeze(1).nonzero().squeeze(1)
+            a = active.nonzero().squeeze(1)
             xa, La = _masked_solve(Gr, F.index_select(0, a), c.index_select(0, a), factor=True)
-            x = x.index_copy(0, a, xa)
+            x.index_copy_(0, a, xa)
             if track and La is not None: L.index_copy_(0, a, La)
             else: L = None
         track = track and L is not None
         y = (x @ G - c).masked_fill_(F, 0)
-    if its is None: its = torch.zeros(n, dtype=torch.long, device=dev)
-    active = active.squeeze(1)                          # still active: not optimal within n_iter_max (projection, flagged)
+    its = _iters(its0, acts, x.shape[0], x.device)      # still active: not optimal within n_iter_max (projection, flagged)
     fac = (F, L) if track else None
-    if St is None: out = x.clamp(min=0), ~active, its
+    if out is None: res = x.clamp(min=0), ~active, its
     else:
+        St, converged, iters = out
         St[idx] = x.clamp(min=0); converged[idx] = ~active; iters[idx] = its
-        out = St, converged, iters
-    return (*out, fac) if factor else out
+        res = out
+    return (*res, fac) if factor else res
 
 # %% ../nbs/02_nnls.ipynb #25e5ad31
 def _exact_fallback(G, C, cols, ridge):

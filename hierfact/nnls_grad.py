@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import torch
 
 from .tensor import as_tensor, gemm
@@ -54,6 +55,20 @@ def _support_solve(Gr, F, Bt):
     return _masked_solve(Gr, F, Bt, pad_bytes=_PAD_BYTES)
 
 # %% ../nbs/10_nnls_grad.ipynb #07407068
+_ROW_BLOCK = 8192               # rows per block of a tall-times-small product
+
+def _tall_gemm(A, M):
+    """A @ M for a tall A (m, r) and a small M (r, k) (`hierfact.tensor.gemm`): where that runs in numpy (float64 on the
+    CPU, one torch thread, no autograd), by blocks of `_ROW_BLOCK` rows, the same numbers, faster; else `gemm`."""
+    if (A.shape[0] <= 2 * _ROW_BLOCK or A.dtype != torch.float64 or M.dtype != torch.float64 or A.device.type != "cpu"
+            or M.device.type != "cpu" or A.requires_grad or M.requires_grad or torch.get_num_threads() != 1):
+        return gemm(A, M)
+    a, m = A.numpy(), M.numpy()
+    out = np.empty((a.shape[0], m.shape[1]))
+    for i in range(0, a.shape[0], _ROW_BLOCK): np.matmul(a[i:i + _ROW_BLOCK], m, out=out[i:i + _ROW_BLOCK])
+    return torch.from_numpy(out)
+
+# %% ../nbs/10_nnls_grad.ipynb #02b7fd53
 def nnls_vjp(X, A, S, grad_S, *, G=None, ridge=None, need_X: bool = True, need_A: bool = True, warn: bool = True):
     """The gradient theorem (Will et al. 2022) for S = q(X, A) = argmin_{S >= 0} ||X - A S||_F^2, batched over columns.
 
@@ -96,7 +111,7 @@ def _nnls_vjp(X, A, S, grad_S, G, ridge, need_X, need_A, warn, grad_G=None, grad
             W = Z @ S.T
             M = (W + W.T).neg_()
             if grad_G is not None: M += grad_G + grad_G.T
-            gA = gemm(A.detach(), M)                                     # (m, r): numpy's BLAS when it is faster
+            gA = _tall_gemm(A.detach(), M)                               # (m, r): numpy's BLAS when it is faster
             if Xp is not None:                                           # X N^T: only X's nonzero rows change (distinct
                 gA.index_copy_(0, Xp.rows, gA.index_select(0, Xp.rows).add_(Xp.R @ N.T))   # rows: gather, add, put back)
             elif X.layout != torch.strided: gA = torch.sparse.addmm(gA, X, N.T)
