@@ -257,6 +257,18 @@ class Acc:
             print(f"| {name} | {k} | {f(0, '{:+.3f}')} | {f(1, '{:+.3f}')} | {f(2, '{:.2f}')} | {ts} |", flush=True)
 
 
+def _grounded_variants():
+    "(row name, grounded_word_scores options): the four rankings x loadings measured in session 5, and the CLI's default."
+    from hierfact.topics import GROUNDED
+    rows = [(f"multihntf 8/4/2, grounded {r}, word_weights {w}", dict(ranking=r, word_weights=w))
+            for r in ("ctfidf", "relevance") for w in ("idf", "none")]
+    return rows + [("multihntf 8/4/2, grounded as `hierfact topics` shows (GROUNDED: " +
+                    ", ".join(f"{k} {v}" for k, v in GROUNDED.items()) + ")", dict(GROUNDED))]
+
+
+GROUNDED_VARIANTS = _grounded_variants()
+
+
 def grounded_rows(name, ds, docs, n_words, tp, iters, hpa, acc, main_kw=None):
     """The main job (Multi-HNTF 8/4/2, as `fit_hierarchy` fits it for `hierfact topics`) with its words ranked from
     the factor ('weight', today) and grounded in the documents (`grounded_word_scores`: on all documents; and on half
@@ -272,20 +284,16 @@ def grounded_rows(name, ds, docs, n_words, tp, iters, hpa, acc, main_kw=None):
         for l, W in enumerate(F):
             W = W.numpy() if hasattr(W, "numpy") else np.asarray(W)
             acc.add("multihntf 8/4/2, words by the factor ('weight', today)", l, W.shape[1], _measure(W, docs, B))
-            for ranking in ("ctfidf", "relevance"):
-                for ww in ("idf", "none"):
-                    row = f"multihntf 8/4/2, grounded {ranking}, word_weights {ww}"
-                    with Timer() as g: S = grounded_word_scores(W, docs, ranking=ranking, word_weights=ww)
-                    all_, _, div = _measure(S, docs, B)
-                    SA = grounded_word_scores(W, docs[A], ranking=ranking, word_weights=ww)
-                    _, heldB, _ = _measure(SA, docs, B)
-                    acc.add(row, l, W.shape[1], (all_, heldB, div))
-                    acc.vals.setdefault("_g", {}).setdefault(row, []).append(g)
-        for ranking in ("ctfidf", "relevance"):
-            for ww in ("idf", "none"):
-                row = f"multihntf 8/4/2, grounded {ranking}, word_weights {ww}"
-                gs = acc.vals["_g"].pop(row)
-                acc.time(row, _Sum(dt, *gs))
+            for row, kw in GROUNDED_VARIANTS:
+                with Timer() as g: S = grounded_word_scores(W, docs, **kw)
+                all_, _, div = _measure(S, docs, B)
+                SA = grounded_word_scores(W, docs[A], **kw)
+                _, heldB, _ = _measure(SA, docs, B)
+                acc.add(row, l, W.shape[1], (all_, heldB, div))
+                acc.vals.setdefault("_g", {}).setdefault(row, []).append(g)
+        for row, _ in GROUNDED_VARIANTS:
+            gs = acc.vals["_g"].pop(row)
+            acc.time(row, _Sum(dt, *gs))
         print(f"  {name}: seed {seed} hierfact {dt}", flush=True)
         ts = []
         for k in (8, 4, 2):
@@ -348,6 +356,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 tomotopy iterations, no HPA (smoke run)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["tweets", "newsgroups"])
+    ap.add_argument("--no-hpa", action="store_true", help="leave out tomotopy HPA (about 280 CPU s on the tweets)")
     ap.add_argument("--cells", action="store_true", help="only the main job under each --empty-cells / --weighting "
                     "(hierfact rows, no tomotopy)")
     ap.add_argument("--grounded", action="store_true", help="the main job's words grounded in the documents "
@@ -373,7 +382,7 @@ def main():
                       f"mean over seeds / splits {SEEDS}")
         if "tweets" not in args.skip:
             ds, docs, vocab, tw = tweets_corpus()
-            acc = grounded_rows("tweets", ds, docs, len(vocab), tp, iters, not args.quick, Acc())
+            acc = grounded_rows("tweets", ds, docs, len(vocab), tp, iters, not (args.quick or args.no_hpa), Acc())
             acc.print(f"Health-news tweets: {docs.shape[0]:,} tweets, V = {len(vocab):,}; mean over seeds / splits {SEEDS}")
         print(f"\nCPU at the end: {_cpu()}")
         return
