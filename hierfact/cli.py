@@ -84,6 +84,7 @@ def _add_data_args(p) -> None:
                    help="tables only: drop the values of each --group-by column with fewer than N documents (the "
                         "report says how many were dropped)")
 
+# %% ../nbs/09b_cli.ipynb #160570d0
 DATA_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".mtx", ".parquet", ".jsonl", ".ndjson")
 
 # %% ../nbs/09b_cli.ipynb #6aeb2c4e

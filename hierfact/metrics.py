@@ -478,6 +478,7 @@ def _min_df_floor(min_df, n_docs: int) -> float:
         raise ValueError(f"min_df: expected a whole number of documents >= 1 or a fraction of them in (0, 1), got {min_df!r}")
     return float(min_df) if min_df >= 1 else float(min_df) * n_docs
 
+# %% ../nbs/21_metrics.ipynb #aeff34a8
 def grounded_word_scores(factor, docs, *, ranking: str = "ctfidf", word_weights="idf", lam: float = 0.6,
                          binary: bool = False, min_df=1) -> np.ndarray:
     """Scores of every word in every topic from the documents that load on the topic (`grounded_counts`); a topic's

@@ -407,6 +407,7 @@ def _cells_phrase(ds: Dataset) -> str:
     if len(names) == 1: return f"among the {sizes[0]} value{'s' * (sizes[0] != 1)} of {names[0]}"
     return f"of {' x '.join(names)} = {' x '.join(map(str, sizes))}"
 
+# %% ../nbs/09_topics.ipynb #aceb5720
 def check_data_ranks(ds: Dataset, ranks, model: str = "multihntf", name: str = "--ranks") -> list:
     """Refuse ranks that `ds` cannot carry (strictly decreasing ranks, checked against the shape as explained above)
     before any fit: the first rank at most the number of words, the bound of `max_first_rank` and, when `ds.n_docs` is
@@ -919,6 +920,7 @@ def save_outputs(m, ds: Dataset, out) -> list:
     p = out / "topics.html"; p.write_text(topics_html(m, ds, t, weights), encoding="utf-8"); written.append(p)
     return written
 
+# %% ../nbs/09_topics.ipynb #afbfd604
 MAX_HEATMAP_LABELS = 200
 
 def _shown_title(ds: Dataset, i: int) -> str:
