@@ -280,6 +280,33 @@ def rank_choice(ds: Dataset, args):
 def _warn(msg: str) -> None:
     print(f"hierfact: warning: {msg}", file=sys.stderr)
 
+def _quiet_warnings(f, *args, **kwargs):
+    "Run f; its UserWarnings (e.g. dates read one by one) become `hierfact: warning:` lines, without a source path."
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = f(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, UserWarning): _warn(_cli_words(str(w.message)))
+        else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+def _cli_words(msg: str) -> str:
+    "A library message in the command's words: 'time:' is --time, and advice that needs Python becomes a file fix."
+    import re
+    if msg.startswith("time:"): msg = "--time:" + msg[len("time:"):]
+    return re.sub(r"parse the column yourself \(pandas\.to_datetime with format=\) and pass the DataFrame to be sure",
+                  "write the column in one format (2018-05-01) to be sure", msg)
+
+def _ranks_cells_note(ds) -> str:
+    """How `hierfact ranks` treats the cells, when that differs from `hierfact topics`' default (documents per cell
+    known): a line, or '' ."""
+    if ds.n_docs is None: return ""
+    n = np.asarray(ds.n_docs); empty = int((n == 0).sum())
+    return (f"cells: every cell alike, an empty cell as zero ({empty:,} of {n.size:,} cells are empty); `hierfact "
+            "topics` leaves empty cells out and weighs each cell by its documents, so its errors differ from these: "
+            "read the curves for their shape, then check the rank with `hierfact topics`\n")
+
 def _fit_reporting(fit, *args, **kwargs):
     """Run `fit(*args, **kwargs)`; a ConvergenceWarning of the library (a budget reached before tol) becomes one short
     line on stderr per distinct message, with no source path; other warnings pass through unchanged."""
@@ -330,9 +357,10 @@ def main(argv=None) -> int:
     ds = None
     try:
         _check_args(args)
-        ds = load_dataset(args.data, vocab=args.vocab, text_column=args.text_column, group_by=args.group_by,
-                          min_df=args.min_df, max_df=args.max_df, time=args.time, freq=args.freq, since=args.since,
-                          until=args.until, min_docs=args.min_docs, stop_words=args.stop_words)
+        ds = _quiet_warnings(load_dataset, args.data, vocab=args.vocab, text_column=args.text_column,
+                             group_by=args.group_by, min_df=args.min_df, max_df=args.max_df, time=args.time,
+                             freq=args.freq, since=args.since, until=args.until, min_docs=args.min_docs,
+                             stop_words=args.stop_words)
         if args.command == "topics":
             for w in check_data_ranks(ds, args.ranks, args.model): _warn(w)
             h = _fit_reporting(fit_hierarchy, ds, args.ranks, args.model, solver=args.solver,
@@ -348,7 +376,7 @@ def main(argv=None) -> int:
     if args.command == "topics": print(report(h, ds, n_words=args.top_words))
     else:
         what = "r0 (NCPD)" if res.kind == "ncpd" else f"the next layer under {' -> '.join(map(str, args.given))} (Multi-HNTF)"
-        print(f"{ds.description}\nchoosing {what}\n\n{res.table()}")
+        print(f"{ds.description}\nchoosing {what}\n{_ranks_cells_note(ds)}\n{res.table()}")
     paths, out = [], None if args.out is None else Path(args.out)
     if out is not None:
         created = not out.exists()

@@ -250,6 +250,14 @@ def _gapped(x, y, dated: bool):
     if not len(cut): return x, y
     return np.insert(x, cut, x[cut - 1] + d[cut - 1] / 2), np.insert(np.asarray(y, dtype=float), cut, np.nan)
 
+def _plot_gapped(ax, x, y, dated: bool, **kw):
+    """`ax.plot` of the gapped curve (`_gapped`), one Line2D, with a marker on each point that has no drawn neighbour
+    (a period with documents between two without): a line alone would leave it invisible."""
+    gx, gy = _gapped(x, y, dated)
+    fin = np.isfinite(np.asarray(gy, dtype=float))
+    alone = fin & ~np.r_[False, fin[:-1]] & ~np.r_[fin[1:], False]
+    return ax.plot(gx, gy, marker="o", ms=3, markevery=[int(i) for i in np.flatnonzero(alone)], **kw)
+
 def _steps(x) -> np.ndarray:
     "Each period's length on the x axis (the step to the next period; the last one repeats the previous step)."
     if len(x) < 2: return np.ones(len(x))
@@ -379,7 +387,7 @@ def plot_trends(weights, time_labels, *, groupings=None, topic_labels=None, by: 
         seen = cov > 0
         W = [np.where(seen[:, None], w, np.nan) for w in W]      # no documents: a gap, not the factor's value
     scale = lambda v: v / np.nanmax(v) if normalise and np.nanmax(v, initial=0) > 0 else v
-    line = lambda ax, y, **kw: ax.plot(*_gapped(x, y, dated), **kw)
+    line = lambda ax, y, **kw: _plot_gapped(ax, x, y, dated, **kw)
     if by == "layer":
         return _trends_by_layer(W, ranks, topic_labels, time_labels, x, scale, line, axes=axes, figsize=figsize,
                                 legend=legend, max_ticks=max_ticks)
@@ -459,7 +467,7 @@ def plot_topic_trend(trend, coverage, time_labels, *, topics=None, topic_labels=
     x, dated = _time_positions(time_labels)                 # ISO periods: at their dates
     for k, j in enumerate(sel):
         y = np.where(cov > 0, tr[:, j], np.nan)              # drawn only where there are documents (gaps otherwise)
-        axs[0].plot(*_gapped(x, 100 * y, dated), color=_palette(k), lw=1.6, label=str(names[j]))
+        _plot_gapped(axs[0], x, 100 * y, dated, color=_palette(k), lw=1.6, label=str(names[j]))
     axs[0].set_ylabel("% of the period's\ndocuments", fontsize=8)
     axs[0].legend(fontsize=7, frameon=False, loc="best")
     if title: axs[0].set_title(title, fontsize=9)

@@ -34,11 +34,13 @@ def _html_data(m, ds: Dataset, tree, weights, n_words: int = 15, n_labels: int =
     modes = []
     for i, name in enumerate(ds.mode_names):
         if i == ds.feature_mode: continue
-        mode = {"name": name, "index": i, "labels": [str(v) for v in ds.labels[i]], "time": False}
+        mode = {"name": name, "index": i, "labels": [str(v) for v in ds.labels[i]], "time": False,
+                "what": f"weight per {name}" if ds.n_docs is None else f"the topic's words in each {name}'s documents"}
         if is_time_mode(ds, i):
             dates = [period_start(v) for v in mode["labels"]]
             if all(d is not None for d in dates):
                 mode.update(time=True, dates=dates)
+                if ds.n_docs is not None: mode["what"] = f"the topic's share of each {name}'s documents"
                 if ds.n_docs is not None:                         # periods without any document: gaps, not zeros
                     axes = tuple(a for a in range(ds.n_docs.ndim) if a != i - (i > ds.feature_mode))
                     mode["n_docs"] = np.asarray(ds.n_docs).sum(axis=axes).astype(int).tolist()
@@ -111,7 +113,7 @@ function show(id){
     if (mode.time) {
       const y = t.modes[k];
       Plotly.react("trend", [{x: mode.dates, y: y, mode: "lines+markers", connectgaps: false, line: {shape: "linear"}}],
-        {title: {text: "weight per " + mode.name + " (a gap: no document in that period)"}, height: 320,
+        {title: {text: mode.what + " (a gap: no document in that period)"}, height: 320,
          margin: {t: 40, l: 60, r: 20, b: 40}, xaxis: {type: "date"}, yaxis: {rangemode: "tozero"}}, {displayModeBar: false});
       const empty = y.filter(v => v === null).length;
       if (empty) gaps = empty + " of " + y.length + " " + mode.name + " periods hold no document (gaps).";
@@ -119,7 +121,7 @@ function show(id){
       const div = document.createElement("div"); groups.appendChild(div);
       const v = t.modes[k].slice().reverse();
       Plotly.newPlot(div, [{type: "bar", orientation: "h", x: v.map(a => a[1]), y: v.map(a => a[0])}],
-        {title: {text: "weight per " + mode.name}, height: Math.max(220, 22 * v.length + 80),
+        {title: {text: mode.what}, height: Math.max(220, 22 * v.length + 80),
          margin: {t: 40, l: 140, r: 20, b: 30}, yaxis: {type: "category", automargin: true}}, {displayModeBar: false});
     }
   });

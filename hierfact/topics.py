@@ -21,15 +21,15 @@ from .multihntf import multihntf
 from .baselines import IndependentNCPDModel
 
 # %% auto #0
-__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'LONG_DOCS_SHARE', 'MIN_LABEL_SHARE', 'MODELS', 'NEURAL_MODELS',
-           'TWO_RANK_MODELS', 'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS', 'EMPTY_CELLS',
-           'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL', 'PROGRESS_EVERY',
-           'DEFAULT_BUDGETS', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset', 'health_tweets_dataset',
-           'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights', 'hierarchy_tree',
-           'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks', 'check_cell_options',
-           'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'has_documents', 'topic_word_scores',
-           'layer_metrics', 'format_metrics', 'label_weights', 'save_coverage_trend', 'shown_weights', 'describe_cells',
-           'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
+__all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'LONG_DOCS_SHARE', 'SPARSE_CELLS_SHARE', 'MIN_LABEL_SHARE', 'MODELS',
+           'NEURAL_MODELS', 'TWO_RANK_MODELS', 'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS',
+           'EMPTY_CELLS', 'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL',
+           'PROGRESS_EVERY', 'DEFAULT_BUDGETS', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset',
+           'health_tweets_dataset', 'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights',
+           'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks',
+           'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'has_documents',
+           'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights', 'save_coverage_trend',
+           'shown_weights', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -192,6 +192,10 @@ def corpus_dataset(path, text_column: str = "text", group_by=(), min_df: int | N
         return Dataset(X, ["document", "word"], [list(range(X.shape[0])), vocab], 1,
                        f"{path}: {X.shape[0]} documents x {len(vocab)} words", origin, min_df=min_df, notes=notes)
     X = _dense_cells(c, path, n_kept, time_name=c.mode_names[-2] if time is not None else None)
+    n_obs, n_cells = int((c.n_docs > 0).sum()), int(np.prod(c.n_docs.shape))
+    if time is not None and n_obs < SPARSE_CELLS_SHARE * n_cells:
+        notes.append(f"only {n_obs:,} of the {n_cells:,} cells hold documents ({n_obs / n_cells:.1%}): a coarser --freq "
+                     "gives a denser tensor, steadier trends and a faster fit")
     tm = len(c.mode_names) - 2 if time is not None else None
     dims = " x ".join(f"{n} {g}" for n, g in zip(X.shape[:-1], c.mode_names[:-1]))
     return Dataset(X, list(c.mode_names), [list(l) for l in c.labels], X.ndim - 1, f"{path}: {dims} x {len(vocab)} words",
@@ -212,6 +216,7 @@ def _dropped_notes(dropped: dict, min_docs: int) -> list:
 
 # %% ../nbs/09_topics.ipynb #d8b4e0f6
 LONG_DOCS_SHARE = 1 / 3      # note when the longest 1% of the documents hold more of the words than this
+SPARSE_CELLS_SHARE = 0.05    # note when fewer of a --time tensor's cells hold documents than this
 
 def _corpus_notes(df, c, text_column: str, cols: list) -> list:
     """Lines on what a reader should know of a table's documents: rows that repeat an earlier row (same text and
@@ -840,6 +845,9 @@ def report(m, ds: Dataset, n_words: int = 8, n_labels: int = 3) -> str:
     out = [f"{ds.description}", *ds.notes, f"model {model_name(m)}, ranks {' -> '.join(map(str, m.ranks))}"]
     if getattr(m, "cells_", None): out.append(describe_cells(m.cells_))
     if getattr(m, "words_", None): out.append(f"words: {m.words_} (--words)")
+    if ds.n_docs is not None and len(ds.mode_names) > 2:
+        out.append("top groups and peak periods: where a topic has the most words in the documents (the trend "
+                   "figures show its share of each period's documents instead)")
     out.append("")
     for l, r in enumerate(m.ranks):
         out.append(f"== layer {l}: rank {r}, relative reconstruction error {m.errors_[l]:.4f}")

@@ -853,3 +853,37 @@ def test_n_iter_max_reaches_every_fit(corpus, capsys):
     assert "--n-iter-max N gives each fit more iterations" in capsys.readouterr().err
     assert main(["topics", str(corpus), "--model", "neural-nmf", "--n-iter-max", "3", "--quiet"]) == 2
     assert "--n-iter-max: the neural models train for --epochs" in capsys.readouterr().err
+
+
+def test_second_fresh_eyes_findings(tmp_path, capsys):
+    """Seen by a second fresh user on man pages: ranks' cells said, a sparse --time tensor noted, the report says what
+    ranks its peak periods, the page titles say what they show, library warnings in the command's words."""
+    from hierfact.topics import load_dataset, fit_hierarchy, report, shown_weights
+    from hierfact.topic_page import _html_data
+    rows = [f"{'ab'[i % 2]},2019-{1 + (i % 3) * 5:02d}-1{i % 3},health care vaccine masks schools jobs w{i % 7}"
+            for i in range(60)]
+    p = tmp_path / "m.csv"
+    p.write_text("party,date,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ds = load_dataset(str(p), group_by=["party"], time="date", freq="day", min_df=1)
+    n_obs = int((ds.n_docs > 0).sum())
+    assert f"only {n_obs} of the {ds.n_docs.size:,} cells hold documents" in "\n".join(ds.notes)
+    ds = load_dataset(str(p), group_by=["party"], time="date", freq="month", min_df=1)
+    assert not any("cells hold documents" in n for n in ds.notes)                  # 6 of 22 cells: 27 %
+    h = fit_hierarchy(ds, [2, 1], progress=False)
+    assert "top groups and peak periods: where a topic has the most words" in report(h, ds)
+    modes = _html_data(h, ds, None, [shown_weights(h, ds, l) for l in range(2)])["modes"]
+    assert modes[0]["what"] == "the topic's words in each party's documents"
+    assert modes[1]["what"] == "the topic's share of each month's documents"
+    assert main(["ranks", str(p), "--group-by", "party", "--time", "date", "--min-df", "1", "--ranks", "1-2",
+                 "--restarts", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    n = np.asarray(ds.n_docs)
+    assert f"cells: every cell alike, an empty cell as zero ({int((n == 0).sum())} of {n.size} cells are empty)" in out
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("party,date,text\n" + "\n".join(
+        f"{'ab'[i % 2]},{['2019-01-05', '05/02/2019', '3 March 2019'][i % 3]},health care jobs w{i % 5}" for i in range(30)) + "\n")
+    assert main(["topics", str(mixed), "--group-by", "party", "--time", "date", "--min-df", "1", "--ranks", "2", "1",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "hierfact: warning: --time: the dates of column 'date' do not share one format" in err
+    assert "DataFrame" not in err and "UserWarning" not in err and "corpus.py" not in err
