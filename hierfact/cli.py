@@ -16,7 +16,7 @@ import torch
 
 from .tensor import as_tensor, check_ranks
 from .multihntf import multihntf
-from .topics import (Dataset, load_dataset, check_data_ranks, max_first_rank, check_cell_options, fit_hierarchy,
+from .topics import (Dataset, load_dataset, option_message, check_data_ranks, max_first_rank, check_cell_options, fit_hierarchy,
                              report, save_outputs, save_rank_outputs, format_bytes, MODELS, NEURAL_MODELS, TWO_RANK_MODELS,
                              DEFAULT_EPOCHS, WEIGHTINGS, EMPTY_CELLS, DEFAULT_WEIGHTING, DEFAULT_EMPTY_CELLS, PROGRESS_EVERY,
                              WORDS, DEFAULT_WORDS)
@@ -287,16 +287,9 @@ def _quiet_warnings(f, *args, **kwargs):
         warnings.simplefilter("always", UserWarning)
         out = f(*args, **kwargs)
     for w in caught:
-        if issubclass(w.category, UserWarning): _warn(_cli_words(str(w.message)))
+        if issubclass(w.category, UserWarning): _warn(option_message(str(w.message)))
         else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
-
-def _cli_words(msg: str) -> str:
-    "A library message in the command's words: 'time:' is --time, and advice that needs Python becomes a file fix."
-    import re
-    if msg.startswith("time:"): msg = "--time:" + msg[len("time:"):]
-    return re.sub(r"parse the column yourself \(pandas\.to_datetime with format=\) and pass the DataFrame to be sure",
-                  "write the column in one format (2018-05-01) to be sure", msg)
 
 def _ranks_cells_note(ds) -> str:
     """How `hierfact ranks` treats the cells, when that differs from `hierfact topics`' default (documents per cell

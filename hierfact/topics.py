@@ -25,11 +25,12 @@ __all__ = ['MAX_TENSOR_BYTES', 'TABLE_SUFFIXES', 'LONG_DOCS_SHARE', 'SPARSE_CELL
            'NEURAL_MODELS', 'TWO_RANK_MODELS', 'DEFAULT_EPOCHS', 'WORDS', 'DEFAULT_WORDS', 'GROUNDED', 'WEIGHTINGS',
            'EMPTY_CELLS', 'WEIGHTED_MODELS', 'DEFAULT_WEIGHTING', 'DEFAULT_EMPTY_CELLS', 'WEIGHTED_TOL',
            'PROGRESS_EVERY', 'DEFAULT_BUDGETS', 'MIN_TREE_SHARE', 'MAX_HEATMAP_LABELS', 'TIME_MODES', 'Dataset',
-           'health_tweets_dataset', 'format_bytes', 'corpus_dataset', 'load_dataset', 'model_name', 'mode_weights',
-           'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode', 'max_first_rank', 'check_data_ranks',
-           'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs', 'has_documents',
-           'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights', 'save_coverage_trend',
-           'shown_weights', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs', 'save_rank_outputs']
+           'health_tweets_dataset', 'format_bytes', 'option_message', 'corpus_dataset', 'load_dataset', 'model_name',
+           'mode_weights', 'hierarchy_tree', 'top_labels', 'plural', 'is_time_mode', 'max_first_rank',
+           'check_data_ranks', 'check_cell_options', 'cell_weights', 'FitProgress', 'fit_hierarchy', 'reference_docs',
+           'has_documents', 'topic_word_scores', 'layer_metrics', 'format_metrics', 'label_weights',
+           'save_coverage_trend', 'shown_weights', 'describe_cells', 'format_topic_tree', 'report', 'save_outputs',
+           'save_rank_outputs']
 
 # %% ../nbs/09_topics.ipynb #879260b2
 @dataclass
@@ -108,15 +109,22 @@ _CORPUS_OPTIONS = {"source": "DATA", "text": "--text-column", "groups": "--group
                    "min_df": "--min-df", "max_df": "--max-df", "since/until": "--since/--until",
                    "min_df/max_df/stop_words": "--min-df/--max-df/--stop-words"}
 
-def _as_option_error(e: Exception) -> Exception:
-    "An error of `load_corpus`, whose message starts with its argument's name, renamed to the command-line option."
+def option_message(msg: str) -> str:
+    """A message (str) of `hierfact.corpus` (an error or a warning, starting with its argument's name) in the command
+    line's words: the argument renamed to its option (`_CORPUS_OPTIONS`), advice that needs Python ("pass the
+    DataFrame") dropped or turned into a fix of the file. Returns the new str."""
     import re
-    msg = str(e)
     m = re.match(r"([a-z_/]+)(?=[:=])", msg)
     if m and m[1] in _CORPUS_OPTIONS: msg = _CORPUS_OPTIONS[m[1]] + msg[m.end():]
     msg = re.sub(r",? or (read it with pandas\.read_csv\([^)]*\)|parse the column yourself \(pandas\.to_datetime\)) "
-                 r"and pass the DataFrame( as source)?", "", msg)      # Python-only advice
-    return type(e)(msg.replace("not also as time=", "not also as --time"))
+                 r"and pass the DataFrame( as source)?", "", msg)
+    msg = re.sub(r"parse the column yourself \(pandas\.to_datetime with format=\) and pass the DataFrame to be sure",
+                 "write the column in one format (2018-05-01) to be sure", msg)
+    return msg.replace("not also as time=", "not also as --time")
+
+def _as_option_error(e: Exception) -> Exception:
+    "An error of `load_corpus` with its message in the command line's words (`option_message`)."
+    return type(e)(option_message(str(e)))
 
 def _table_suffix(path) -> str | None:
     "The table suffix of a path ('.csv', ... also under a compression suffix: x.csv.gz), or None."
@@ -227,9 +235,7 @@ def _corpus_notes(df, c, text_column: str, cols: list) -> list:
     dup = int((df.loc[texts.str.strip() != ""].duplicated(subset=[text_column, *cols])).sum())
     if dup: notes.append(f"{dup:,} rows repeat an earlier row (same text{', ' + ', '.join(map(str, cols)) if cols else ''}); "
                          "they are kept and count again in the cells and in --min-df: drop them if they are copies")
-    D = c.docs if c.docs is not None else c.X
-    lengths = np.asarray(D.sum(1) if sp.issparse(D) else to_numpy(torch.sparse.sum(D, 1).to_dense()
-                         if getattr(D, "is_sparse", False) else D.sum(1))).ravel()
+    lengths = np.asarray(c.docs.sum(1)).ravel()             # the documents x words counts (scipy CSR) of load_corpus
     total, k = float(lengths.sum()), max(1, len(lengths) // 100)
     top = float(np.sort(lengths)[::-1][:k].sum())
     if total > 0 and len(lengths) > 1 and top / total > LONG_DOCS_SHARE:
@@ -588,7 +594,7 @@ def fit_hierarchy(ds: Dataset, ranks, model: str = "multihntf", *, solver=None, 
     (`topic_word_scores(m, ds, words)`: the scores that rank the words the report, the tree and the page show; words
     'grounded' by default). Returns the fitted model, a `HierarchicalModel` (MultiHNTFModel, HNMFModel, IndependentNCPDModel,
     NeuralNMF, NeuralNCPD) whose tensor models have word_mode = ds.feature_mode.
-    Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs or
+    Raises ValueError/TypeError for bad data, ranks (also ranks the data cannot carry, `check_data_ranks`), n_epochs, n_iter_max or
     an unknown model, and FloatingPointError if a layer's error comes out NaN or infinite."""
     ranks = check_ranks(ranks, "--ranks")
     if not isinstance(progress, bool) and not (isinstance(progress, (int, float)) and 0 < progress < float("inf")):
@@ -791,7 +797,8 @@ def shown_weights(m, ds: Dataset, layer: int) -> list:
     with ds.n_docs, a non-time mode's are `label_weights` (the topic's words in the documents of each label) and a time
     mode's are the topic's share of each period's documents on the observed cells (`hierfact.plots.observed_trends`,
     rows summing to 1, 0 in a period without documents); without ds.n_docs, or for a layer that is not a CP of
-    r_layer topics, `label_weights` (the factors' weights). The word mode's are `mode_weights`'s."""
+    r_layer topics, `label_weights` (the factors' weights). The word mode's are `mode_weights`'s. Raises what
+    `label_weights` raises (IndexError for a layer out of range)."""
     from hierfact.plots import observed_trends
     W = label_weights(m, ds, layer)
     if ds.n_docs is None: return W

@@ -16,3 +16,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    """Three documents (tests/test_cli*.py): grouped by party and year, a 2 x 3 x 18 tensor (18 words after English
+    stop words) with 3 observed cells of 6."""
+    p = tmp_path / "tiny.csv"
+    p.write_text("party,year,text\ndem,2019,health care insurance covid vaccine masks schools teachers\n"
+                 "rep,2020,taxes economy jobs border wall covid masks freedom\n"
+                 "dem,2021,climate change energy jobs vaccine infrastructure schools\n", encoding="utf-8")
+    return p

@@ -260,16 +260,6 @@ def test_object_array_and_folder_are_refused(tmp_path):
 
 # ---- issue 11 §3: the command line never uses the wrong data, and says what is wrong
 
-@pytest.fixture()
-def tiny(tmp_path):
-    "Three documents: grouped by party and year, a 2 x 3 x 18 tensor (18 words after English stop words)."
-    p = tmp_path / "tiny.csv"
-    p.write_text("party,year,text\ndem,2019,health care insurance covid vaccine masks schools teachers\n"
-                 "rep,2020,taxes economy jobs border wall covid masks freedom\n"
-                 "dem,2021,climate change energy jobs vaccine infrastructure schools\n", encoding="utf-8")
-    return p
-
-
 def test_group_by_never_swallows_data(tiny, monkeypatch, capsys):
     "Seen on main: the CSV became a third --group-by column and the built-in tweets were fitted instead (exit 0)."
     t = str(tiny)

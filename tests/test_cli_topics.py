@@ -11,16 +11,6 @@ from hierfact.cli import main
 
 
 @pytest.fixture()
-def tiny(tmp_path):
-    "Three documents: grouped by party and year, a 2 x 3 x 18 tensor with 3 observed cells of 6."
-    p = tmp_path / "tiny.csv"
-    p.write_text("party,year,text\ndem,2019,health care insurance covid vaccine masks schools teachers\n"
-                 "rep,2020,taxes economy jobs border wall covid masks freedom\n"
-                 "dem,2021,climate change energy jobs vaccine infrastructure schools\n", encoding="utf-8")
-    return p
-
-
-@pytest.fixture()
 def dated(tmp_path):
     "60 documents over six months, two parties, three themes."
     rng = np.random.default_rng(0)
